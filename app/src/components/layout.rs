@@ -1,0 +1,78 @@
+//! The page frame: header with search, and the error and not-found views.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::error::AppError;
+
+/// Top bar: the brand (home link) and a search box that works without JavaScript (a GET form).
+#[component]
+pub fn Header() -> impl IntoView {
+    let query = use_query_map();
+    let current = move || query.read().get("q").unwrap_or_default();
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">
+                <span class="brand-mark" aria-hidden="true">"▶"</span>
+                "Marquee"
+            </a>
+            <form class="search" method="get" action="/search" role="search">
+                <input
+                    type="search"
+                    name="q"
+                    placeholder="Search the library"
+                    aria-label="Search the library"
+                    maxlength="100"
+                    prop:value=current
+                />
+            </form>
+        </header>
+    }
+}
+
+/// A readable error with a way forward.
+#[component]
+pub fn ErrorBox(err: AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::ssr::set_status_for(&err);
+    let hint = match &err {
+        AppError::PlexUnavailable(_) | AppError::PlexMalformed => {
+            "Marquee will retry when you reload the page."
+        }
+        AppError::PlexUnauthorized => "An administrator needs to update the Plex token.",
+        AppError::NotFound(_) => "It may have been removed from the library.",
+        _ => "",
+    };
+    view! {
+        <section class="error-box" role="alert">
+            <h2>"Something went wrong"</h2>
+            <p class="error-message">{err.to_string()}</p>
+            <p class="muted">{hint}</p>
+            <a class="button" href="/">"Back to the library"</a>
+        </section>
+    }
+}
+
+/// Shown for any URL that matches no page.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+            resp.set_status(http::StatusCode::NOT_FOUND);
+        }
+    }
+    view! {
+        <section class="error-box">
+            <h2>"Page not found"</h2>
+            <p>"There is nothing at this address."</p>
+            <a class="button" href="/">"Back to the library"</a>
+        </section>
+    }
+}
+
+/// A loading placeholder for client-side navigation (server renders arrive complete).
+#[component]
+pub fn Loading() -> impl IntoView {
+    view! { <p class="loading" aria-live="polite">"Loading…"</p> }
+}

@@ -1,0 +1,5 @@
+//! Building blocks shared by several pages.
+
+pub mod cards;
+pub mod layout;
+pub mod pager;

@@ -1,0 +1,51 @@
+//! The one error type server functions return. It crosses the wire as JSON, so the browser can
+//! show a precise message; it never carries internal details such as URLs or tokens.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+/// Why a page or action failed, in words fit for the person using Marquee.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("{0} was not found")]
+    NotFound(String),
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("the Plex server rejected Marquee's token; check PLEX_TOKEN")]
+    PlexUnauthorized,
+    #[error("the Plex server cannot be reached right now ({0}); try again in a moment")]
+    PlexUnavailable(String),
+    #[error("the Plex server sent a response Marquee could not read")]
+    PlexMalformed,
+    #[error("something went wrong on the server: {0}")]
+    Internal(String),
+    #[error("could not reach Marquee's server: {0}")]
+    Transport(String),
+}
+
+impl AppError {
+    /// HTTP status for this error when it ends a server-rendered page or an HTTP route.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            AppError::NotFound(_) => 404,
+            AppError::BadRequest(_) => 400,
+            AppError::PlexUnauthorized | AppError::PlexUnavailable(_) | AppError::PlexMalformed => {
+                502
+            }
+            AppError::Internal(_) | AppError::Transport(_) => 500,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Request(e) | ServerFnErrorErr::Response(e) => AppError::Transport(e),
+            ServerFnErrorErr::Args(e) | ServerFnErrorErr::MissingArg(e) => AppError::BadRequest(e),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! Data the pages show, shared by the server (which fills it from Plex) and the browser (which
+//! hydrates it). Nothing here carries a Plex URL or token: images and media are addressed through
+//! Marquee's own routes (`/img/…`, `/media/…`, `/hls/…`).
+
+use serde::{Deserialize, Serialize};
+
+/// What kind of thing an item is; decides how its detail page and cards look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ItemKind {
+    Movie,
+    Show,
+    Season,
+    Episode,
+    Other,
+}
+
+impl ItemKind {
+    /// Movies and episodes have media; shows and seasons only have children.
+    pub fn is_playable(self) -> bool {
+        matches!(self, ItemKind::Movie | ItemKind::Episode | ItemKind::Other)
+    }
+}
+
+/// A library section as listed on the home page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SectionSummary {
+    pub key: String,
+    pub title: String,
+    /// "movie", "show", … as Plex names it.
+    pub kind: String,
+}
+
+/// One poster in a grid or row.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ItemCard {
+    pub rating_key: String,
+    pub title: String,
+    /// A short second line: the year, "Season 2", "S1 · E3", …
+    pub subtitle: Option<String>,
+    pub kind: ItemKind,
+    /// Marquee-relative poster URL (`/img/…`), if the item has artwork.
+    pub poster: Option<String>,
+    /// Watched fraction in `0.0..=1.0`, for continue-watching rows.
+    pub progress: Option<f32>,
+}
+
+/// The home page: sections and the continue-watching row.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HomeData {
+    pub sections: Vec<SectionSummary>,
+    pub continue_watching: Vec<ItemCard>,
+}
+
+/// One page of a section grid.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SectionPage {
+    pub section: SectionSummary,
+    pub items: Vec<ItemCard>,
+    /// 1-based page number.
+    pub page: u32,
+    pub page_size: u32,
+    pub total: u32,
+}
+
+impl SectionPage {
+    /// Number of pages, at least 1 so an empty section still shows "page 1 of 1".
+    pub fn page_count(&self) -> u32 {
+        self.total.div_ceil(self.page_size.max(1)).max(1)
+    }
+}
+
+/// A media version of a playable item ("1080p · H.264", "4K · HEVC").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VersionInfo {
+    pub index: u32,
+    pub label: String,
+    /// Whether a browser can play the file as it is (otherwise Marquee transcodes to HLS).
+    pub direct_play: bool,
+}
+
+/// Everything the detail page shows for one item.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ItemDetail {
+    pub rating_key: String,
+    pub kind: ItemKind,
+    pub title: String,
+    /// For seasons and episodes: the show (and season) they belong to, as links.
+    pub parents: Vec<(String, String)>,
+    pub year: Option<i64>,
+    pub summary: Option<String>,
+    pub genres: Vec<String>,
+    pub duration_ms: Option<i64>,
+    pub content_rating: Option<String>,
+    pub poster: Option<String>,
+    pub backdrop: Option<String>,
+    pub versions: Vec<VersionInfo>,
+    /// Seasons of a show, or episodes of a season.
+    pub children: Vec<ItemCard>,
+}
+
+/// How the player gets its media.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PlayMode {
+    /// The original file, streamed through Marquee with Range support.
+    Direct,
+    /// An HLS stream from Plex's transcoder, proxied through Marquee; needs hls.js or native HLS.
+    Hls,
+}
+
+/// What the watch page needs to start playback.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlaybackInfo {
+    pub rating_key: String,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub versions: Vec<VersionInfo>,
+    /// Index into `versions` (Plex's `mediaIndex`) being played.
+    pub media_index: u32,
+    pub mode: PlayMode,
+    /// Marquee-relative media URL.
+    pub src: String,
+    pub duration_ms: Option<i64>,
+    pub poster: Option<String>,
+    pub backdrop: Option<String>,
+}

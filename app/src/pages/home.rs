@@ -1,0 +1,69 @@
+//! Home: the library's sections and what people were in the middle of watching.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::components::cards::PosterRow;
+use crate::components::layout::{ErrorBox, Loading};
+use crate::error::AppError;
+use crate::model::HomeData;
+
+/// Sections and the continue-watching row.
+#[server(endpoint = "home")]
+pub async fn get_home() -> Result<HomeData, AppError> {
+    crate::ssr::services()?.library.home().await
+}
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| get_home());
+    view! {
+        <Title text="" />
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(home) => view! { <Home home /> }.into_any(),
+                    Err(err) => view! { <ErrorBox err /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Home(home: HomeData) -> impl IntoView {
+    let has_continue = !home.continue_watching.is_empty();
+    view! {
+        <section class="sections">
+            <h1>"Libraries"</h1>
+            <ul class="section-list">
+                {home
+                    .sections
+                    .into_iter()
+                    .map(|s| {
+                        let icon = match s.kind.as_str() {
+                            "show" => "📺",
+                            "artist" => "🎵",
+                            "photo" => "🖼",
+                            _ => "🎬",
+                        };
+                        view! {
+                            <li>
+                                <a class="section-link" href=format!("/library/{}", s.key)>
+                                    <span class="section-icon" aria-hidden="true">{icon}</span>
+                                    <span>{s.title}</span>
+                                </a>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </section>
+        <Show when=move || has_continue>
+            <section>
+                <h2>"Continue watching"</h2>
+                <PosterRow items=home.continue_watching.clone() />
+            </section>
+        </Show>
+    }
+}

@@ -1,0 +1,55 @@
+//! The watch page: the player for one item.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::components::layout::{ErrorBox, Loading};
+use crate::error::AppError;
+use crate::model::PlaybackInfo;
+use crate::player::Player;
+
+/// How to play an item, and which version.
+#[server(endpoint = "playback")]
+pub async fn get_playback(key: String, version: Option<u32>) -> Result<PlaybackInfo, AppError> {
+    crate::ssr::services()?
+        .library
+        .playback(&key, version)
+        .await
+}
+
+#[component]
+pub fn WatchPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let args = move || {
+        (
+            params.read().get("key").unwrap_or_default(),
+            query.read().get("v").and_then(|v| v.parse::<u32>().ok()),
+        )
+    };
+    let data = Resource::new(args, |(key, version)| get_playback(key, version));
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(info) => {
+                        view! {
+                            <Title text=info.title.clone() />
+                            <div class="watch">
+                                <Player info=info.clone() />
+                                <div class="watch-info">
+                                    <h1>{info.title.clone()}</h1>
+                                    {info.subtitle.clone().map(|s| view! { <p class="muted">{s}</p> })}
+                                    <a class="muted" href=format!("/item/{}", info.rating_key)>"Details"</a>
+                                </div>
+                            </div>
+                        }
+                            .into_any()
+                    }
+                    Err(err) => view! { <ErrorBox err /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,361 @@
+//! The player: Marquee's controls around the HTML5 `<video>` element.
+//!
+//! Direct-play media is a plain `src`; transcoded media is HLS, attached through hls.js (see
+//! [`hls`]). Controls are ours rather than the browser's so they look the same everywhere and so
+//! the shared-session code can drive them later: play/pause, a seek bar that shows what is
+//! buffered, time, volume and mute, fullscreen, keyboard shortcuts, a buffering indicator, readable
+//! errors, and a version picker when an item has several media versions.
+
+pub mod format;
+pub mod hls;
+pub mod keys;
+
+use leptos::ev;
+use leptos::html;
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use wasm_bindgen::JsCast;
+
+use crate::model::{PlayMode, PlaybackInfo};
+use format::format_time;
+use keys::{KeyAction, action_for};
+
+/// A readable message for `MediaError.code`.
+pub fn media_error_message(code: u16) -> &'static str {
+    match code {
+        1 => "Playback was aborted.",
+        2 => "A network error stopped the video. Check the connection and press play to retry.",
+        3 => "The video could not be decoded. Try another version if there is one.",
+        4 => "This browser cannot play this video format, and no playable stream was offered.",
+        _ => "The video failed to play.",
+    }
+}
+
+/// Buffered ranges as `(start%, width%)` of the duration, for the seek bar.
+fn buffered_percentages(video: &web_sys::HtmlVideoElement, duration: f64) -> Vec<(f64, f64)> {
+    let ranges = video.buffered();
+    if !(duration.is_finite() && duration > 0.0) {
+        return Vec::new();
+    }
+    (0..ranges.length())
+        .filter_map(|i| {
+            let start = ranges.start(i).ok()?;
+            let end = ranges.end(i).ok()?;
+            Some((start / duration * 100.0, (end - start) / duration * 100.0))
+        })
+        .collect()
+}
+
+#[component]
+pub fn Player(info: PlaybackInfo) -> impl IntoView {
+    let video_ref = NodeRef::<html::Video>::new();
+    let shell_ref = NodeRef::<html::Div>::new();
+
+    let (playing, set_playing) = signal(false);
+    let (time, set_time) = signal(0.0_f64);
+    let (duration, set_duration) =
+        signal(info.duration_ms.map(|ms| ms as f64 / 1000.0).unwrap_or(0.0));
+    let (buffered, set_buffered) = signal(Vec::<(f64, f64)>::new());
+    let (volume, set_volume) = signal(1.0_f64);
+    let (muted, set_muted) = signal(false);
+    let (waiting, set_waiting) = signal(false);
+    let (error, set_error) = signal(None::<String>);
+    let (fullscreen, set_fullscreen) = signal(false);
+
+    let is_hls = info.mode == PlayMode::Hls;
+    let src = info.src.clone();
+
+    // Attach HLS once the element exists in the browser. Effects never run on the server.
+    let hls_instance = StoredValue::new_local(None::<hls::Hls>);
+    if is_hls {
+        let src = src.clone();
+        Effect::new(move |_| {
+            let Some(video) = video_ref.get() else { return };
+            let src = src.clone();
+            leptos::task::spawn_local(async move {
+                let media: &web_sys::HtmlMediaElement = video.as_ref();
+                match hls::ensure_loaded().await {
+                    Ok(()) if hls::Hls::is_supported() => {
+                        let player = hls::Hls::new(&js_sys::Object::new().into());
+                        let on_error = wasm_bindgen::closure::Closure::<dyn Fn(wasm_bindgen::JsValue, wasm_bindgen::JsValue)>::new(
+                            move |_event, data: wasm_bindgen::JsValue| {
+                                let fatal = js_sys::Reflect::get(&data, &"fatal".into())
+                                    .map(|v| v.is_truthy())
+                                    .unwrap_or(false);
+                                if fatal {
+                                    let detail = js_sys::Reflect::get(&data, &"details".into())
+                                        .ok()
+                                        .and_then(|v| v.as_string())
+                                        .unwrap_or_default();
+                                    set_error.set(Some(format!(
+                                        "The transcoded stream failed ({detail}). Reload to try again."
+                                    )));
+                                }
+                            },
+                        );
+                        player.on("hlsError", on_error.as_ref().unchecked_ref());
+                        on_error.forget();
+                        player.load_source(&src);
+                        player.attach_media(media);
+                        hls_instance.set_value(Some(player));
+                    }
+                    Ok(()) if !media.can_play_type("application/vnd.apple.mpegurl").is_empty() => {
+                        media.set_src(&src);
+                    }
+                    Ok(()) => set_error.set(Some(
+                        "This browser can play neither the original file nor the transcoded stream."
+                            .into(),
+                    )),
+                    Err(e) => set_error.set(Some(e)),
+                }
+            });
+        });
+        on_cleanup(move || {
+            if let Some(player) = hls_instance.try_get_value().flatten() {
+                player.destroy();
+            }
+        });
+    }
+
+    let video = move || video_ref.get();
+    let toggle_play = move || {
+        if let Some(v) = video() {
+            if v.paused() {
+                set_error.set(None);
+                let _ = v.play();
+            } else {
+                let _ = v.pause();
+            }
+        }
+    };
+    let seek_to = move |t: f64| {
+        if let Some(v) = video() {
+            let d = v.duration();
+            let max = if d.is_finite() { d } else { f64::MAX };
+            v.set_current_time(t.clamp(0.0, max));
+        }
+    };
+    let set_vol = move |vol: f64| {
+        if let Some(v) = video() {
+            v.set_volume(vol.clamp(0.0, 1.0));
+            v.set_muted(false);
+        }
+    };
+    let toggle_mute = move || {
+        if let Some(v) = video() {
+            v.set_muted(!v.muted());
+        }
+    };
+    let toggle_fullscreen = move || {
+        let document = web_sys::window().and_then(|w| w.document());
+        if let Some(doc) = document {
+            if doc.fullscreen_element().is_some() {
+                doc.exit_fullscreen();
+            } else if let Some(el) = shell_ref.get() {
+                let _ = el.request_fullscreen();
+            }
+        }
+    };
+
+    // Keyboard shortcuts anywhere on the page, except while typing in a form field.
+    let key_handle = window_event_listener(ev::keydown, move |e: web_sys::KeyboardEvent| {
+        let typing = e
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
+        if typing {
+            return;
+        }
+        let Some(action) = action_for(&e.key(), e.ctrl_key() || e.meta_key()) else {
+            return;
+        };
+        e.prevent_default();
+        let now = video().map(|v| v.current_time()).unwrap_or(0.0);
+        match action {
+            KeyAction::TogglePlay => toggle_play(),
+            KeyAction::SeekBy(delta) => seek_to(now + delta),
+            KeyAction::SeekToFraction(f) => seek_to(duration.get_untracked() * f),
+            KeyAction::VolumeBy(delta) => set_vol(volume.get_untracked() + delta),
+            KeyAction::ToggleMute => toggle_mute(),
+            KeyAction::ToggleFullscreen => toggle_fullscreen(),
+        }
+    });
+    on_cleanup(move || key_handle.remove());
+    let fs_handle = window_event_listener(ev::fullscreenchange, move |_| {
+        let active = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.fullscreen_element())
+            .is_some();
+        set_fullscreen.set(active);
+    });
+    on_cleanup(move || fs_handle.remove());
+
+    let update_buffered = move || {
+        if let Some(v) = video() {
+            set_buffered.set(buffered_percentages(&v, v.duration()));
+        }
+    };
+    let navigate = use_navigate();
+    let rating_key = info.rating_key.clone();
+    let versions = info.versions.clone();
+    let selected = info.media_index;
+
+    view! {
+        <div class="player" node_ref=shell_ref class:fullscreen=fullscreen data-mode=if is_hls { "hls" } else { "direct" }>
+            <video
+                node_ref=video_ref
+                class="player-video"
+                src=(!is_hls).then(|| src.clone())
+                poster=info.backdrop.clone()
+                preload="metadata"
+                playsinline=true
+                on:click=move |_| toggle_play()
+                on:dblclick=move |_| toggle_fullscreen()
+                on:play=move |_| set_playing.set(true)
+                on:pause=move |_| set_playing.set(false)
+                on:timeupdate=move |_| {
+                    if let Some(v) = video() {
+                        set_time.set(v.current_time());
+                    }
+                }
+                on:durationchange=move |_| {
+                    if let Some(v) = video() {
+                        let d = v.duration();
+                        if d.is_finite() && d > 0.0 {
+                            set_duration.set(d);
+                        }
+                    }
+                }
+                on:progress=move |_| update_buffered()
+                on:loadeddata=move |_| update_buffered()
+                on:waiting=move |_| set_waiting.set(true)
+                on:seeking=move |_| set_waiting.set(true)
+                on:playing=move |_| {
+                    set_waiting.set(false);
+                    update_buffered();
+                }
+                on:seeked=move |_| set_waiting.set(false)
+                on:canplay=move |_| set_waiting.set(false)
+                on:volumechange=move |_| {
+                    if let Some(v) = video() {
+                        set_volume.set(v.volume());
+                        set_muted.set(v.muted());
+                    }
+                }
+                on:error=move |_| {
+                    if let Some(code) = video().and_then(|v| v.error()).map(|e| e.code()) {
+                        set_error.set(Some(media_error_message(code).to_string()));
+                        set_waiting.set(false);
+                    }
+                }
+            ></video>
+            <Show when=move || waiting.get() && error.get().is_none()>
+                <div class="player-spinner" role="status" aria-label="Buffering"></div>
+            </Show>
+            {move || {
+                error
+                    .get()
+                    .map(|msg| {
+                        view! {
+                            <div class="player-error" role="alert">
+                                <strong>"Can't play this video"</strong>
+                                <p>{msg}</p>
+                            </div>
+                        }
+                    })
+            }}
+            <div class="controls">
+                <button
+                    class="ctl play"
+                    aria-label=move || if playing.get() { "Pause" } else { "Play" }
+                    on:click=move |_| toggle_play()
+                >
+                    {move || if playing.get() { "❚❚" } else { "▶" }}
+                </button>
+                <div class="seek">
+                    <div class="seek-buffered" aria-hidden="true">
+                        {move || {
+                            buffered
+                                .get()
+                                .into_iter()
+                                .map(|(left, width)| {
+                                    view! { <span style=format!("left:{left:.2}%;width:{width:.2}%")></span> }
+                                })
+                                .collect_view()
+                        }}
+                    </div>
+                    <input
+                        class="seek-input"
+                        type="range"
+                        min="0"
+                        step="0.1"
+                        aria-label="Seek"
+                        prop:max=move || duration.get()
+                        prop:value=move || time.get()
+                        on:input=move |e| {
+                            if let Ok(t) = event_target_value(&e).parse::<f64>() {
+                                seek_to(t);
+                            }
+                        }
+                    />
+                </div>
+                <span class="time" aria-live="off">
+                    {move || format!("{} / {}", format_time(time.get()), format_time(duration.get()))}
+                </span>
+                <button
+                    class="ctl mute"
+                    aria-label=move || if muted.get() { "Unmute" } else { "Mute" }
+                    on:click=move |_| toggle_mute()
+                >
+                    {move || if muted.get() || volume.get() == 0.0 { "🔇" } else { "🔊" }}
+                </button>
+                <input
+                    class="volume"
+                    type="range"
+                    min="0"
+                    max="1"
+                    step="0.05"
+                    aria-label="Volume"
+                    prop:value=move || if muted.get() { 0.0 } else { volume.get() }
+                    on:input=move |e| {
+                        if let Ok(v) = event_target_value(&e).parse::<f64>() {
+                            set_vol(v);
+                        }
+                    }
+                />
+                <Show when={
+                    let n = versions.len();
+                    move || n > 1
+                }>
+                    <select
+                        class="version"
+                        aria-label="Version"
+                        on:change={
+                            let navigate = navigate.clone();
+                            let rating_key = rating_key.clone();
+                            move |e| {
+                                let v = event_target_value(&e);
+                                navigate(&format!("/watch/{rating_key}?v={v}"), Default::default());
+                            }
+                        }
+                    >
+                        {versions
+                            .iter()
+                            .map(|v| {
+                                view! {
+                                    <option value=v.index.to_string() selected=v.index == selected>
+                                        {v.label.clone()}
+                                    </option>
+                                }
+                            })
+                            .collect_view()}
+                    </select>
+                </Show>
+                <button class="ctl fs" aria-label="Fullscreen" on:click=move |_| toggle_fullscreen()>
+                    "⛶"
+                </button>
+            </div>
+            <p class="shortcuts muted">{keys::HELP}</p>
+        </div>
+    }
+}

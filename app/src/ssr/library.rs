@@ -1,0 +1,296 @@
+//! The library as the pages see it: Plex lookups behind the cache, turned into page models.
+//!
+//! Cache keys start with `plex:` and name the Plex resource, so a library refresh can drop a
+//! section's listings by prefix. Listings use the *system* tier (they change when Plex rescans),
+//! metadata and search the *media* tier. Item metadata is also kept in the store's `media_cache`
+//! table, so a restart does not send every poster grid back to Plex.
+
+use std::time::Duration;
+
+use marquee_plex::{Metadata, PlexClient, PlexError, Section, TranscodeRequest};
+use marquee_store::{Cache, CacheFetchError, Store, Tier};
+
+use crate::error::AppError;
+use crate::model::{HomeData, ItemDetail, PlayMode, PlaybackInfo, SectionPage};
+use crate::ssr::mapping;
+
+/// Items per section page; a multiple of the grid's column counts at common widths.
+pub const PAGE_SIZE: u32 = 60;
+/// Longest search query accepted, to keep cache keys and Plex requests small.
+pub const MAX_QUERY_LEN: usize = 100;
+/// How long item metadata stays in the store's `media_cache` table.
+const STORED_METADATA_TTL: Duration = Duration::from_secs(30 * 60);
+
+impl From<PlexError> for AppError {
+    fn from(err: PlexError) -> Self {
+        match err {
+            PlexError::Unauthorized => AppError::PlexUnauthorized,
+            PlexError::NotFound { .. } => AppError::NotFound("that item".into()),
+            PlexError::Timeout => AppError::PlexUnavailable("timed out".into()),
+            PlexError::Unreachable { .. } => AppError::PlexUnavailable("connection failed".into()),
+            PlexError::Malformed { .. } => AppError::PlexMalformed,
+            other => AppError::PlexUnavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<CacheFetchError<AppError>> for AppError {
+    fn from(err: CacheFetchError<AppError>) -> Self {
+        match err {
+            CacheFetchError::Upstream(e) => e,
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Cached, page-shaped access to the Plex library.
+pub struct Library {
+    plex: PlexClient,
+    cache: Cache,
+    store: Store,
+}
+
+impl Library {
+    pub fn new(plex: PlexClient, cache: Cache, store: Store) -> Self {
+        Library { plex, cache, store }
+    }
+
+    async fn cached<T, F, Fut>(&self, tier: Tier, key: &str, fetch: F) -> Result<T, AppError>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, AppError>>,
+    {
+        Ok(self.cache.get_or_fetch(tier, key, fetch).await?)
+    }
+
+    pub async fn sections(&self) -> Result<Vec<Section>, AppError> {
+        self.cached(Tier::System, "plex:sections", || async {
+            Ok(self.plex.sections().await?)
+        })
+        .await
+    }
+
+    async fn section(&self, key: &str) -> Result<Section, AppError> {
+        self.sections()
+            .await?
+            .into_iter()
+            .find(|s| s.key == key)
+            .ok_or_else(|| AppError::NotFound(format!("library section {key}")))
+    }
+
+    /// Item metadata: cache, then the store's `media_cache`, then Plex.
+    pub async fn metadata(&self, rating_key: &str) -> Result<Metadata, AppError> {
+        validate_key(rating_key)?;
+        let key = format!("plex:meta:{rating_key}");
+        self.cached(Tier::Media, &key, || async {
+            match self.store.get_media_cache(rating_key).await {
+                Ok(Some(value)) => {
+                    if let Ok(meta) = serde_json::from_value::<Metadata>(value) {
+                        return Ok(meta);
+                    }
+                }
+                Ok(None) => {}
+                Err(err) => tracing::warn!(%err, "media_cache read failed; asking Plex"),
+            }
+            let meta = self.plex.metadata(rating_key).await?;
+            match serde_json::to_value(&meta) {
+                Ok(value) => {
+                    if let Err(err) = self
+                        .store
+                        .put_media_cache(rating_key, &value, STORED_METADATA_TTL)
+                        .await
+                    {
+                        tracing::warn!(%err, "media_cache write failed");
+                    }
+                }
+                Err(err) => tracing::warn!(%err, "metadata did not serialise for media_cache"),
+            }
+            Ok(meta)
+        })
+        .await
+    }
+
+    pub async fn children(&self, rating_key: &str) -> Result<Vec<Metadata>, AppError> {
+        validate_key(rating_key)?;
+        let key = format!("plex:children:{rating_key}");
+        self.cached(Tier::Media, &key, || async {
+            Ok(self.plex.children(rating_key).await?)
+        })
+        .await
+    }
+
+    pub async fn home(&self) -> Result<HomeData, AppError> {
+        let sections = self.sections().await?;
+        let continue_watching = self
+            .cached(Tier::Media, "plex:continue", || async {
+                Ok(self.plex.on_deck().await?)
+            })
+            .await?;
+        Ok(HomeData {
+            sections: sections.iter().map(mapping::section).collect(),
+            continue_watching: continue_watching.iter().map(mapping::card).collect(),
+        })
+    }
+
+    pub async fn section_page(
+        &self,
+        section_key: &str,
+        page: u32,
+    ) -> Result<SectionPage, AppError> {
+        validate_key(section_key)?;
+        let section = self.section(section_key).await?;
+        let page = page.max(1);
+        let start = (page - 1).saturating_mul(PAGE_SIZE);
+        let key = format!("plex:section:{section_key}:items:{start}:{PAGE_SIZE}");
+        let listing = self
+            .cached(Tier::System, &key, || async {
+                let p = self
+                    .plex
+                    .section_items(section_key, start, PAGE_SIZE)
+                    .await?;
+                Ok((p.items, p.total_size))
+            })
+            .await?;
+        Ok(SectionPage {
+            section: mapping::section(&section),
+            items: listing.0.iter().map(mapping::card).collect(),
+            page,
+            page_size: PAGE_SIZE,
+            total: listing.1,
+        })
+    }
+
+    pub async fn item(&self, rating_key: &str) -> Result<ItemDetail, AppError> {
+        let meta = self.metadata(rating_key).await?;
+        let children = if mapping::kind_of(&meta).is_playable() {
+            Vec::new()
+        } else {
+            self.children(rating_key).await?
+        };
+        Ok(mapping::detail(&meta, &children))
+    }
+
+    pub async fn search(&self, query: &str) -> Result<Vec<crate::model::ItemCard>, AppError> {
+        let query = query.trim();
+        if query.is_empty() {
+            return Ok(Vec::new());
+        }
+        if query.chars().count() > MAX_QUERY_LEN {
+            return Err(AppError::BadRequest(format!(
+                "search text is limited to {MAX_QUERY_LEN} characters"
+            )));
+        }
+        let key = format!("plex:search:{}", query.to_lowercase());
+        let hits = self
+            .cached(Tier::Media, &key, || async {
+                Ok(self.plex.search(query, 30).await?)
+            })
+            .await?;
+        Ok(hits.iter().map(mapping::card).collect())
+    }
+
+    /// Choose how to play an item: direct play when the browser can decode the version and Plex
+    /// agrees, otherwise Plex's HLS transcoder.
+    pub async fn playback(
+        &self,
+        rating_key: &str,
+        media_index: Option<u32>,
+    ) -> Result<PlaybackInfo, AppError> {
+        let meta = self.metadata(rating_key).await?;
+        if !mapping::kind_of(&meta).is_playable() || meta.media.is_empty() {
+            return Err(AppError::BadRequest(format!(
+                "“{}” has nothing to play",
+                meta.title
+            )));
+        }
+        let versions = mapping::versions(&meta);
+        let index = match media_index {
+            Some(i) if (i as usize) < versions.len() => i,
+            Some(i) => {
+                return Err(AppError::BadRequest(format!(
+                    "version {i} does not exist; this item has {}",
+                    versions.len()
+                )));
+            }
+            None => versions
+                .iter()
+                .find(|v| v.direct_play)
+                .map_or(0, |v| v.index),
+        };
+        let browser_ok = versions[index as usize].direct_play;
+        let request = TranscodeRequest {
+            rating_key: rating_key.to_string(),
+            media_index: Some(index),
+            part_index: Some(0),
+            session: "decision".to_string(),
+            offset_secs: 0.0,
+            max_video_bitrate_kbps: None,
+            direct_play: browser_ok,
+            direct_stream: true,
+        };
+        let mode = if !browser_ok {
+            PlayMode::Hls
+        } else {
+            match self.plex.transcode_decision(&request).await {
+                Ok(decision) if decision.direct_play => PlayMode::Direct,
+                Ok(_) => PlayMode::Hls,
+                Err(err) => {
+                    // The decision is advice: a Plex that cannot answer it can still serve the file.
+                    tracing::warn!(%err, rating_key, "transcode decision failed; trying direct play");
+                    PlayMode::Direct
+                }
+            }
+        };
+        let src = match mode {
+            PlayMode::Direct => format!("/media/{rating_key}/{index}/0"),
+            PlayMode::Hls => format!("/hls/{rating_key}/{index}/start.m3u8"),
+        };
+        let detail = mapping::detail(&meta, &[]);
+        Ok(PlaybackInfo {
+            rating_key: rating_key.to_string(),
+            title: meta.title.clone(),
+            subtitle: mapping::subtitle(&meta),
+            versions,
+            media_index: index,
+            mode,
+            src,
+            duration_ms: meta.duration,
+            poster: detail.poster,
+            backdrop: detail.backdrop,
+        })
+    }
+
+    /// Drop everything cached about a section after Plex rescans it.
+    pub async fn invalidate_section(&self, section_key: &str) -> Result<u64, AppError> {
+        let mut dropped = 0;
+        for prefix in [
+            format!("plex:section:{section_key}:"),
+            "plex:sections".to_string(),
+            "plex:search:".to_string(),
+        ] {
+            dropped += self
+                .cache
+                .invalidate_prefix(&prefix)
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+        }
+        Ok(dropped)
+    }
+}
+
+/// Plex keys are short ASCII numbers or slugs; anything else is refused before reaching Plex.
+pub fn validate_key(key: &str) -> Result<(), AppError> {
+    let ok = !key.is_empty()
+        && key.len() <= 32
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::BadRequest(
+            "that is not a valid library key".into(),
+        ))
+    }
+}

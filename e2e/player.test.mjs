@@ -1,0 +1,131 @@
+// Browser tests: the library browser renders on the server, hydrates, and the player plays both
+// a direct-play file and an HLS-only (transcoded) file in headless Chromium.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ARTIFACTS, ROOT, launchBrowser, startServer, waitForPlayback } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function newPage() {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  return { page, errors };
+}
+
+/** Save a screenshot under target/e2e and, for the README, under docs/screenshots. */
+async function screenshot(page, name) {
+  const file = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path: file });
+  mkdirSync(join(ROOT, 'docs', 'screenshots'), { recursive: true });
+  copyFileSync(file, join(ROOT, 'docs', 'screenshots', `${name}.png`));
+}
+
+test('the home page is server-rendered with the demo sections', async () => {
+  const html = await (await fetch(`${server.url}/`)).text();
+  for (const title of ['Movies', 'TV Shows', 'Archive']) {
+    assert.match(html, new RegExp(`>${title}<`), `section ${title} in the SSR HTML`);
+  }
+  assert.match(html, /marquee_bg\.wasm|marquee\.js/, 'the hydration script is referenced');
+});
+
+test('a missing item is a 404 page and a bad route is a 404', async () => {
+  const missing = await fetch(`${server.url}/item/999999999`);
+  assert.equal(missing.status, 404);
+  assert.match(await missing.text(), /was not found/);
+  const nowhere = await fetch(`${server.url}/no/such/page`);
+  assert.equal(nowhere.status, 404);
+});
+
+/** Home → Movies → the movie titled `title` → Play; returns the watch page. */
+async function openMovie(title) {
+  const { page, errors } = await newPage();
+  await page.goto(`${server.url}/`);
+  await page.getByRole('link', { name: /Movies/ }).first().click();
+  await page.waitForURL(/\/library\//);
+  await page.locator('.card', { hasText: title }).first().click();
+  await page.waitForURL(/\/item\//);
+  await page.locator('a.play-link').click();
+  await page.waitForURL(/\/watch\//);
+  await page.waitForSelector('video');
+  return { page, errors };
+}
+
+async function pressPlayAndWait(page) {
+  // Hydration attaches the click handler; retry until the video leaves the paused state.
+  await page.waitForFunction(() => document.querySelector('.controls button.play'));
+  for (let i = 0; i < 20; i++) {
+    await page.locator('.controls button.play').click();
+    const playing = await page
+      .waitForFunction(() => !document.querySelector('video').paused, null, { timeout: 1500 })
+      .then(() => true, () => false);
+    if (playing) break;
+  }
+  return waitForPlayback(page, 2.0);
+}
+
+test('direct play: a browser-playable movie plays past 2 s', async () => {
+  const { page, errors } = await openMovie(process.env.MARQUEE_E2E_DIRECT_TITLE ?? 'Paper Satellites');
+  const library = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await library.goto(`${server.url}/library/1`);
+  await library.waitForLoadState('networkidle');
+  await screenshot(library, 'library');
+  await library.close();
+
+  assert.equal(await page.locator('.player').getAttribute('data-mode'), 'direct');
+  const state = await pressPlayAndWait(page);
+  assert.ok(state.currentTime > 2, `currentTime ${state.currentTime}`);
+  assert.match(state.src, /\/media\/\d+\/\d+\/0$/);
+  await screenshot(page, 'player');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('HLS: a movie the browser cannot decode plays through the transcoder', async () => {
+  const { page, errors } = await openMovie(process.env.MARQUEE_E2E_HLS_TITLE ?? 'Copper Sky');
+  assert.equal(await page.locator('.player').getAttribute('data-mode'), 'hls');
+  const state = await pressPlayAndWait(page);
+  assert.ok(state.currentTime > 2, `currentTime ${state.currentTime}`);
+  assert.match(state.src, /^blob:/, 'hls.js feeds the video through Media Source Extensions');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('the seek bar and keyboard move playback; the time label follows', async () => {
+  const { page } = await openMovie(process.env.MARQUEE_E2E_DIRECT_TITLE ?? 'Paper Satellites');
+  await pressPlayAndWait(page);
+  await page.keyboard.press('k');
+  await page.waitForFunction(() => document.querySelector('video').paused);
+  await page.keyboard.press('5');
+  await page.waitForFunction(() => {
+    const v = document.querySelector('video');
+    return Math.abs(v.currentTime - v.duration / 2) < 1;
+  });
+  const label = await page.locator('.time').textContent();
+  assert.match(label, /^0:1\d \/ 0:\d\d$/, label);
+  await page.keyboard.press('m');
+  assert.equal(await page.evaluate(() => document.querySelector('video').muted), true);
+  await page.close();
+});
+
+test('a media error shows a readable message', async () => {
+  const { page } = await newPage();
+  // A version index that does not exist is refused by the server with a clear message.
+  await page.goto(`${server.url}/watch/105?v=9`);
+  assert.match(await page.locator('.error-box').textContent(), /version 9 does not exist/);
+  await page.close();
+});

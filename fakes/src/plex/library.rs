@@ -1,0 +1,633 @@
+//! The demo library's content and its rendering into Plex-shaped JSON.
+//!
+//! Items are plain Rust values rendered on demand, so the large "Archive" section costs
+//! nothing until a page of it is requested.
+
+use serde_json::{Map, Value, json};
+
+use super::media::CLIP_MILLIS;
+
+/// Section keys, as Plex spells them (strings).
+pub const MOVIES_SECTION: &str = "1";
+/// The TV section.
+pub const SHOWS_SECTION: &str = "2";
+/// The large generated section used for paging tests.
+pub const ARCHIVE_SECTION: &str = "3";
+/// First ratingKey of the generated archive items.
+pub const ARCHIVE_BASE_KEY: i64 = 100_000;
+/// Base of the fake change stamps in thumb/art/part URLs.
+const STAMP_BASE: i64 = 1_700_000_000;
+
+/// Which generated file a Media version points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaKind {
+    /// H.264/AAC MP4: browsers direct-play it.
+    H264,
+    /// HEVC/AC3 MKV: needs the transcoder.
+    Hevc,
+}
+
+/// Plex metadata type of an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A film.
+    Movie,
+    /// A TV show.
+    Show,
+    /// A season of a show.
+    Season,
+    /// An episode.
+    Episode,
+}
+
+impl Kind {
+    /// Plex's spelling of the type.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Movie => "movie",
+            Kind::Show => "show",
+            Kind::Season => "season",
+            Kind::Episode => "episode",
+        }
+    }
+}
+
+/// One library item of the fake.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// Plex ratingKey.
+    pub rating_key: i64,
+    /// Metadata type.
+    pub kind: Kind,
+    /// Display title.
+    pub title: String,
+    /// Release year.
+    pub year: Option<i64>,
+    /// Plot summary (some real items have none).
+    pub summary: Option<String>,
+    /// Genre tags.
+    pub genres: Vec<String>,
+    /// Audience rating 0–10.
+    pub rating: Option<f64>,
+    /// Content rating such as "PG-13".
+    pub content_rating: Option<String>,
+    /// Whether the item has a poster.
+    pub has_thumb: bool,
+    /// Render every number as a string, as some Plex versions/proxies do.
+    pub stringly: bool,
+    /// Media versions.
+    pub media: Vec<MediaKind>,
+    /// Section the item lives in.
+    pub section: &'static str,
+    /// Parent (season for episodes, show for seasons).
+    pub parent: Option<i64>,
+    /// Grandparent (show for episodes).
+    pub grandparent: Option<i64>,
+    /// Episode or season number.
+    pub index: Option<i64>,
+    /// Poster picked for this item.
+    pub poster: usize,
+    /// Playback position for on-deck/continue-watching entries (ms).
+    pub view_offset: Option<i64>,
+}
+
+impl Item {
+    fn new(rating_key: i64, kind: Kind, title: &str, section: &'static str) -> Self {
+        Item {
+            rating_key,
+            kind,
+            title: title.to_string(),
+            year: None,
+            summary: None,
+            genres: Vec::new(),
+            rating: None,
+            content_rating: None,
+            has_thumb: true,
+            stringly: false,
+            media: Vec::new(),
+            section,
+            parent: None,
+            grandparent: None,
+            index: None,
+            poster: (rating_key as usize) % 5,
+            view_offset: None,
+        }
+    }
+
+    /// Change stamp used in this item's URLs.
+    pub fn stamp(&self) -> i64 {
+        STAMP_BASE + self.rating_key
+    }
+
+    /// Part id of the `media_index`-th version (one Part per Media).
+    pub fn part_id(&self, media_index: usize) -> i64 {
+        self.rating_key * 10 + media_index as i64 + 1
+    }
+}
+
+/// Sizes of the real files, reported in `Part.size`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FileSizes {
+    /// Size of the H.264 MP4.
+    pub h264: u64,
+    /// Size of the HEVC MKV.
+    pub hevc: u64,
+}
+
+/// The whole demo library.
+#[derive(Debug, Clone)]
+pub struct Library {
+    fixed: Vec<Item>,
+    archive_items: usize,
+    sizes: FileSizes,
+}
+
+const ARCHIVE_ADJECTIVES: [&str; 8] = [
+    "Amber", "Distant", "Hollow", "Velvet", "Northern", "Broken", "Silent", "Crimson",
+];
+const ARCHIVE_NOUNS: [&str; 8] = [
+    "Harvest", "Signal", "Meridian", "Tide", "Parade", "Engine", "Garden", "Frontier",
+];
+const ARCHIVE_GENRES: [&str; 5] = ["Drama", "Comedy", "Documentary", "Thriller", "Western"];
+
+impl Library {
+    /// Build the demo library; `archive_items` sizes the large section.
+    pub fn new(archive_items: usize, sizes: FileSizes) -> Self {
+        let mut fixed = Vec::new();
+        let movie = |rk: i64, title: &str, year: i64, summary: &str, genres: &[&str]| {
+            let mut it = Item::new(rk, Kind::Movie, title, MOVIES_SECTION);
+            it.year = Some(year);
+            it.summary = Some(summary.to_string());
+            it.genres = genres.iter().map(|g| g.to_string()).collect();
+            it.media = vec![MediaKind::H264];
+            it
+        };
+
+        let mut m = movie(
+            101,
+            "Harbor Lights",
+            2019,
+            "A retired ferry captain takes one last night crossing to reunite a scattered family.",
+            &["Drama", "Family"],
+        );
+        m.rating = Some(7.8);
+        m.content_rating = Some("PG".into());
+        m.media = vec![MediaKind::H264, MediaKind::Hevc];
+        fixed.push(m);
+
+        let mut m = movie(
+            102,
+            "Copper Sky",
+            2021,
+            "Two rival prospectors share a canyon claim during the driest summer on record.",
+            &["Western", "Adventure"],
+        );
+        m.rating = Some(6.9);
+        m.content_rating = Some("PG-13".into());
+        m.media = vec![MediaKind::Hevc];
+        fixed.push(m);
+
+        let mut m = movie(103, "The Quiet Orchard", 2015, "", &["Mystery"]);
+        m.summary = None;
+        m.rating = Some(7.1);
+        m.stringly = true;
+        fixed.push(m);
+
+        let mut m = movie(
+            104,
+            "Midnight Cartographers",
+            2023,
+            "A night-shift mapmaker discovers streets that only exist after 2 a.m.",
+            &["Fantasy", "Comedy"],
+        );
+        m.has_thumb = false;
+        m.content_rating = Some("PG-13".into());
+        fixed.push(m);
+
+        let mut m = movie(
+            105,
+            "Paper Satellites",
+            2008,
+            "A schoolteacher and her class build a satellite out of origami and stubbornness.",
+            &["Comedy", "Family"],
+        );
+        m.rating = Some(8.2);
+        m.content_rating = Some("G".into());
+        fixed.push(m);
+
+        let mut m = movie(
+            106,
+            "Saltwater Saints",
+            2012,
+            "A coastal town's annual boat blessing goes wrong in every possible way.",
+            &["Comedy"],
+        );
+        m.rating = Some(6.4);
+        m.content_rating = Some("R".into());
+        fixed.push(m);
+
+        // TV: one show, Specials + two seasons.
+        let mut show = Item::new(201, Kind::Show, "Lanterns of Vell", SHOWS_SECTION);
+        show.year = Some(2020);
+        show.summary = Some(
+            "Lamplighters in a city without sunrise keep the dark at bay, one street at a time."
+                .into(),
+        );
+        show.genres = vec!["Fantasy".into(), "Drama".into()];
+        show.content_rating = Some("TV-14".into());
+        show.rating = Some(8.4);
+        fixed.push(show);
+        let seasons: [(i64, i64, &str, &[&str]); 3] = [
+            (
+                210,
+                0,
+                "Specials",
+                &["Behind the Glass", "The Lamplighter's Guide"],
+            ),
+            (
+                211,
+                1,
+                "Season 1",
+                &["First Flame", "The Long Street", "Oil and Ash"],
+            ),
+            (
+                212,
+                2,
+                "Season 2",
+                &["Return of the Moths", "Ember Market", "The Last Wick"],
+            ),
+        ];
+        for (season_key, season_index, season_title, episodes) in seasons {
+            let mut s = Item::new(season_key, Kind::Season, season_title, SHOWS_SECTION);
+            s.parent = Some(201);
+            s.index = Some(season_index);
+            s.poster = 3;
+            fixed.push(s);
+            for (i, title) in episodes.iter().enumerate() {
+                let rk = season_key * 10 + i as i64;
+                let mut e = Item::new(rk, Kind::Episode, title, SHOWS_SECTION);
+                e.parent = Some(season_key);
+                e.grandparent = Some(201);
+                e.index = Some(i as i64 + 1);
+                e.year = Some(2019 + season_index.max(1));
+                e.summary = Some(format!("{season_title}, episode {}: {title}.", i + 1));
+                e.media = if season_index == 2 && i == 2 {
+                    vec![MediaKind::Hevc]
+                } else {
+                    vec![MediaKind::H264]
+                };
+                e.poster = 3;
+                fixed.push(e);
+            }
+        }
+
+        Library {
+            fixed,
+            archive_items,
+            sizes,
+        }
+    }
+
+    /// Look an item up by ratingKey.
+    pub fn get(&self, rating_key: i64) -> Option<Item> {
+        if let Some(item) = self.fixed.iter().find(|i| i.rating_key == rating_key) {
+            return Some(item.clone());
+        }
+        let n = rating_key - ARCHIVE_BASE_KEY;
+        if n >= 0 && (n as usize) < self.archive_items {
+            return Some(self.archive_item(n as usize));
+        }
+        None
+    }
+
+    fn archive_item(&self, n: usize) -> Item {
+        let adjective = ARCHIVE_ADJECTIVES[n % ARCHIVE_ADJECTIVES.len()];
+        let noun = ARCHIVE_NOUNS[(n / ARCHIVE_ADJECTIVES.len()) % ARCHIVE_NOUNS.len()];
+        let title = format!("{adjective} {noun} No. {}", n + 1);
+        let mut it = Item::new(
+            ARCHIVE_BASE_KEY + n as i64,
+            Kind::Movie,
+            &title,
+            ARCHIVE_SECTION,
+        );
+        it.year = Some(1950 + (n % 70) as i64);
+        it.summary = Some(format!("Reel {} from the archive.", n + 1));
+        it.genres = vec![ARCHIVE_GENRES[n % ARCHIVE_GENRES.len()].to_string()];
+        it.media = vec![if n % 7 == 3 {
+            MediaKind::Hevc
+        } else {
+            MediaKind::H264
+        }];
+        it.stringly = n.is_multiple_of(50);
+        it
+    }
+
+    /// Number of items in a section's top level listing.
+    pub fn section_len(&self, section: &str) -> Option<usize> {
+        match section {
+            ARCHIVE_SECTION => Some(self.archive_items),
+            MOVIES_SECTION | SHOWS_SECTION => Some(self.top_level(section).len()),
+            _ => None,
+        }
+    }
+
+    fn top_level(&self, section: &str) -> Vec<&Item> {
+        self.fixed
+            .iter()
+            .filter(|i| i.section == section && matches!(i.kind, Kind::Movie | Kind::Show))
+            .collect()
+    }
+
+    /// A page of a section's top level items.
+    pub fn section_page(&self, section: &str, start: usize, size: usize) -> Vec<Item> {
+        if section == ARCHIVE_SECTION {
+            let end = start.saturating_add(size).min(self.archive_items);
+            return (start.min(end)..end)
+                .map(|n| self.archive_item(n))
+                .collect();
+        }
+        self.top_level(section)
+            .into_iter()
+            .skip(start)
+            .take(size)
+            .cloned()
+            .collect()
+    }
+
+    /// Direct children (seasons of a show, episodes of a season).
+    pub fn children(&self, rating_key: i64) -> Vec<Item> {
+        self.fixed
+            .iter()
+            .filter(|i| i.parent == Some(rating_key))
+            .cloned()
+            .collect()
+    }
+
+    /// All episodes of a show (or of a season).
+    pub fn all_leaves(&self, rating_key: i64) -> Vec<Item> {
+        self.fixed
+            .iter()
+            .filter(|i| {
+                i.kind == Kind::Episode
+                    && (i.grandparent == Some(rating_key) || i.parent == Some(rating_key))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Case-insensitive substring search over every item, in library order.
+    pub fn search(&self, query: &str) -> Vec<Item> {
+        let q = query.to_lowercase();
+        let mut out: Vec<Item> = self
+            .fixed
+            .iter()
+            .filter(|i| i.kind != Kind::Season && i.title.to_lowercase().contains(&q))
+            .cloned()
+            .collect();
+        out.extend(
+            (0..self.archive_items)
+                .map(|n| self.archive_item(n))
+                .filter(|i| i.title.to_lowercase().contains(&q)),
+        );
+        out
+    }
+
+    /// Items that are partly watched: what on-deck and continue-watching show.
+    pub fn in_progress(&self) -> Vec<Item> {
+        [(2120, 9_000), (103, 12_000), (101, 21_500)]
+            .into_iter()
+            .filter_map(|(rk, offset)| {
+                self.get(rk).map(|mut i| {
+                    i.view_offset = Some(offset);
+                    i
+                })
+            })
+            .collect()
+    }
+
+    /// Render an item as Plex JSON. `full` adds Stream details, as `/library/metadata` does.
+    pub fn render(&self, item: &Item, full: bool) -> Value {
+        let rk = item.rating_key;
+        let mut m = Map::new();
+        m.insert("ratingKey".into(), json!(rk.to_string()));
+        let key = match item.kind {
+            Kind::Show | Kind::Season => format!("/library/metadata/{rk}/children"),
+            _ => format!("/library/metadata/{rk}"),
+        };
+        m.insert("key".into(), json!(key));
+        m.insert(
+            "guid".into(),
+            json!(format!("plex://{}/marquee-demo-{rk}", item.kind.as_str())),
+        );
+        m.insert("type".into(), json!(item.kind.as_str()));
+        m.insert("title".into(), json!(item.title));
+        m.insert(
+            "librarySectionID".into(),
+            json!(item.section.parse::<i64>().unwrap_or(0)),
+        );
+        m.insert(
+            "librarySectionKey".into(),
+            json!(format!("/library/sections/{}", item.section)),
+        );
+        m.insert(
+            "librarySectionTitle".into(),
+            json!(section_title(item.section)),
+        );
+        if let Some(summary) = &item.summary {
+            m.insert("summary".into(), json!(summary));
+        }
+        if let Some(year) = item.year {
+            m.insert("year".into(), json!(year));
+        }
+        if let Some(rating) = item.rating {
+            m.insert("audienceRating".into(), json!(rating));
+            m.insert(
+                "audienceRatingImage".into(),
+                json!("rottentomatoes://image.rating.upright"),
+            );
+        }
+        if let Some(cr) = &item.content_rating {
+            m.insert("contentRating".into(), json!(cr));
+        }
+        if item.has_thumb {
+            m.insert(
+                "thumb".into(),
+                json!(format!("/library/metadata/{rk}/thumb/{}", item.stamp())),
+            );
+            m.insert(
+                "art".into(),
+                json!(format!("/library/metadata/{rk}/art/{}", item.stamp())),
+            );
+        }
+        m.insert("addedAt".into(), json!(STAMP_BASE - 86_400 + rk));
+        m.insert("updatedAt".into(), json!(item.stamp()));
+        if let Some(index) = item.index {
+            m.insert("index".into(), json!(index));
+        }
+        if let Some(offset) = item.view_offset {
+            m.insert("viewOffset".into(), json!(offset));
+            m.insert("lastViewedAt".into(), json!(STAMP_BASE + 500_000));
+        }
+        match item.kind {
+            Kind::Show => {
+                let seasons = self.children(rk);
+                m.insert("childCount".into(), json!(seasons.len()));
+                m.insert("leafCount".into(), json!(self.all_leaves(rk).len()));
+                m.insert("viewedLeafCount".into(), json!(0));
+            }
+            Kind::Season => {
+                if let Some(show) = item.parent.and_then(|p| self.get(p)) {
+                    add_parent(&mut m, "parent", &show);
+                }
+                m.insert("leafCount".into(), json!(self.children(rk).len()));
+                m.insert("viewedLeafCount".into(), json!(0));
+            }
+            Kind::Episode => {
+                if let Some(season) = item.parent.and_then(|p| self.get(p)) {
+                    add_parent(&mut m, "parent", &season);
+                    if let Some(i) = season.index {
+                        m.insert("parentIndex".into(), json!(i));
+                    }
+                }
+                if let Some(show) = item.grandparent.and_then(|p| self.get(p)) {
+                    add_parent(&mut m, "grandparent", &show);
+                }
+            }
+            Kind::Movie => {}
+        }
+        if !item.media.is_empty() {
+            m.insert("duration".into(), json!(CLIP_MILLIS));
+            let media: Vec<Value> = item
+                .media
+                .iter()
+                .enumerate()
+                .map(|(i, kind)| self.render_media(item, i, *kind, full))
+                .collect();
+            m.insert("Media".into(), Value::Array(media));
+        }
+        if !item.genres.is_empty() {
+            let genres: Vec<Value> = item
+                .genres
+                .iter()
+                .enumerate()
+                .map(|(i, g)| json!({"id": 900 + i, "filter": format!("genre={}", 900 + i), "tag": g}))
+                .collect();
+            m.insert("Genre".into(), Value::Array(genres));
+        }
+        let mut v = Value::Object(m);
+        if item.stringly {
+            stringify_numbers(&mut v);
+        }
+        v
+    }
+
+    /// Render one Media version (with its single Part).
+    pub fn render_media(&self, item: &Item, index: usize, kind: MediaKind, full: bool) -> Value {
+        let part_id = item.part_id(index);
+        let (container, vcodec, acodec, size, ext, bitrate) = match kind {
+            MediaKind::H264 => ("mp4", "h264", "aac", self.sizes.h264, "mp4", 400),
+            MediaKind::Hevc => ("mkv", "hevc", "ac3", self.sizes.hevc, "mkv", 300),
+        };
+        let title = item.title.replace('/', "-");
+        let folder = match item.kind {
+            Kind::Episode => "/data/tv",
+            _ => "/data/movies",
+        };
+        let mut part = json!({
+            "id": part_id,
+            "key": format!("/library/parts/{part_id}/{}/file.{ext}", item.stamp()),
+            "duration": CLIP_MILLIS,
+            "file": format!("{folder}/{title}/{title} [{vcodec}].{ext}"),
+            "size": size,
+            "container": container,
+            "videoProfile": "main",
+        });
+        if kind == MediaKind::H264 {
+            part["optimizedForStreaming"] = json!(1);
+            part["has64bitOffsets"] = json!(false);
+        }
+        if full {
+            part["Stream"] = json!([
+                {
+                    "id": part_id * 10 + 1,
+                    "streamType": 1,
+                    "default": true,
+                    "codec": vcodec,
+                    "index": 0,
+                    "bitrate": bitrate - 96,
+                    "height": 360,
+                    "width": 640,
+                    "frameRate": 24.0,
+                    "profile": "main",
+                    "displayTitle": format!("360p ({})", if kind == MediaKind::H264 { "H.264" } else { "HEVC Main" }),
+                },
+                {
+                    "id": part_id * 10 + 2,
+                    "streamType": 2,
+                    "selected": true,
+                    "default": true,
+                    "codec": acodec,
+                    "index": 1,
+                    "channels": 2,
+                    "samplingRate": 48000,
+                    "language": "English",
+                    "languageCode": "eng",
+                    "displayTitle": format!("English ({} Stereo)", acodec.to_uppercase()),
+                }
+            ]);
+        }
+        json!({
+            "id": part_id,
+            "duration": CLIP_MILLIS,
+            "bitrate": bitrate,
+            "width": 640,
+            "height": 360,
+            "aspectRatio": 1.78,
+            "audioChannels": 2,
+            "audioCodec": acodec,
+            "videoCodec": vcodec,
+            "videoResolution": "sd",
+            "container": container,
+            "videoFrameRate": "24p",
+            "videoProfile": "main",
+            "Part": [part],
+        })
+    }
+}
+
+fn add_parent(m: &mut Map<String, Value>, prefix: &str, parent: &Item) {
+    let rk = parent.rating_key;
+    m.insert(format!("{prefix}RatingKey"), json!(rk.to_string()));
+    m.insert(
+        format!("{prefix}Key"),
+        json!(format!("/library/metadata/{rk}")),
+    );
+    m.insert(format!("{prefix}Title"), json!(parent.title));
+    if parent.has_thumb {
+        m.insert(
+            format!("{prefix}Thumb"),
+            json!(format!("/library/metadata/{rk}/thumb/{}", parent.stamp())),
+        );
+    }
+}
+
+/// Title of a section by key.
+pub fn section_title(section: &str) -> &'static str {
+    match section {
+        MOVIES_SECTION => "Movies",
+        SHOWS_SECTION => "TV Shows",
+        ARCHIVE_SECTION => "Archive",
+        _ => "",
+    }
+}
+
+/// Turn every number (and bool) into a string, as older servers/proxies serialise them.
+pub fn stringify_numbers(v: &mut Value) {
+    match v {
+        Value::Number(n) => *v = Value::String(n.to_string()),
+        Value::Bool(b) => *v = Value::String(if *b { "1" } else { "0" }.to_string()),
+        Value::Array(items) => items.iter_mut().for_each(stringify_numbers),
+        Value::Object(map) => map.values_mut().for_each(stringify_numbers),
+        _ => {}
+    }
+}

@@ -1,0 +1,393 @@
+//! Real demo media, generated once with ffmpeg and cached on disk.
+//!
+//! The files are real so that browser tests exercise actual decoding: an H.264/AAC MP4 that
+//! Chromium direct-plays, an HEVC/AC3 MKV it cannot, and the H.264/AAC HLS rendition the fake
+//! transcoder hands out for the latter.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::FakeError;
+
+/// Bump when the generated set changes so stale caches are regenerated.
+const LAYOUT_VERSION: &str = "v1";
+/// Length of every generated clip, in seconds.
+pub const CLIP_SECONDS: u32 = 30;
+/// Length of every generated clip, in milliseconds (what Plex reports as `duration`).
+pub const CLIP_MILLIS: i64 = CLIP_SECONDS as i64 * 1000;
+/// Target length of each HLS segment, in seconds.
+pub const HLS_SEGMENT_SECONDS: u32 = 4;
+/// Poster colours (top, bottom) so each poster is recognisably different.
+const POSTER_COLOURS: [(&str, &str); 5] = [
+    ("0x1e3a8a", "0xf59e0b"),
+    ("0x7f1d1d", "0xfde68a"),
+    ("0x064e3b", "0xa7f3d0"),
+    ("0x4c1d95", "0xf472b6"),
+    ("0x0f172a", "0x38bdf8"),
+];
+
+/// Paths of the generated demo media.
+#[derive(Debug, Clone)]
+pub struct MediaFiles {
+    /// Directory holding everything below.
+    pub root: PathBuf,
+    /// 640x360 H.264 (main, yuv420p) + AAC stereo MP4 with faststart: browsers direct-play it.
+    pub h264_mp4: PathBuf,
+    /// 640x360 HEVC + AC3 MKV: browsers cannot play it, so it must go through the transcoder.
+    pub hevc_mkv: PathBuf,
+    /// Directory with `index.m3u8` and `00000.ts`…: the H.264/AAC HLS rendition of `hevc_mkv`.
+    pub hls_dir: PathBuf,
+    /// 300x450 JPEG posters, all different.
+    pub posters: Vec<PathBuf>,
+    /// 1280x720 JPEG backdrop.
+    pub backdrop: PathBuf,
+}
+
+impl MediaFiles {
+    fn layout(root: &Path) -> Self {
+        MediaFiles {
+            root: root.to_path_buf(),
+            h264_mp4: root.join("h264-aac.mp4"),
+            hevc_mkv: root.join("hevc-ac3.mkv"),
+            hls_dir: root.join("hls"),
+            posters: (0..POSTER_COLOURS.len())
+                .map(|i| root.join(format!("poster-{i}.jpg")))
+                .collect(),
+            backdrop: root.join("backdrop.jpg"),
+        }
+    }
+
+    /// The HLS media playlist (`index.m3u8`).
+    pub fn hls_playlist(&self) -> PathBuf {
+        self.hls_dir.join("index.m3u8")
+    }
+
+    fn complete(&self) -> bool {
+        self.root.join("COMPLETE").is_file()
+            && self.h264_mp4.is_file()
+            && self.hevc_mkv.is_file()
+            && self.hls_playlist().is_file()
+            && self.backdrop.is_file()
+            && self.posters.iter().all(|p| p.is_file())
+    }
+}
+
+/// Default media dir: `$MARQUEE_DEMO_MEDIA_DIR`, else `<workspace>/target/demo-media`, so every
+/// test binary of the workspace shares one generated copy.
+pub fn default_media_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("MARQUEE_DEMO_MEDIA_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir).join("demo-media");
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join("target")
+        .join("demo-media")
+}
+
+/// Serialises generation inside one process; across processes the atomic rename decides.
+static GENERATION: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Generate (once, cached in `dir`) the demo media with ffmpeg.
+///
+/// Files are produced in a private temporary directory that is renamed into place only when
+/// complete, so concurrent callers (threads or processes) never see half-written media; if two
+/// processes race, the loser discards its copy.
+pub async fn ensure_media(dir: &Path) -> Result<MediaFiles, FakeError> {
+    let final_dir = dir.join(LAYOUT_VERSION);
+    let files = MediaFiles::layout(&final_dir);
+    if files.complete() {
+        return Ok(files);
+    }
+    let _guard = GENERATION.lock().await;
+    if files.complete() {
+        return Ok(files);
+    }
+    check_ffmpeg().await?;
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(FakeError::io(format!("creating {}", dir.display())))?;
+    tracing::info!(dir = %final_dir.display(), "generating demo media (first run only)…");
+    let started = std::time::Instant::now();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let tmp_dir = dir.join(format!(".tmp-{}-{nanos}", std::process::id()));
+    let result = generate_into(&tmp_dir).await;
+    if let Err(err) = result {
+        let _ = tokio::fs::remove_dir_all(&tmp_dir).await;
+        return Err(err);
+    }
+    if final_dir.exists() && !files.complete() {
+        // A stale or broken cache (e.g. an interrupted manual copy): replace it.
+        let _ = tokio::fs::remove_dir_all(&final_dir).await;
+    }
+    match tokio::fs::rename(&tmp_dir, &final_dir).await {
+        Ok(()) => {}
+        Err(_) if files.complete() => {
+            // Another process won the race; its copy is just as good.
+            let _ = tokio::fs::remove_dir_all(&tmp_dir).await;
+        }
+        Err(source) => {
+            let _ = tokio::fs::remove_dir_all(&tmp_dir).await;
+            return Err(FakeError::Io {
+                context: format!("moving demo media into {}", final_dir.display()),
+                source,
+            });
+        }
+    }
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "demo media ready"
+    );
+    Ok(files)
+}
+
+async fn check_ffmpeg() -> Result<(), FakeError> {
+    let status = tokio::process::Command::new("ffmpeg")
+        .arg("-version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .await;
+    match status {
+        Ok(s) if s.success() => Ok(()),
+        _ => Err(FakeError::FfmpegMissing),
+    }
+}
+
+async fn generate_into(tmp: &Path) -> Result<(), FakeError> {
+    let files = MediaFiles::layout(tmp);
+    tokio::fs::create_dir_all(&files.hls_dir)
+        .await
+        .map_err(FakeError::io(format!(
+            "creating {}",
+            files.hls_dir.display()
+        )))?;
+    let secs = CLIP_SECONDS.to_string();
+
+    let h264 = {
+        let out = files.h264_mp4.clone();
+        let secs = secs.clone();
+        async move {
+            tracing::info!("demo media: H.264/AAC MP4");
+            ffmpeg(
+                "H.264 MP4",
+                &[
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    &format!("testsrc2=size=640x360:rate=24:duration={secs}"),
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    &format!("sine=frequency=440:beep_factor=4:sample_rate=48000:duration={secs}"),
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "veryfast",
+                    "-crf",
+                    "30",
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-profile:v",
+                    "main",
+                    "-level",
+                    "3.0",
+                    "-g",
+                    "48",
+                    "-c:a",
+                    "aac",
+                    "-b:a",
+                    "64k",
+                    "-ac",
+                    "2",
+                    "-movflags",
+                    "+faststart",
+                    "-shortest",
+                    "-f",
+                    "mp4",
+                ],
+                &out,
+            )
+            .await
+        }
+    };
+    let hevc_and_hls = {
+        let mkv = files.hevc_mkv.clone();
+        let hls_dir = files.hls_dir.clone();
+        let secs = secs.clone();
+        async move {
+            tracing::info!("demo media: HEVC/AC3 MKV");
+            ffmpeg(
+                "HEVC MKV",
+                &[
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    &format!("testsrc=size=640x360:rate=24:duration={secs}"),
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    &format!("sine=frequency=660:beep_factor=2:sample_rate=48000:duration={secs}"),
+                    "-c:v",
+                    "libx265",
+                    "-preset",
+                    "ultrafast",
+                    "-x265-params",
+                    "log-level=error",
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-c:a",
+                    "ac3",
+                    "-b:a",
+                    "128k",
+                    "-ac",
+                    "2",
+                    "-shortest",
+                    "-f",
+                    "matroska",
+                ],
+                &mkv,
+            )
+            .await?;
+            tracing::info!("demo media: HLS rendition (H.264/AAC TS)");
+            let gop = (24 * HLS_SEGMENT_SECONDS).to_string();
+            let segment_pattern = hls_dir.join("%05d.ts");
+            let mkv_arg = mkv.to_string_lossy().into_owned();
+            let seg_arg = segment_pattern.to_string_lossy().into_owned();
+            let hls_time = HLS_SEGMENT_SECONDS.to_string();
+            ffmpeg(
+                "HLS rendition",
+                &[
+                    "-i",
+                    &mkv_arg,
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "veryfast",
+                    "-crf",
+                    "28",
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-profile:v",
+                    "main",
+                    "-level",
+                    "3.0",
+                    "-g",
+                    &gop,
+                    "-keyint_min",
+                    &gop,
+                    "-sc_threshold",
+                    "0",
+                    "-c:a",
+                    "aac",
+                    "-b:a",
+                    "96k",
+                    "-ac",
+                    "2",
+                    "-f",
+                    "hls",
+                    "-hls_time",
+                    &hls_time,
+                    "-hls_playlist_type",
+                    "vod",
+                    "-hls_segment_filename",
+                    &seg_arg,
+                ],
+                &hls_dir.join("index.m3u8"),
+            )
+            .await
+        }
+    };
+    let images = {
+        let files = files.clone();
+        async move {
+            tracing::info!("demo media: posters and backdrop");
+            for (i, (path, (top, bottom))) in files.posters.iter().zip(POSTER_COLOURS).enumerate() {
+                ffmpeg(
+                    "poster",
+                    &[
+                        "-f",
+                        "lavfi",
+                        "-i",
+                        &format!(
+                            "gradients=s=300x450:c0={top}:c1={bottom}:seed={}:duration=1",
+                            i + 1
+                        ),
+                        "-frames:v",
+                        "1",
+                        "-q:v",
+                        "4",
+                        "-f",
+                        "image2",
+                        "-c:v",
+                        "mjpeg",
+                    ],
+                    path,
+                )
+                .await?;
+            }
+            ffmpeg(
+                "backdrop",
+                &[
+                    "-f", "lavfi", "-i",
+                    "gradients=s=1280x720:c0=0x111827:c1=0x6366f1:c2=0xec4899:n=3:seed=7:duration=1",
+                    "-frames:v", "1", "-q:v", "5", "-f", "image2", "-c:v", "mjpeg",
+                ],
+                &files.backdrop,
+            )
+            .await
+        }
+    };
+    tokio::try_join!(h264, hevc_and_hls, images)?;
+    tokio::fs::write(tmp.join("COMPLETE"), LAYOUT_VERSION)
+        .await
+        .map_err(FakeError::io("writing media marker"))?;
+    Ok(())
+}
+
+/// Run one ffmpeg invocation writing `out`; `args` go between the global flags and `out`.
+async fn ffmpeg(what: &str, args: &[&str], out: &Path) -> Result<(), FakeError> {
+    let output = tokio::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y"])
+        .args(args)
+        .arg(out)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .await
+        .map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                FakeError::FfmpegMissing
+            } else {
+                FakeError::Io {
+                    context: format!("running ffmpeg for {what}"),
+                    source,
+                }
+            }
+        })?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let tail: String = stderr
+            .chars()
+            .rev()
+            .take(800)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        Err(FakeError::Ffmpeg {
+            what: what.to_string(),
+            stderr: tail,
+        })
+    }
+}

@@ -1,0 +1,183 @@
+//! A fake Plex Media Server: the same endpoints, JSON/XML shapes and quirks as the real one,
+//! serving real media generated with ffmpeg.
+//!
+//! Tests start it on an ephemeral port with [`FakePlex::start`]; the demo mounts [`router`].
+
+mod library;
+mod media;
+mod server;
+mod xml;
+
+use std::net::SocketAddr;
+
+pub use library::{ARCHIVE_BASE_KEY, ARCHIVE_SECTION, MOVIES_SECTION, SHOWS_SECTION};
+pub use media::{CLIP_MILLIS, MediaFiles, default_media_dir, ensure_media};
+pub use server::{FakePlexState, Fault, RecordedRequest, router};
+
+use crate::FakeError;
+
+/// Well-known ratingKeys of the demo library, so tests don't hard-code magic numbers.
+pub mod keys {
+    /// Movie with two Media versions: H.264/AAC MP4 (index 0) and HEVC/AC3 MKV (index 1).
+    pub const TWO_VERSIONS_MOVIE: &str = "101";
+    /// Movie whose only Media is HEVC: must be transcoded for browsers.
+    pub const HEVC_ONLY_MOVIE: &str = "102";
+    /// Movie rendered with every number as a string and no summary.
+    pub const STRINGLY_MOVIE: &str = "103";
+    /// Movie without a poster.
+    pub const NO_THUMB_MOVIE: &str = "104";
+    /// The TV show.
+    pub const SHOW: &str = "201";
+    /// Its "Specials" season (index 0).
+    pub const SPECIALS: &str = "210";
+    /// Season 1.
+    pub const SEASON_1: &str = "211";
+    /// Season 2.
+    pub const SEASON_2: &str = "212";
+}
+
+/// Knobs for the fake server.
+#[derive(Debug, Clone)]
+pub struct FakePlexOptions {
+    /// The token clients must present (header or query `X-Plex-Token`).
+    pub token: String,
+    /// Items in the large "Archive" section (key "3").
+    pub large_section_items: usize,
+    /// `machineIdentifier` reported by `/identity`.
+    pub machine_identifier: String,
+    /// Server version reported by `/identity`.
+    pub version: String,
+    /// Friendly server name.
+    pub friendly_name: String,
+}
+
+impl Default for FakePlexOptions {
+    fn default() -> Self {
+        FakePlexOptions {
+            token: "fake-plex-token".to_string(),
+            large_section_items: 5000,
+            machine_identifier: "marquee-fake-plex-0001".to_string(),
+            version: "1.41.3.9314-a0bfb8370".to_string(),
+            friendly_name: "Marquee Demo Library".to_string(),
+        }
+    }
+}
+
+/// A running fake server. Dropping it leaves the server running until the runtime ends;
+/// call [`FakePlex::shutdown`] to stop it deterministically.
+pub struct FakePlex {
+    state: FakePlexState,
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for FakePlex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakePlex")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FakePlex {
+    /// Bind 127.0.0.1 on an ephemeral port and serve.
+    pub async fn start(media: MediaFiles, opts: FakePlexOptions) -> Result<FakePlex, FakeError> {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), media, opts).await
+    }
+
+    /// Bind `addr` and serve.
+    pub async fn start_on(
+        addr: SocketAddr,
+        media: MediaFiles,
+        opts: FakePlexOptions,
+    ) -> Result<FakePlex, FakeError> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(FakeError::io(format!("binding fake Plex to {addr}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(FakeError::io("reading fake Plex address"))?;
+        let state = FakePlexState::new(media, opts)?;
+        let app = router(state.clone());
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop_rx.await;
+                })
+                .await;
+            if let Err(err) = served {
+                tracing::warn!(%err, "fake Plex server stopped with an error");
+            }
+        });
+        tracing::debug!(%addr, "fake Plex listening");
+        Ok(FakePlex {
+            state,
+            addr,
+            stop: Some(stop_tx),
+            task,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The token the server expects.
+    pub fn token(&self) -> &str {
+        self.state.token()
+    }
+
+    /// Shared state (request log, faults, sessions).
+    pub fn state(&self) -> &FakePlexState {
+        &self.state
+    }
+
+    /// How many requests had a path starting with `path_prefix` (query ignored).
+    pub fn request_count(&self, path_prefix: &str) -> usize {
+        self.state.request_count(path_prefix)
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state.requests()
+    }
+
+    /// Make subsequent requests misbehave (or behave again with `None`).
+    pub fn set_fault(&self, fault: Option<Fault>) {
+        self.state.set_fault(fault);
+    }
+
+    /// Transcode sessions started and not stopped.
+    pub fn active_transcode_sessions(&self) -> Vec<String> {
+        self.state.active_sessions()
+    }
+
+    /// Stop serving and wait (briefly) for the server task to end.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let task = &mut self.task;
+        if tokio::time::timeout(std::time::Duration::from_secs(2), &mut *task)
+            .await
+            .is_err()
+        {
+            task.abort();
+        }
+    }
+}
+
+/// Convenience for tests: generate media into [`default_media_dir`] and start a fake with
+/// default options.
+pub async fn start_default() -> Result<FakePlex, FakeError> {
+    let media = ensure_media(&default_media_dir()).await?;
+    FakePlex::start(media, FakePlexOptions::default()).await
+}

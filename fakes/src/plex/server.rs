@@ -1,0 +1,838 @@
+//! Request handling of the fake Plex server.
+//!
+//! Routing is done by hand on path segments because Plex paths contain `:` segments
+//! (`/:/timeline`, `/video/:/transcode/…`) that axum's router reserves for its own syntax.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
+
+use super::FakePlexOptions;
+use super::library::{
+    ARCHIVE_SECTION, FileSizes, Item, Kind, Library, MOVIES_SECTION, MediaKind, SHOWS_SECTION,
+    section_title,
+};
+use super::media::MediaFiles;
+use super::xml;
+use crate::FakeError;
+
+/// A way to make the fake misbehave, for error-path tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer 200 with a truncated JSON body.
+    MalformedJson,
+    /// Wait this long before answering.
+    Delay(Duration),
+    /// Answer with this status and an empty body.
+    Status(u16),
+}
+
+/// One request as the fake received it.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// HTTP method.
+    pub method: Method,
+    /// Path plus query string, exactly as sent.
+    pub path_and_query: String,
+    /// Request headers.
+    pub headers: HeaderMap,
+}
+
+impl RecordedRequest {
+    /// The path without the query.
+    pub fn path(&self) -> &str {
+        self.path_and_query
+            .split_once('?')
+            .map_or(self.path_and_query.as_str(), |(p, _)| p)
+    }
+
+    /// A header's value, if present and valid UTF-8.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// A query parameter's (decoded) value.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        let (_, query) = self.path_and_query.split_once('?')?;
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+}
+
+/// Shared state of a fake server; cheap to clone.
+#[derive(Clone)]
+pub struct FakePlexState {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for FakePlexState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakePlexState")
+            .field("media", &self.inner.media.root)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    opts: FakePlexOptions,
+    media: MediaFiles,
+    library: Library,
+    requests: Mutex<Vec<RecordedRequest>>,
+    fault: Mutex<Option<Fault>>,
+    sessions: Mutex<BTreeSet<String>>,
+    section_updated: HashMap<&'static str, AtomicI64>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicking test thread must not wedge the fake for everyone else.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl FakePlexState {
+    /// Build the state (reads the media file sizes).
+    pub fn new(media: MediaFiles, opts: FakePlexOptions) -> Result<Self, FakeError> {
+        let size = |p: &PathBuf| {
+            std::fs::metadata(p)
+                .map(|m| m.len())
+                .map_err(FakeError::io(format!("reading {}", p.display())))
+        };
+        let sizes = FileSizes {
+            h264: size(&media.h264_mp4)?,
+            hevc: size(&media.hevc_mkv)?,
+        };
+        let library = Library::new(opts.large_section_items, sizes);
+        let section_updated = [MOVIES_SECTION, SHOWS_SECTION, ARCHIVE_SECTION]
+            .into_iter()
+            .map(|s| (s, AtomicI64::new(1_700_000_000)))
+            .collect();
+        Ok(FakePlexState {
+            inner: Arc::new(Inner {
+                opts,
+                media,
+                library,
+                requests: Mutex::new(Vec::new()),
+                fault: Mutex::new(None),
+                sessions: Mutex::new(BTreeSet::new()),
+                section_updated,
+            }),
+        })
+    }
+
+    /// The expected token.
+    pub fn token(&self) -> &str {
+        &self.inner.opts.token
+    }
+
+    /// See [`super::FakePlex::request_count`].
+    pub fn request_count(&self, path_prefix: &str) -> usize {
+        lock(&self.inner.requests)
+            .iter()
+            .filter(|r| r.path().starts_with(path_prefix))
+            .count()
+    }
+
+    /// See [`super::FakePlex::requests`].
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.inner.requests).clone()
+    }
+
+    /// See [`super::FakePlex::set_fault`].
+    pub fn set_fault(&self, fault: Option<Fault>) {
+        *lock(&self.inner.fault) = fault;
+    }
+
+    /// Transcode sessions started and not stopped.
+    pub fn active_sessions(&self) -> Vec<String> {
+        lock(&self.inner.sessions).iter().cloned().collect()
+    }
+
+    /// The section's `updatedAt` (bumped by refresh).
+    pub fn section_updated_at(&self, section: &str) -> Option<i64> {
+        self.inner
+            .section_updated
+            .get(section)
+            .map(|a| a.load(Ordering::SeqCst))
+    }
+}
+
+/// The fake's routes, for mounting in the demo server.
+pub fn router(state: FakePlexState) -> Router {
+    Router::new().fallback(handle).with_state(state)
+}
+
+/// What the client asked for, in one place.
+struct Ctx {
+    json: bool,
+    query: Vec<(String, String)>,
+    headers: HeaderMap,
+}
+
+impl Ctx {
+    fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A paging parameter, from the header or the query string.
+    fn paging(&self, name: &str) -> Option<usize> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| self.param(name))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
+    fn container(&self, mc: Value) -> Response {
+        if self.json {
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                json!({ "MediaContainer": mc }).to_string(),
+            )
+                .into_response()
+        } else {
+            (
+                [(header::CONTENT_TYPE, "text/xml;charset=utf-8")],
+                xml::render_container(&mc),
+            )
+                .into_response()
+        }
+    }
+}
+
+fn status(code: StatusCode) -> Response {
+    code.into_response()
+}
+
+async fn handle(State(state): State<FakePlexState>, req: Request) -> Response {
+    let path_and_query = req.uri().path_and_query().map_or_else(
+        || req.uri().path().to_string(),
+        |pq| pq.as_str().to_string(),
+    );
+    lock(&state.inner.requests).push(RecordedRequest {
+        method: req.method().clone(),
+        path_and_query,
+        headers: req.headers().clone(),
+    });
+
+    let fault = lock(&state.inner.fault).clone();
+    match fault {
+        Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
+        Some(Fault::Status(code)) => {
+            return status(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+        }
+        Some(Fault::MalformedJson) => {
+            return (
+                [(header::CONTENT_TYPE, "application/json")],
+                "{\"MediaContainer\":{\"size\":1,\"Metadata\":[{\"ratingKey\":",
+            )
+                .into_response();
+        }
+        None => {}
+    }
+
+    let query: Vec<(String, String)> = req
+        .uri()
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let json = req
+        .headers()
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("json"));
+    let ctx = Ctx {
+        json,
+        query,
+        headers: req.headers().clone(),
+    };
+    let path = req.uri().path().to_string();
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+
+    if segs.as_slice() == ["identity"] {
+        return ctx.container(json!({
+            "size": 0,
+            "apiVersion": "1.1.1",
+            "claimed": true,
+            "machineIdentifier": state.inner.opts.machine_identifier,
+            "version": state.inner.opts.version,
+        }));
+    }
+
+    let presented = req
+        .headers()
+        .get("X-Plex-Token")
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| ctx.param("X-Plex-Token"));
+    if presented != Some(state.token()) {
+        return status(StatusCode::UNAUTHORIZED);
+    }
+
+    let method = req.method().clone();
+    let is_get = method == Method::GET || method == Method::HEAD;
+    let lib = &state.inner.library;
+    match segs.as_slice() {
+        ["library", "sections"] if is_get => sections(&state, &ctx),
+        ["library", "sections", id, "all"] if is_get => section_all(&state, &ctx, id),
+        ["library", "sections", id, "refresh"] if is_get || method == Method::POST => {
+            match state.inner.section_updated.get(id) {
+                Some(stamp) => {
+                    stamp.fetch_add(1, Ordering::SeqCst);
+                    status(StatusCode::OK)
+                }
+                None => status(StatusCode::NOT_FOUND),
+            }
+        }
+        ["library", "sections", id, "onDeck"] if is_get => {
+            let items: Vec<Item> = lib
+                .in_progress()
+                .into_iter()
+                .filter(|i| i.section == *id)
+                .collect();
+            listing(&state, &ctx, json!({"mixedParents": true}), &items)
+        }
+        ["library", "metadata", rk] if is_get => match item(lib, rk) {
+            Some(it) => listing_full(&state, &ctx, json!({}), &[it]),
+            None => status(StatusCode::NOT_FOUND),
+        },
+        ["library", "metadata", rk, "children"] if is_get => children(&state, &ctx, rk),
+        ["library", "metadata", rk, "allLeaves"] if is_get => match item(lib, rk) {
+            Some(it) if matches!(it.kind, Kind::Show | Kind::Season) => {
+                let leaves = lib.all_leaves(it.rating_key);
+                paged_listing(&state, &ctx, json!({"title2": it.title}), &leaves)
+            }
+            Some(_) => status(StatusCode::BAD_REQUEST),
+            None => status(StatusCode::NOT_FOUND),
+        },
+        ["library", "metadata", rk, which @ ("thumb" | "art"), _stamp] if is_get => {
+            image_for(&state, rk, which, req).await
+        }
+        ["library", "onDeck"] if is_get => listing(
+            &state,
+            &ctx,
+            json!({"mixedParents": true}),
+            &lib.in_progress(),
+        ),
+        ["hubs", "continueWatching", "items"] if is_get => listing(
+            &state,
+            &ctx,
+            json!({"hubIdentifier": "home.continue"}),
+            &lib.in_progress(),
+        ),
+        ["hubs", "continueWatching"] if is_get => {
+            let items: Vec<Value> = lib
+                .in_progress()
+                .iter()
+                .map(|i| lib.render(i, false))
+                .collect();
+            ctx.container(json!({
+                "size": 1,
+                "Hub": [{
+                    "hubIdentifier": "home.continue",
+                    "title": "Continue Watching",
+                    "type": "mixed",
+                    "size": items.len(),
+                    "more": false,
+                    "Metadata": items,
+                }]
+            }))
+        }
+        ["hubs", "search"] if is_get => search(&state, &ctx),
+        ["photo", ":", "transcode"] if is_get => {
+            let Some(url) = ctx.param("url").map(str::to_string) else {
+                return status(StatusCode::BAD_REQUEST);
+            };
+            let path = url.split_once('?').map_or(url.as_str(), |(p, _)| p);
+            let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+            match segs.as_slice() {
+                ["library", "metadata", rk, which @ ("thumb" | "art"), ..] => {
+                    image_for(&state, rk, which, req).await
+                }
+                _ => status(StatusCode::NOT_FOUND),
+            }
+        }
+        ["library", "parts", part_id, _stamp, file] if is_get => {
+            part_file(&state, part_id, file, req).await
+        }
+        ["video", ":", "transcode", "universal", "decision"] if is_get => decision(&state, &ctx),
+        ["video", ":", "transcode", "universal", "start.m3u8"] if is_get => {
+            let Some(session) = ctx.param("session").filter(|s| !s.is_empty()) else {
+                return status(StatusCode::BAD_REQUEST);
+            };
+            let Some(it) = ctx
+                .param("path")
+                .and_then(path_rating_key)
+                .and_then(|rk| lib.get(rk))
+            else {
+                return status(StatusCode::NOT_FOUND);
+            };
+            if it.media.is_empty() {
+                return status(StatusCode::BAD_REQUEST);
+            }
+            lock(&state.inner.sessions).insert(session.to_string());
+            let body = format!(
+                "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:PROGRAM-ID=1,BANDWIDTH=900000,RESOLUTION=640x360,CODECS=\"avc1.4d401e,mp4a.40.2\"\nsession/{session}/base/index.m3u8\n"
+            );
+            (
+                [(header::CONTENT_TYPE, "application/vnd.apple.mpegurl")],
+                body,
+            )
+                .into_response()
+        }
+        [
+            "video",
+            ":",
+            "transcode",
+            "universal",
+            "session",
+            session,
+            "base",
+            file,
+        ] if is_get => {
+            if !lock(&state.inner.sessions).contains(*session) {
+                return status(StatusCode::NOT_FOUND);
+            }
+            hls_file(&state, file, req).await
+        }
+        ["video", ":", "transcode", "universal", "stop"] if is_get => {
+            if let Some(session) = ctx.param("session") {
+                lock(&state.inner.sessions).remove(session);
+            }
+            status(StatusCode::OK)
+        }
+        ["video", ":", "transcode", "universal", "ping"] if is_get => status(StatusCode::OK),
+        [":", "timeline"] if is_get || method == Method::POST => {
+            if ctx.param("ratingKey").is_none() && ctx.param("key").is_none() {
+                return status(StatusCode::BAD_REQUEST);
+            }
+            ctx.container(json!({"size": 0}))
+        }
+        [":", "scrobble" | "unscrobble" | "progress"] if is_get || method == Method::PUT => {
+            match ctx.param("key").and_then(|k| item(lib, k)) {
+                Some(_) => status(StatusCode::OK),
+                None => status(StatusCode::NOT_FOUND),
+            }
+        }
+        _ => status(StatusCode::NOT_FOUND),
+    }
+}
+
+fn item(lib: &Library, rk: &str) -> Option<Item> {
+    rk.parse::<i64>().ok().and_then(|k| lib.get(k))
+}
+
+fn path_rating_key(path: &str) -> Option<i64> {
+    path.strip_prefix("/library/metadata/")?
+        .split('/')
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn sections(state: &FakePlexState, ctx: &Ctx) -> Response {
+    let dirs: Vec<Value> = [
+        (
+            MOVIES_SECTION,
+            "movie",
+            "tv.plex.agents.movie",
+            "Plex Movie",
+            "/data/movies",
+        ),
+        (
+            SHOWS_SECTION,
+            "show",
+            "tv.plex.agents.series",
+            "Plex TV Series",
+            "/data/tv",
+        ),
+        (
+            ARCHIVE_SECTION,
+            "movie",
+            "tv.plex.agents.movie",
+            "Plex Movie",
+            "/data/archive",
+        ),
+    ]
+    .into_iter()
+    .map(|(key, ty, agent, scanner, location)| {
+        let updated = state.section_updated_at(key).unwrap_or(0);
+        json!({
+            "allowSync": true,
+            "art": format!("/:/resources/{ty}-fanart.jpg"),
+            "composite": format!("/library/sections/{key}/composite/{updated}"),
+            "filters": true,
+            "refreshing": false,
+            "thumb": format!("/:/resources/{ty}.png"),
+            "key": key,
+            "type": ty,
+            "title": section_title(key),
+            "agent": agent,
+            "scanner": scanner,
+            "language": "en-US",
+            "uuid": format!("00000000-0000-4000-8000-00000000000{key}"),
+            "updatedAt": updated,
+            "createdAt": 1_690_000_000,
+            "scannedAt": updated,
+            "content": true,
+            "directory": true,
+            "hidden": 0,
+            "Location": [{"id": key.parse::<i64>().unwrap_or(0), "path": location}],
+        })
+    })
+    .collect();
+    ctx.container(json!({
+        "size": dirs.len(),
+        "allowSync": false,
+        "title1": "Plex Library",
+        "Directory": dirs,
+    }))
+}
+
+fn section_all(state: &FakePlexState, ctx: &Ctx, id: &str) -> Response {
+    let lib = &state.inner.library;
+    let Some(total) = lib.section_len(id) else {
+        return status(StatusCode::NOT_FOUND);
+    };
+    let start = ctx.paging("X-Plex-Container-Start").unwrap_or(0);
+    let size = ctx.paging("X-Plex-Container-Size").unwrap_or(usize::MAX);
+    let items = lib.section_page(id, start, size);
+    let view_group = if id == SHOWS_SECTION { "show" } else { "movie" };
+    let mut mc = json!({
+        "size": items.len(),
+        "totalSize": total,
+        "offset": start,
+        "allowSync": true,
+        "identifier": "com.plexapp.plugins.library",
+        "librarySectionID": id.parse::<i64>().unwrap_or(0),
+        "librarySectionTitle": section_title(id),
+        "librarySectionUUID": format!("00000000-0000-4000-8000-00000000000{id}"),
+        "mediaTagPrefix": "/system/bundle/media/flags/",
+        "title1": section_title(id),
+        "title2": "All",
+        "viewGroup": view_group,
+    });
+    if !items.is_empty() {
+        mc["Metadata"] = Value::Array(items.iter().map(|i| lib.render(i, false)).collect());
+    }
+    let mut resp = ctx.container(mc);
+    let headers = resp.headers_mut();
+    headers.insert("X-Plex-Container-Start", HeaderValue::from(start));
+    headers.insert("X-Plex-Container-Total-Size", HeaderValue::from(total));
+    resp
+}
+
+fn listing(state: &FakePlexState, ctx: &Ctx, extra: Value, items: &[Item]) -> Response {
+    render_listing(state, ctx, extra, items, false)
+}
+
+fn listing_full(state: &FakePlexState, ctx: &Ctx, extra: Value, items: &[Item]) -> Response {
+    render_listing(state, ctx, extra, items, true)
+}
+
+fn render_listing(
+    state: &FakePlexState,
+    ctx: &Ctx,
+    extra: Value,
+    items: &[Item],
+    full: bool,
+) -> Response {
+    let lib = &state.inner.library;
+    let mut mc = json!({
+        "size": items.len(),
+        "allowSync": true,
+        "identifier": "com.plexapp.plugins.library",
+        "mediaTagPrefix": "/system/bundle/media/flags/",
+    });
+    if let (Value::Object(mc), Value::Object(extra)) = (&mut mc, extra) {
+        mc.extend(extra);
+    }
+    if !items.is_empty() {
+        mc["Metadata"] = Value::Array(items.iter().map(|i| lib.render(i, full)).collect());
+    }
+    ctx.container(mc)
+}
+
+fn paged_listing(state: &FakePlexState, ctx: &Ctx, extra: Value, items: &[Item]) -> Response {
+    let start = ctx.paging("X-Plex-Container-Start").unwrap_or(0);
+    let size = ctx.paging("X-Plex-Container-Size").unwrap_or(usize::MAX);
+    let page: Vec<Item> = items.iter().skip(start).take(size).cloned().collect();
+    let mut extra = extra;
+    extra["totalSize"] = json!(items.len());
+    extra["offset"] = json!(start);
+    let mut resp = listing(state, ctx, extra, &page);
+    let headers = resp.headers_mut();
+    headers.insert("X-Plex-Container-Start", HeaderValue::from(start));
+    headers.insert(
+        "X-Plex-Container-Total-Size",
+        HeaderValue::from(items.len()),
+    );
+    resp
+}
+
+fn children(state: &FakePlexState, ctx: &Ctx, rk: &str) -> Response {
+    let lib = &state.inner.library;
+    let Some(parent) = item(lib, rk) else {
+        return status(StatusCode::NOT_FOUND);
+    };
+    let kids = lib.children(parent.rating_key);
+    match parent.kind {
+        Kind::Show => {
+            let leaves = lib.all_leaves(parent.rating_key).len();
+            let mut mc = json!({
+                "size": kids.len() + 1,
+                "allowSync": true,
+                "key": parent.rating_key.to_string(),
+                "parentTitle": "",
+                "title1": section_title(parent.section),
+                "title2": parent.title,
+                "viewGroup": "season",
+                "summary": parent.summary,
+                "Directory": [{
+                    "leafCount": leaves,
+                    "thumb": format!("/library/metadata/{}/thumb/{}", parent.rating_key, parent.stamp()),
+                    "viewedLeafCount": 0,
+                    "key": format!("/library/metadata/{}/allLeaves", parent.rating_key),
+                    "title": "All episodes",
+                }],
+            });
+            mc["Metadata"] = Value::Array(kids.iter().map(|i| lib.render(i, false)).collect());
+            ctx.container(mc)
+        }
+        Kind::Season => {
+            let show = parent.parent.and_then(|p| lib.get(p));
+            listing(
+                state,
+                ctx,
+                json!({
+                    "key": parent.rating_key.to_string(),
+                    "parentIndex": parent.index,
+                    "parentTitle": show.as_ref().map(|s| s.title.clone()),
+                    "grandparentTitle": show.as_ref().map(|s| s.title.clone()),
+                    "title1": show.as_ref().map(|s| s.title.clone()),
+                    "title2": parent.title,
+                    "viewGroup": "episode",
+                }),
+                &kids,
+            )
+        }
+        _ => listing(state, ctx, json!({}), &[]),
+    }
+}
+
+fn search(state: &FakePlexState, ctx: &Ctx) -> Response {
+    let Some(query) = ctx.param("query") else {
+        return status(StatusCode::BAD_REQUEST);
+    };
+    let limit = ctx
+        .param("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(3);
+    let lib = &state.inner.library;
+    let found = lib.search(query);
+    let hub = |ty: &str, title: &str, array: &str| {
+        let all: Vec<&Item> = found.iter().filter(|i| i.kind.as_str() == ty).collect();
+        let items: Vec<Value> = all
+            .iter()
+            .take(limit)
+            .map(|i| lib.render(i, false))
+            .collect();
+        let mut h = json!({
+            "title": title,
+            "type": ty,
+            "hubIdentifier": ty,
+            "context": format!("hub.{ty}"),
+            "size": items.len(),
+            "more": all.len() > items.len(),
+            "style": "shelf",
+        });
+        if !items.is_empty() {
+            h[array] = Value::Array(items);
+        }
+        h
+    };
+    let hubs = vec![
+        hub("movie", "Movies", "Metadata"),
+        hub("show", "Shows", "Directory"),
+        hub("episode", "Episodes", "Metadata"),
+    ];
+    ctx.container(json!({"size": hubs.len(), "Hub": hubs}))
+}
+
+fn decision(state: &FakePlexState, ctx: &Ctx) -> Response {
+    let lib = &state.inner.library;
+    let Some(it) = ctx
+        .param("path")
+        .and_then(path_rating_key)
+        .and_then(|rk| lib.get(rk))
+    else {
+        return status(StatusCode::NOT_FOUND);
+    };
+    if it.media.is_empty() {
+        return status(StatusCode::BAD_REQUEST);
+    }
+    let flag = |name: &str, default: bool| {
+        ctx.param(name)
+            .map_or(default, |v| v == "1" || v.eq_ignore_ascii_case("true"))
+    };
+    let direct_play_requested = flag("directPlay", true);
+    let media_index = ctx
+        .param("mediaIndex")
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|i| *i >= 0)
+        .map(|i| i as usize);
+    let index = match media_index {
+        Some(i) if i < it.media.len() => i,
+        Some(_) => return status(StatusCode::BAD_REQUEST),
+        // The server chooses: prefer a version the client can play as-is.
+        None => it
+            .media
+            .iter()
+            .position(|m| *m == MediaKind::H264 && direct_play_requested)
+            .unwrap_or(0),
+    };
+    let kind = it.media[index];
+    let direct = direct_play_requested && kind == MediaKind::H264;
+    let mut media = lib.render_media(&it, index, kind, true);
+    media["selected"] = json!(true);
+    if let Some(parts) = media["Part"].as_array_mut() {
+        for part in parts {
+            part["decision"] = json!(if direct { "directplay" } else { "transcode" });
+            part["selected"] = json!(true);
+            if let Some(streams) = part["Stream"].as_array_mut() {
+                for s in streams {
+                    s["decision"] = json!(if direct { "copy" } else { "transcode" });
+                    s["location"] = json!(if direct { "direct" } else { "segments-av" });
+                }
+            }
+        }
+    }
+    let mut meta = lib.render(&it, false);
+    meta["Media"] = json!([media]);
+    let (dp_code, dp_text) = if direct {
+        (1000, "Direct play OK.".to_string())
+    } else if !direct_play_requested {
+        (3000, "Direct play disabled by the client.".to_string())
+    } else {
+        (
+            3000,
+            "App cannot direct play this item. No direct play video profile exists for protocol http, with container mkv and codec hevc.".to_string(),
+        )
+    };
+    let (general, general_text, tc, tc_text) = if direct {
+        (1000, "Direct play OK.", 1000, "Direct play OK.")
+    } else {
+        (
+            1001,
+            "Direct play not available; Conversion OK.",
+            1001,
+            "Direct play not available; Conversion OK.",
+        )
+    };
+    ctx.container(json!({
+        "size": 1,
+        "allowSync": true,
+        "generalDecisionCode": general,
+        "generalDecisionText": general_text,
+        "directPlayDecisionCode": dp_code,
+        "directPlayDecisionText": dp_text,
+        "transcodeDecisionCode": tc,
+        "transcodeDecisionText": tc_text,
+        "librarySectionID": it.section,
+        "Metadata": [meta],
+    }))
+}
+
+async fn serve_file(path: PathBuf, content_type: &'static str, req: Request) -> Response {
+    match ServeFile::new(path).oneshot(req).await {
+        Ok(resp) => {
+            let mut resp = resp.map(Body::new);
+            if resp.status().is_success() {
+                resp.headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            }
+            resp
+        }
+        Err(err) => {
+            tracing::warn!(%err, "fake Plex could not serve a file");
+            status(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    }
+}
+
+async fn image_for(state: &FakePlexState, rk: &str, which: &str, req: Request) -> Response {
+    let Some(it) = item(&state.inner.library, rk).filter(|i| i.has_thumb) else {
+        return status(StatusCode::NOT_FOUND);
+    };
+    let media = &state.inner.media;
+    let path = if which == "art" {
+        media.backdrop.clone()
+    } else {
+        match media.posters.get(it.poster % media.posters.len().max(1)) {
+            Some(p) => p.clone(),
+            None => return status(StatusCode::NOT_FOUND),
+        }
+    };
+    serve_file(path, "image/jpeg", req).await
+}
+
+async fn part_file(state: &FakePlexState, part_id: &str, file: &str, req: Request) -> Response {
+    let Ok(part_id) = part_id.parse::<i64>() else {
+        return status(StatusCode::NOT_FOUND);
+    };
+    let rk = part_id / 10;
+    let index = (part_id % 10) - 1;
+    let Some(it) = state.inner.library.get(rk) else {
+        return status(StatusCode::NOT_FOUND);
+    };
+    let Some(kind) = usize::try_from(index)
+        .ok()
+        .and_then(|i| it.media.get(i).copied())
+    else {
+        return status(StatusCode::NOT_FOUND);
+    };
+    let media = &state.inner.media;
+    let (path, ext, content_type) = match kind {
+        MediaKind::H264 => (media.h264_mp4.clone(), "mp4", "video/mp4"),
+        MediaKind::Hevc => (media.hevc_mkv.clone(), "mkv", "video/x-matroska"),
+    };
+    if file != format!("file.{ext}") && file != "file" {
+        return status(StatusCode::NOT_FOUND);
+    }
+    serve_file(path, content_type, req).await
+}
+
+async fn hls_file(state: &FakePlexState, file: &str, req: Request) -> Response {
+    let dir = &state.inner.media.hls_dir;
+    if file == "index.m3u8" {
+        return serve_file(dir.join(file), "application/vnd.apple.mpegurl", req).await;
+    }
+    let valid_segment = file
+        .strip_suffix(".ts")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    if !valid_segment {
+        return status(StatusCode::NOT_FOUND);
+    }
+    let path = dir.join(file);
+    if !path.is_file() {
+        return status(StatusCode::NOT_FOUND);
+    }
+    serve_file(path, "video/mp2t", req).await
+}

@@ -1,0 +1,609 @@
+//! The HTTP client: auth headers, error mapping and one method per endpoint.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue, RANGE};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::error::PlexError;
+use crate::models::{
+    DecisionContainer, Envelope, Identity, Listing, Media, Metadata, Page, Section, SectionList,
+};
+use crate::xml;
+
+/// How to reach and identify ourselves to a Plex server.
+#[derive(Clone)]
+pub struct PlexConfig {
+    /// Server URL, e.g. `http://192.168.1.10:32400` (a path prefix is kept).
+    pub base_url: Url,
+    /// The Plex token; only ever sent as the `X-Plex-Token` header.
+    pub token: SecretString,
+    /// Stable per install, so Plex shows one device instead of a new one per restart.
+    pub client_identifier: String,
+    /// `X-Plex-Product`.
+    pub product: String,
+    /// `X-Plex-Version`.
+    pub version: String,
+    /// `X-Plex-Device-Name`.
+    pub device_name: String,
+    /// Limit for API calls, and for the response headers of [`PlexClient::fetch`].
+    pub timeout: Duration,
+}
+
+impl PlexConfig {
+    /// A config with Marquee's product name/version and a 15 s timeout.
+    pub fn new(base_url: Url, token: SecretString, client_identifier: impl Into<String>) -> Self {
+        PlexConfig {
+            base_url,
+            token,
+            client_identifier: client_identifier.into(),
+            product: "Marquee".to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            device_name: "Marquee".to_string(),
+            timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+impl std::fmt::Debug for PlexConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlexConfig")
+            .field("base_url", &self.base_url.as_str())
+            .field("token", &"[redacted]")
+            .field("client_identifier", &self.client_identifier)
+            .field("product", &self.product)
+            .field("version", &self.version)
+            .field("device_name", &self.device_name)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// What to play and how, for transcode decisions and HLS sessions.
+#[derive(Debug, Clone, Default)]
+pub struct TranscodeRequest {
+    /// Item to play.
+    pub rating_key: String,
+    /// Which Media version (`None` lets the server choose).
+    pub media_index: Option<u32>,
+    /// Which Part (`None` lets the server choose).
+    pub part_index: Option<u32>,
+    /// Transcode session id; reuse it for start/stop so Plex can tear down the transcoder.
+    pub session: String,
+    /// Start position in seconds (the transcoder's unit, unlike viewOffset's ms).
+    pub offset_secs: f64,
+    /// Bitrate cap for the transcoder.
+    pub max_video_bitrate_kbps: Option<u32>,
+    /// Allow playing the file as-is.
+    pub direct_play: bool,
+    /// Allow remuxing without re-encoding.
+    pub direct_stream: bool,
+}
+
+/// The server's verdict on how an item can be played.
+#[derive(Debug, Clone, Default)]
+pub struct TranscodeDecision {
+    /// The file can be sent untouched (part decision "directplay", or decision code 1000).
+    pub direct_play: bool,
+    /// `generalDecisionCode` (1000 direct play OK, 1001 conversion OK, ≥2000 failures).
+    pub general_code: Option<i64>,
+    /// `generalDecisionText`.
+    pub text: Option<String>,
+    /// `directPlayDecisionCode`.
+    pub direct_play_code: Option<i64>,
+    /// `directPlayDecisionText`, explains why direct play was refused.
+    pub direct_play_text: Option<String>,
+    /// `transcodeDecisionCode`.
+    pub transcode_code: Option<i64>,
+    /// `transcodeDecisionText`.
+    pub transcode_text: Option<String>,
+    /// The Media version the server selected, with per-part decisions.
+    pub media: Option<Media>,
+}
+
+struct Inner {
+    cfg: PlexConfig,
+    http: reqwest::Client,
+    /// Identification headers, without the token.
+    headers: HeaderMap,
+    token: HeaderValue,
+    base: String,
+}
+
+/// Plex API client; cheap to clone (shares one connection pool).
+#[derive(Clone)]
+pub struct PlexClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for PlexClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlexClient")
+            .field("config", &self.inner.cfg)
+            .finish()
+    }
+}
+
+fn header_value(name: &str, value: &str) -> Result<HeaderValue, PlexError> {
+    HeaderValue::from_str(value).map_err(|_| {
+        PlexError::InvalidConfig(format!(
+            "{name} contains characters not allowed in a header"
+        ))
+    })
+}
+
+/// Ratings keys and section keys go into URL paths; Plex only uses digits and letters there.
+fn check_key(what: &str, key: &str) -> Result<(), PlexError> {
+    if !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        Ok(())
+    } else {
+        Err(PlexError::InvalidInput(format!(
+            "{what} {key:?} is not a valid Plex key"
+        )))
+    }
+}
+
+/// Remove any token from a path before it is logged or put into an error.
+fn redact(path_and_query: &str) -> String {
+    let Some((path, query)) = path_and_query.split_once('?') else {
+        return path_and_query.to_string();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|kv| !kv.to_ascii_lowercase().starts_with("x-plex-token="))
+        .collect();
+    if kept.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", kept.join("&"))
+    }
+}
+
+fn query(pairs: &[(&str, String)]) -> String {
+    let mut ser = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        ser.append_pair(k, v);
+    }
+    ser.finish()
+}
+
+/// Parse a JSON or XML body into `T` (the inner `MediaContainer`).
+pub(crate) fn parse_body<T: DeserializeOwned>(
+    body: &[u8],
+    content_type: Option<&str>,
+    what: &str,
+) -> Result<T, PlexError> {
+    let malformed = |source: Box<dyn std::error::Error + Send + Sync>| PlexError::Malformed {
+        what: what.to_string(),
+        source,
+    };
+    let looks_xml = content_type.is_some_and(|ct| ct.contains("xml"))
+        || body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<');
+    let envelope: Envelope<T> = if looks_xml {
+        let text = std::str::from_utf8(body).map_err(|e| malformed(Box::new(e)))?;
+        let value = xml::to_json(text).map_err(|e| malformed(Box::new(e)))?;
+        serde_json::from_value(value).map_err(|e| malformed(Box::new(e)))?
+    } else {
+        serde_json::from_slice(body).map_err(|e| malformed(Box::new(e)))?
+    };
+    Ok(envelope.media_container)
+}
+
+impl PlexClient {
+    /// Build a client; fails on a non-HTTP URL or header-unsafe identification strings.
+    pub fn new(cfg: PlexConfig) -> Result<Self, PlexError> {
+        if !matches!(cfg.base_url.scheme(), "http" | "https") {
+            return Err(PlexError::InvalidConfig(format!(
+                "base URL must be http or https, not {}",
+                cfg.base_url.scheme()
+            )));
+        }
+        if cfg.base_url.query().is_some() {
+            return Err(PlexError::InvalidConfig(
+                "base URL must not have a query".into(),
+            ));
+        }
+        if cfg.token.expose_secret().is_empty() {
+            return Err(PlexError::InvalidConfig("token is empty".into()));
+        }
+        if cfg.client_identifier.is_empty() {
+            return Err(PlexError::InvalidConfig(
+                "client identifier is empty".into(),
+            ));
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let ident: [(&'static str, &str); 5] = [
+            ("x-plex-client-identifier", &cfg.client_identifier),
+            ("x-plex-product", &cfg.product),
+            ("x-plex-version", &cfg.version),
+            ("x-plex-platform", std::env::consts::OS),
+            ("x-plex-device-name", &cfg.device_name),
+        ];
+        for (name, value) in ident {
+            headers.insert(HeaderName::from_static(name), header_value(name, value)?);
+        }
+        let mut token = header_value("token", cfg.token.expose_secret())?;
+        token.set_sensitive(true);
+        let http = reqwest::Client::builder()
+            .connect_timeout(cfg.timeout)
+            .read_timeout(cfg.timeout)
+            .user_agent(format!("{}/{}", cfg.product, cfg.version))
+            .build()
+            .map_err(|e| PlexError::InvalidConfig(format!("HTTP client: {e}")))?;
+        let base = cfg.base_url.as_str().trim_end_matches('/').to_string();
+        Ok(PlexClient {
+            inner: Arc::new(Inner {
+                cfg,
+                http,
+                headers,
+                token,
+                base,
+            }),
+        })
+    }
+
+    /// The configuration this client was built with.
+    pub fn config(&self) -> &PlexConfig {
+        &self.inner.cfg
+    }
+
+    fn request(&self, method: Method, path_and_query: &str) -> Result<RequestBuilder, PlexError> {
+        let url = Url::parse(&format!("{}{}", self.inner.base, path_and_query)).map_err(|e| {
+            PlexError::InvalidInput(format!("bad path {}: {e}", redact(path_and_query)))
+        })?;
+        Ok(self
+            .inner
+            .http
+            .request(method, url)
+            .headers(self.inner.headers.clone())
+            .header("X-Plex-Token", self.inner.token.clone()))
+    }
+
+    fn map_send_error(&self, err: reqwest::Error) -> PlexError {
+        if err.is_timeout() {
+            PlexError::Timeout
+        } else if err.is_connect() {
+            PlexError::Unreachable {
+                base_url: self.inner.base.clone(),
+                source: err,
+            }
+        } else {
+            PlexError::Request { source: err }
+        }
+    }
+
+    fn check_status(resp: Response, path: &str) -> Result<Response, PlexError> {
+        match resp.status() {
+            s if s.is_success() => Ok(resp),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(PlexError::Unauthorized),
+            StatusCode::NOT_FOUND => Err(PlexError::NotFound { path: redact(path) }),
+            s => Err(PlexError::Status { status: s.as_u16() }),
+        }
+    }
+
+    /// Send an API request and return the successful response (body not read yet).
+    async fn send(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        extra: HeaderMap,
+    ) -> Result<Response, PlexError> {
+        tracing::debug!(method = %method, path = %redact(path_and_query), "plex request");
+        let resp = self
+            .request(method, path_and_query)?
+            .headers(extra)
+            .timeout(self.inner.cfg.timeout)
+            .send()
+            .await
+            .map_err(|e| self.map_send_error(e))?;
+        Self::check_status(resp, path_and_query)
+    }
+
+    async fn get_container<T: DeserializeOwned>(
+        &self,
+        path_and_query: &str,
+    ) -> Result<T, PlexError> {
+        let (body, _) = self
+            .get_container_with_headers(path_and_query, HeaderMap::new())
+            .await?;
+        Ok(body)
+    }
+
+    async fn get_container_with_headers<T: DeserializeOwned>(
+        &self,
+        path_and_query: &str,
+        extra: HeaderMap,
+    ) -> Result<(T, HeaderMap), PlexError> {
+        let resp = self.send(Method::GET, path_and_query, extra).await?;
+        let headers = resp.headers().clone();
+        let content_type = headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = resp.bytes().await.map_err(|e| self.map_send_error(e))?;
+        let parsed = parse_body(&body, content_type.as_deref(), &redact(path_and_query))?;
+        Ok((parsed, headers))
+    }
+
+    async fn get_ok(&self, path_and_query: &str) -> Result<(), PlexError> {
+        let resp = self
+            .send(Method::GET, path_and_query, HeaderMap::new())
+            .await?;
+        // Drain so the connection goes back to the pool.
+        resp.bytes().await.map_err(|e| self.map_send_error(e))?;
+        Ok(())
+    }
+
+    /// Server identity; needs no token, so it also validates the URL before linking.
+    pub async fn identity(&self) -> Result<Identity, PlexError> {
+        self.get_container("/identity").await
+    }
+
+    /// Library sections.
+    pub async fn sections(&self) -> Result<Vec<Section>, PlexError> {
+        let list: SectionList = self.get_container("/library/sections").await?;
+        Ok(list.directory)
+    }
+
+    /// One page of a section's items; libraries can hold tens of thousands, so always page.
+    pub async fn section_items(
+        &self,
+        section_key: &str,
+        start: u32,
+        size: u32,
+    ) -> Result<Page<Metadata>, PlexError> {
+        check_key("section", section_key)?;
+        let path = format!(
+            "/library/sections/{section_key}/all?{}",
+            query(&[
+                ("X-Plex-Container-Start", start.to_string()),
+                ("X-Plex-Container-Size", size.to_string()),
+            ])
+        );
+        let mut extra = HeaderMap::new();
+        extra.insert("x-plex-container-start", HeaderValue::from(start));
+        extra.insert("x-plex-container-size", HeaderValue::from(size));
+        let (listing, headers): (Listing, _) =
+            self.get_container_with_headers(&path, extra).await?;
+        let header_num = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<i64>().ok())
+        };
+        let offset = listing
+            .offset
+            .or_else(|| header_num("X-Plex-Container-Start"))
+            .unwrap_or(i64::from(start));
+        let size_now = listing.size.unwrap_or(listing.metadata.len() as i64);
+        let total = listing
+            .total_size
+            .or_else(|| header_num("X-Plex-Container-Total-Size"))
+            .unwrap_or(offset + size_now);
+        let clamp = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+        Ok(Page {
+            items: listing.into_items(),
+            offset: clamp(offset),
+            total_size: clamp(total),
+        })
+    }
+
+    /// Full metadata of one item, including every Media version and its streams.
+    pub async fn metadata(&self, rating_key: &str) -> Result<Metadata, PlexError> {
+        check_key("ratingKey", rating_key)?;
+        let path = format!("/library/metadata/{rating_key}");
+        let listing: Listing = self.get_container(&path).await?;
+        listing
+            .into_items()
+            .into_iter()
+            .next()
+            .ok_or(PlexError::NotFound { path })
+    }
+
+    /// Seasons of a show or episodes of a season (without the "All episodes" entry).
+    pub async fn children(&self, rating_key: &str) -> Result<Vec<Metadata>, PlexError> {
+        check_key("ratingKey", rating_key)?;
+        let listing: Listing = self
+            .get_container(&format!("/library/metadata/{rating_key}/children"))
+            .await?;
+        Ok(listing.into_items())
+    }
+
+    /// Every episode of a show.
+    pub async fn all_leaves(&self, rating_key: &str) -> Result<Vec<Metadata>, PlexError> {
+        check_key("ratingKey", rating_key)?;
+        let listing: Listing = self
+            .get_container(&format!("/library/metadata/{rating_key}/allLeaves"))
+            .await?;
+        Ok(listing.into_items())
+    }
+
+    /// Search titles; results of every hub (movies, shows, episodes…) flattened in hub order.
+    pub async fn search(&self, query_text: &str, limit: u32) -> Result<Vec<Metadata>, PlexError> {
+        let path = format!(
+            "/hubs/search?{}",
+            query(&[
+                ("query", query_text.to_string()),
+                ("limit", limit.to_string())
+            ])
+        );
+        let listing: Listing = self.get_container(&path).await?;
+        Ok(listing.into_items())
+    }
+
+    /// Next episodes / partly watched items.
+    pub async fn on_deck(&self) -> Result<Vec<Metadata>, PlexError> {
+        let listing: Listing = self.get_container("/library/onDeck").await?;
+        Ok(listing.into_items())
+    }
+
+    /// The "Continue Watching" hub.
+    pub async fn continue_watching(&self) -> Result<Vec<Metadata>, PlexError> {
+        let listing: Listing = self.get_container("/hubs/continueWatching/items").await?;
+        Ok(listing.into_items())
+    }
+
+    /// A request for a resized poster/backdrop. Server-side only: it carries the token, so
+    /// the bytes must be proxied rather than the URL handed to a browser.
+    pub fn photo_transcode_request(
+        &self,
+        image_path: &str,
+        width: u32,
+        height: u32,
+    ) -> Result<RequestBuilder, PlexError> {
+        if image_path.is_empty() {
+            return Err(PlexError::InvalidInput("empty image path".into()));
+        }
+        let path = format!(
+            "/photo/:/transcode?{}",
+            query(&[
+                ("url", image_path.to_string()),
+                ("width", width.to_string()),
+                ("height", height.to_string()),
+                ("minSize", "1".to_string()),
+                ("upscale", "1".to_string()),
+            ])
+        );
+        tracing::debug!(path = %redact(&path), "plex photo request");
+        Ok(self
+            .request(Method::GET, &path)?
+            .timeout(self.inner.cfg.timeout))
+    }
+
+    /// Raw GET with auth headers for streaming media/HLS through Marquee's proxy.
+    ///
+    /// Only waiting for the response head is bounded by the timeout (plus an idle-read
+    /// timeout); the body is not buffered, so long files stream. 206 and 416 pass through for
+    /// Range requests.
+    pub async fn fetch(
+        &self,
+        path_and_query: &str,
+        range: Option<&str>,
+    ) -> Result<Response, PlexError> {
+        if !path_and_query.starts_with('/') {
+            return Err(PlexError::InvalidInput("path must start with '/'".into()));
+        }
+        tracing::debug!(path = %redact(path_and_query), range, "plex fetch");
+        let mut req = self.request(Method::GET, path_and_query)?;
+        if let Some(range) = range {
+            req = req.header(RANGE, header_value("range", range)?);
+        }
+        let resp = tokio::time::timeout(self.inner.cfg.timeout, req.send())
+            .await
+            .map_err(|_| PlexError::Timeout)?
+            .map_err(|e| self.map_send_error(e))?;
+        if resp.status() == StatusCode::RANGE_NOT_SATISFIABLE {
+            return Ok(resp);
+        }
+        Self::check_status(resp, path_and_query)
+    }
+
+    fn transcode_params(req: &TranscodeRequest, direct_play: bool) -> Vec<(&'static str, String)> {
+        let flag = |b: bool| if b { "1" } else { "0" }.to_string();
+        let mut p = vec![
+            ("hasMDE", "1".to_string()),
+            ("path", format!("/library/metadata/{}", req.rating_key)),
+            (
+                "mediaIndex",
+                req.media_index.map_or("-1".to_string(), |i| i.to_string()),
+            ),
+            (
+                "partIndex",
+                req.part_index.map_or("-1".to_string(), |i| i.to_string()),
+            ),
+            ("protocol", "hls".to_string()),
+            ("fastSeek", "1".to_string()),
+            ("directPlay", flag(direct_play)),
+            ("directStream", flag(req.direct_stream)),
+            ("directStreamAudio", flag(req.direct_stream)),
+            ("subtitles", "burn".to_string()),
+            ("location", "lan".to_string()),
+            ("offset", format!("{:.3}", req.offset_secs.max(0.0))),
+            ("session", req.session.clone()),
+            ("transcodeSessionId", req.session.clone()),
+            ("X-Plex-Session-Identifier", req.session.clone()),
+        ];
+        if let Some(kbps) = req.max_video_bitrate_kbps {
+            p.push(("maxVideoBitrate", kbps.to_string()));
+            p.push(("videoBitrate", kbps.to_string()));
+        }
+        p
+    }
+
+    /// Ask the server whether the item can be direct-played or must be transcoded.
+    pub async fn transcode_decision(
+        &self,
+        req: &TranscodeRequest,
+    ) -> Result<TranscodeDecision, PlexError> {
+        check_key("ratingKey", &req.rating_key)?;
+        let path = format!(
+            "/video/:/transcode/universal/decision?{}",
+            query(&Self::transcode_params(req, req.direct_play))
+        );
+        let c: DecisionContainer = self.get_container(&path).await?;
+        let media = c.metadata.into_iter().next().and_then(|m| {
+            let mut media = m.media;
+            let selected = media
+                .iter()
+                .position(|m| m.selected == Some(true))
+                .unwrap_or(0);
+            (selected < media.len()).then(|| media.swap_remove(selected))
+        });
+        let part_decisions: Vec<&str> = media
+            .iter()
+            .flat_map(|m| m.parts.iter().filter_map(|p| p.decision.as_deref()))
+            .collect();
+        let direct_play = if part_decisions.is_empty() {
+            c.direct_play_decision_code == Some(1000) || c.transcode_decision_code == Some(1000)
+        } else {
+            part_decisions
+                .iter()
+                .all(|d| d.eq_ignore_ascii_case("directplay"))
+        };
+        Ok(TranscodeDecision {
+            direct_play,
+            general_code: c.general_decision_code,
+            text: c.general_decision_text,
+            direct_play_code: c.direct_play_decision_code,
+            direct_play_text: c.direct_play_decision_text,
+            transcode_code: c.transcode_decision_code,
+            transcode_text: c.transcode_decision_text,
+            media,
+        })
+    }
+
+    /// Path+query (no token) of the HLS master playlist, for [`PlexClient::fetch`]. Its
+    /// variant URI is relative (`session/{id}/base/index.m3u8`), so a proxy must resolve it
+    /// against `/video/:/transcode/universal/`.
+    pub fn hls_start_path(&self, req: &TranscodeRequest) -> String {
+        format!(
+            "/video/:/transcode/universal/start.m3u8?{}",
+            query(&Self::transcode_params(req, false))
+        )
+    }
+
+    /// Stop a transcode session so Plex frees the transcoder.
+    pub async fn stop_transcode(&self, session: &str) -> Result<(), PlexError> {
+        self.get_ok(&format!(
+            "/video/:/transcode/universal/stop?{}",
+            query(&[("session", session.to_string())])
+        ))
+        .await
+    }
+
+    /// Ask Plex to rescan a section.
+    pub async fn refresh_section(&self, section_key: &str) -> Result<(), PlexError> {
+        check_key("section", section_key)?;
+        self.get_ok(&format!("/library/sections/{section_key}/refresh"))
+            .await
+    }
+}

@@ -1,0 +1,88 @@
+# Shared helpers for Marquee's scripts: each `ensure_*` installs what a fresh machine lacks,
+# from the package registries only, and says what it is doing.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SITE_ROOT="$ROOT/target/site"
+PKG_DIR="$SITE_ROOT/pkg"
+
+say() { printf '\033[1;33m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+ensure_wasm_target() {
+  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown Rust target"
+    rustup target add wasm32-unknown-unknown >&2
+  fi
+}
+
+# The wasm-bindgen CLI must match the wasm-bindgen crate in Cargo.lock exactly.
+ensure_wasm_bindgen() {
+  local want have
+  want="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' "$ROOT/Cargo.lock")"
+  have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)"
+  if [ "$have" != "$want" ]; then
+    say "installing wasm-bindgen-cli $want (a few minutes, once per machine)"
+    CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback \
+      cargo install wasm-bindgen-cli --version "$want" >&2
+  fi
+}
+
+# hls.js (bundled into the site), binaryen's wasm-opt and playwright-core come from npm.
+ensure_npm_packages() {
+  command -v npm >/dev/null || die "npm is missing: install Node.js (apt-get install nodejs npm)"
+  if [ ! -d "$ROOT/node_modules/hls.js" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+    say "installing npm packages (hls.js, binaryen, playwright-core)"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  fi
+}
+
+apt_install() {
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing $* with apt-get"
+    if [ -z "${MARQUEE_APT_UPDATED:-}" ]; then apt-get update -qq >&2; export MARQUEE_APT_UPDATED=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+  else
+    die "please install: $* (e.g. sudo apt-get install $*)"
+  fi
+}
+
+# ffmpeg makes the demo library's media at first start.
+ensure_ffmpeg() { command -v ffmpeg >/dev/null || apt_install ffmpeg; }
+
+# Debian's Chromium drives the browser tests (playwright-core cannot download its own).
+ensure_chromium() { command -v chromium >/dev/null || apt_install chromium fonts-dejavu-core; }
+
+# Build the browser bundle and the site directory. $1 = dev | release
+build_site() {
+  local mode="${1:-dev}" profile_dir cargo_profile
+  ensure_wasm_target
+  ensure_wasm_bindgen
+  ensure_npm_packages
+  if [ "$mode" = release ]; then cargo_profile="--profile wasm-release"; profile_dir=wasm-release
+  else cargo_profile=""; profile_dir=debug; fi
+  say "building the WASM bundle ($mode)"
+  (cd "$ROOT" && cargo build -p frontend --lib --target wasm32-unknown-unknown $cargo_profile)
+  local tmp="$SITE_ROOT.tmp"
+  rm -rf "$tmp" && mkdir -p "$tmp/pkg"
+  wasm-bindgen --target web --no-typescript --out-name marquee --out-dir "$tmp/pkg" \
+    "$ROOT/target/wasm32-unknown-unknown/$profile_dir/frontend.wasm"
+  if [ "$mode" = release ]; then
+    say "optimising the WASM bundle for size (wasm-opt -Oz)"
+    "$ROOT/node_modules/.bin/wasm-opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+      --enable-sign-ext --enable-mutable-globals --enable-reference-types \
+      -o "$tmp/pkg/marquee_bg.wasm" "$tmp/pkg/marquee_bg.wasm"
+  fi
+  cp "$ROOT/style/main.css" "$tmp/pkg/marquee.css"
+  cp "$ROOT/node_modules/hls.js/dist/hls.min.js" "$tmp/pkg/hls.min.js"
+  cp -r "$ROOT/public/." "$tmp/"
+  rm -rf "$SITE_ROOT" && mv "$tmp" "$SITE_ROOT"
+}
+
+# Build the server binary. $1 = dev | release
+build_server() {
+  local mode="${1:-dev}"
+  say "building the server ($mode)"
+  if [ "$mode" = release ]; then (cd "$ROOT" && cargo build -p server --release)
+  else (cd "$ROOT" && cargo build -p server); fi
+}

@@ -1,0 +1,53 @@
+//! Errors of Marquee's own HTTP routes, answered as a status code plus a JSON body
+//! `{"error": "...", "message": "..."}` that never contains internal details.
+
+use app::error::AppError;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// An error from a Marquee HTTP route.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    App(#[from] AppError),
+    #[error("missing or wrong admin token")]
+    Unauthorized,
+    #[error("{0}")]
+    BadRequest(String),
+}
+
+impl From<marquee_plex::PlexError> for ApiError {
+    fn from(err: marquee_plex::PlexError) -> Self {
+        ApiError::App(err.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self {
+            ApiError::App(e) => (
+                StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                match e {
+                    AppError::NotFound(_) => "not_found",
+                    AppError::BadRequest(_) => "bad_request",
+                    AppError::PlexUnauthorized => "plex_unauthorized",
+                    AppError::PlexUnavailable(_) => "plex_unavailable",
+                    AppError::PlexMalformed => "plex_malformed",
+                    AppError::Internal(_) | AppError::Transport(_) => "internal",
+                },
+            ),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+        };
+        if status.is_server_error() {
+            tracing::warn!(error = %self, "request failed");
+        }
+        (
+            status,
+            Json(json!({ "error": code, "message": self.to_string() })),
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,13 @@
+//! Marquee's web server: configuration, start-up and the HTTP routes around the Leptos app.
+//!
+//! `main.rs` only parses the command line; everything else is here so tests can start a real
+//! server on a free port with [`startup::spawn`].
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

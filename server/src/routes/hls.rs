@@ -1,0 +1,194 @@
+//! HLS from Plex's universal transcoder, proxied.
+//!
+//! `GET /hls/{item}/{version}/start.m3u8` starts a transcode session and returns the master
+//! playlist. Plex writes the variant and segment URIs relative to the playlist
+//! (`session/{id}/base/index.m3u8`, `00001.ts`), so the browser's follow-up requests land on
+//! `/hls/{item}/{version}/session/{id}/…`, which this module forwards to the same path under
+//! Plex's `/video/:/transcode/universal/`. Playlists are rewritten on the way through so that no
+//! token and no Plex address can reach the browser, whatever the Plex server wrote.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use marquee_plex::TranscodeRequest;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use app::error::AppError;
+
+const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
+
+pub async fn start(
+    State(state): State<AppState>,
+    Path((rating_key, media_index)): Path<(String, u32)>,
+) -> Result<Response, ApiError> {
+    app::ssr::library::validate_key(&rating_key)?;
+    let meta = state.services.library.metadata(&rating_key).await?;
+    if (media_index as usize) >= meta.media.len() {
+        return Err(AppError::NotFound(format!("version {media_index}")).into());
+    }
+    let session = uuid::Uuid::new_v4().simple().to_string();
+    let request = TranscodeRequest {
+        rating_key: rating_key.clone(),
+        media_index: Some(media_index),
+        part_index: Some(0),
+        session: session.clone(),
+        offset_secs: 0.0,
+        max_video_bitrate_kbps: None,
+        direct_play: false,
+        direct_stream: true,
+    };
+    let path = state.services.plex.hls_start_path(&request);
+    let upstream = state.services.plex.fetch(&path, None).await?;
+    let prefix = format!("/hls/{rating_key}/{media_index}/");
+    tracing::info!(rating_key, media_index, session, "started an HLS transcode");
+    playlist_response(&state, upstream, &prefix).await
+}
+
+pub async fn session_file(
+    State(state): State<AppState>,
+    Path((rating_key, media_index, session, rest)): Path<(String, u32, String, String)>,
+) -> Result<Response, ApiError> {
+    app::ssr::library::validate_key(&rating_key)?;
+    if !valid_session(&session) || !valid_rest(&rest) {
+        return Err(ApiError::BadRequest(
+            "not an HLS file of a transcode session".into(),
+        ));
+    }
+    let path = format!("/video/:/transcode/universal/session/{session}/{rest}");
+    let upstream = state.services.plex.fetch(&path, None).await?;
+    if rest.ends_with(".m3u8") {
+        let prefix = format!("/hls/{rating_key}/{media_index}/");
+        return playlist_response(&state, upstream, &prefix).await;
+    }
+    let status =
+        StatusCode::from_u16(upstream.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let headers = super::pass_headers(upstream.headers());
+    Ok((status, headers, Body::from_stream(upstream.bytes_stream())).into_response())
+}
+
+/// `POST /hls/stop/{session}`: the player leaves; free the transcoder.
+pub async fn stop(
+    State(state): State<AppState>,
+    Path(session): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if !valid_session(&session) {
+        return Err(ApiError::BadRequest("not a transcode session id".into()));
+    }
+    state.services.plex.stop_transcode(&session).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn playlist_response(
+    state: &AppState,
+    upstream: reqwest::Response,
+    prefix: &str,
+) -> Result<Response, ApiError> {
+    let status = upstream.status();
+    if !status.is_success() {
+        return Err(AppError::PlexUnavailable(format!("the transcoder answered {status}")).into());
+    }
+    let text = upstream
+        .text()
+        .await
+        .map_err(|_| AppError::PlexUnavailable("the playlist was cut off".into()))?;
+    let body = sanitize_playlist(&text, state.plex_base.as_str(), prefix);
+    Ok((
+        StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(PLAYLIST_TYPE),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+fn valid_session(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// `base/index.m3u8`, `base/00012.ts`, …: short relative paths of safe names with known types.
+fn valid_rest(rest: &str) -> bool {
+    let segments_ok = rest.split('/').all(|seg| {
+        !seg.is_empty()
+            && seg != ".."
+            && seg != "."
+            && seg.len() <= 64
+            && seg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    });
+    let known = [".m3u8", ".ts", ".m4s", ".mp4", ".aac", ".vtt"]
+        .iter()
+        .any(|ext| rest.ends_with(ext));
+    segments_ok && known && rest.split('/').count() <= 4
+}
+
+/// Remove every `X-Plex-Token` query parameter and turn absolute URLs to the Plex server's
+/// transcoder into Marquee paths under `prefix`.
+pub fn sanitize_playlist(text: &str, plex_base: &str, prefix: &str) -> String {
+    let plex_base = plex_base.trim_end_matches('/');
+    let transcoder = format!("{plex_base}/video/:/transcode/universal/");
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let line = line.replace(&transcoder, prefix);
+        let line = strip_token(&line);
+        let line = line.replace(plex_base, "");
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+fn strip_token(line: &str) -> String {
+    let mut result = line.to_string();
+    while let Some(pos) = result.find("X-Plex-Token=") {
+        let end = result[pos..]
+            .find(['&', '"', ' ', '\''])
+            .map_or(result.len(), |e| pos + e);
+        // Drop the parameter with its separator: "?X-Plex-Token=…&a" → "?a", "&X-Plex-Token=…" → "".
+        let (start, end) = match result[..pos].chars().last() {
+            Some('&') => (pos - 1, end),
+            Some('?') if result[end..].starts_with('&') => (pos, end + 1),
+            Some('?') => (pos - 1, end),
+            _ => (pos, end),
+        };
+        result.replace_range(start..end, "");
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn playlists_lose_tokens_and_plex_addresses() {
+        let master = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nsession/abc/base/index.m3u8?X-Plex-Token=SECRET\n\
+http://plex:32400/video/:/transcode/universal/session/abc/base/00001.ts?a=1&X-Plex-Token=SECRET&b=2\n\
+#EXT-X-KEY:METHOD=AES-128,URI=\"http://plex:32400/key?X-Plex-Token=SECRET\"\n";
+        let out = sanitize_playlist(master, "http://plex:32400/", "/hls/7/0/");
+        assert!(!out.contains("SECRET"), "{out}");
+        assert!(!out.contains("plex:32400"), "{out}");
+        assert!(out.contains("session/abc/base/index.m3u8\n"), "{out}");
+        assert!(
+            out.contains("/hls/7/0/session/abc/base/00001.ts?a=1&b=2"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn only_transcode_files_are_forwarded() {
+        assert!(valid_rest("base/index.m3u8"));
+        assert!(valid_rest("base/00012.ts"));
+        assert!(!valid_rest("../../library/sections"));
+        assert!(!valid_rest("base/x.json"));
+        assert!(!valid_session("a/b"));
+        assert!(valid_session("0f3c9a"));
+    }
+}

@@ -1,0 +1,342 @@
+//! Builds the application from a [`Config`]: store, cache, Plex client (or the demo library),
+//! routes. `main` calls [`run`]; tests call [`spawn`] with port 0.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use app::ssr::Services;
+use app::{App, shell};
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use leptos::prelude::{LeptosOptions, provide_context};
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use marquee_fakes::plex::FakePlex;
+use marquee_plex::{PlexClient, PlexConfig};
+use marquee_store::{Cache, Store};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+
+use crate::config::{Config, redact_url};
+use crate::routes::{admin, hls, images, media, ops};
+use crate::state::AppState;
+use crate::telemetry;
+
+/// Why Marquee could not start; each names the setting to look at.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("could not open the database: {0}")]
+    Store(#[from] marquee_store::StoreError),
+    #[error("could not connect to Redis at REDIS_URL: {0}")]
+    Cache(#[from] marquee_store::CacheError),
+    #[error("the Plex settings are not usable: {0}")]
+    Plex(#[from] marquee_plex::PlexError),
+    #[error("the demo library could not start: {0}")]
+    Demo(String),
+    #[error("could not use the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("could not listen on {addr}: {source} (set MARQUEE_BIND to another address)")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the server stopped: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A running server (for tests and the CLI).
+pub struct Running {
+    pub addr: SocketAddr,
+    pub services: Services,
+    /// The demo Plex server, when no `PLEX_URL` was configured.
+    pub demo: Option<FakePlex>,
+    pub admin_token: SecretString,
+    task: tokio::task::JoinHandle<Result<(), std::io::Error>>,
+}
+
+impl Running {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stop serving (in-flight requests are dropped).
+    pub fn abort(&self) {
+        self.task.abort();
+    }
+}
+
+struct Built {
+    router: Router,
+    services: Services,
+    demo: Option<FakePlex>,
+    admin_token: SecretString,
+}
+
+/// Connect everything and build the router; nothing is listening yet.
+async fn build(config: &Config, bind: SocketAddr) -> Result<Built, StartError> {
+    let data_dir = &config.data_dir;
+    std::fs::create_dir_all(data_dir).map_err(|source| StartError::DataDir {
+        path: data_dir.clone(),
+        source,
+    })?;
+
+    let store = Store::connect(config.database_url(), data_dir).await?;
+    tracing::info!(
+        backend = match config.database_url() {
+            Some(url) => redact_url(url),
+            None => format!("SQLite at {}", data_dir.join("marquee.db").display()),
+        },
+        "store ready, migrations applied"
+    );
+
+    let cache = match config.redis_url() {
+        Some(url) => {
+            let cache = Cache::redis(url, &config.redis_namespace, config.cache_ttls()).await?;
+            tracing::info!(redis = redact_url(url), "cache: Redis");
+            cache
+        }
+        None => {
+            tracing::info!("cache: in-process");
+            Cache::in_process(config.cache_ttls())
+        }
+    };
+
+    let (plex_url, plex_token, demo) = if config.demo_mode() {
+        let demo = crate::demo::start(config).await?;
+        tracing::info!(
+            plex = demo.base_url(),
+            "no PLEX_URL set: serving the built-in demo library"
+        );
+        let token: SecretString = demo.token().to_string().into();
+        (demo.base_url(), token, Some(demo))
+    } else {
+        let url = config.plex_url.clone().unwrap_or_default();
+        let token = config
+            .plex_token
+            .clone()
+            .unwrap_or_else(|| String::new().into());
+        tracing::info!(plex = %url, "using the Plex server at PLEX_URL");
+        (url, token, None)
+    };
+    let base_url = url::Url::parse(&plex_url)
+        .map_err(|e| StartError::Demo(format!("bad Plex URL {plex_url:?}: {e}")))?;
+    let plex = PlexClient::new(PlexConfig {
+        base_url: base_url.clone(),
+        token: plex_token,
+        client_identifier: client_identifier(data_dir)?,
+        product: "Marquee".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        device_name: "Marquee server".into(),
+        timeout: config.plex_timeout(),
+    })?;
+
+    let admin_token = match &config.admin_token {
+        Some(t) if !t.expose_secret().is_empty() => t.clone(),
+        _ => stored_secret(&data_dir.join("admin-token"))?,
+    };
+
+    let services = Services::new(plex, cache, store);
+    let leptos = LeptosOptions::builder()
+        .output_name("marquee")
+        .site_root(config.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(bind)
+        .build();
+    if !config
+        .site_root
+        .join("pkg")
+        .join("marquee_bg.wasm")
+        .exists()
+    {
+        tracing::warn!(
+            site_root = %config.site_root.display(),
+            "no WASM bundle found: pages render, but the player will not start. Run scripts/build.sh"
+        );
+    }
+    let state = AppState {
+        services: services.clone(),
+        leptos: leptos.clone(),
+        admin_token: Arc::new(admin_token.clone()),
+        plex_base: Arc::new(base_url),
+        metrics: telemetry::metrics_handle(),
+    };
+    Ok(Built {
+        router: router(state),
+        services,
+        demo,
+        admin_token,
+    })
+}
+
+/// All routes: Marquee's own, then Leptos pages and server functions, then static files.
+fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let context = {
+        let services = state.services.clone();
+        move || provide_context(services.clone())
+    };
+    let page_shell = {
+        let options = state.leptos.clone();
+        move || shell(options.clone())
+    };
+    Router::new()
+        .route(
+            "/media/{rating_key}/{media_index}/{part_index}",
+            get(media::part),
+        )
+        .route(
+            "/hls/{rating_key}/{media_index}/start.m3u8",
+            get(hls::start),
+        )
+        .route(
+            "/hls/{rating_key}/{media_index}/session/{session}/{*rest}",
+            get(hls::session_file),
+        )
+        .route("/hls/stop/{session}", post(hls::stop))
+        .route("/img/{rating_key}/{kind}/{stamp}", get(images::image))
+        .route("/healthz", get(ops::health))
+        .route("/metrics", get(ops::metrics))
+        .route("/api/admin/cache/clear", post(admin::clear_cache))
+        .route(
+            "/api/admin/library/{section}/refresh",
+            post(admin::refresh_section),
+        )
+        .leptos_routes_with_context(&state, routes, context.clone(), page_shell)
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
+        .layer(middleware::from_fn(count_requests))
+        .layer(
+            CompressionLayer::new().gzip(true).compress_when(
+                tower_http::compression::predicate::SizeAbove::new(1024)
+                    .and(tower_http::compression::predicate::NotForContentType::new(
+                        "video/",
+                    ))
+                    .and(tower_http::compression::predicate::NotForContentType::new(
+                        "image/",
+                    ))
+                    .and(tower_http::compression::predicate::NotForContentType::new(
+                        "application/octet-stream",
+                    )),
+            ),
+        )
+        .with_state(state)
+}
+
+use tower_http::compression::Predicate as _;
+
+/// Count requests by route and status class for `/metrics`.
+async fn count_requests(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "other".to_string(), |p| p.as_str().to_string());
+    let response = next.run(req).await;
+    let class = format!("{}xx", response.status().as_u16() / 100);
+    metrics::counter!("marquee_http_requests_total", "route" => route, "status" => class)
+        .increment(1);
+    response
+}
+
+/// A stable `X-Plex-Client-Identifier` for this installation, kept in the data dir.
+fn client_identifier(data_dir: &Path) -> Result<String, StartError> {
+    use secrecy::ExposeSecret as _;
+    Ok(stored_secret(&data_dir.join("client-id"))?
+        .expose_secret()
+        .to_string())
+}
+
+/// Read a random token from `path`, creating it (mode 0600) on first use.
+fn stored_secret(path: &Path) -> Result<SecretString, StartError> {
+    let io_err = |source| StartError::DataDir {
+        path: path.to_path_buf(),
+        source,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(s) if !s.trim().is_empty() => return Ok(s.trim().to_string().into()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_err(e)),
+    }
+    let token = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    write_private(path, &token).map_err(io_err)?;
+    Ok(token.into())
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// Start serving in the background on `config.bind` (port 0 picks a free port).
+pub async fn spawn(config: &Config) -> Result<Running, StartError> {
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(StartError::Serve)?;
+    let built = build(config, addr).await?;
+    let task = tokio::spawn(async move { axum::serve(listener, built.router).await });
+    Ok(Running {
+        addr,
+        services: built.services,
+        demo: built.demo,
+        admin_token: built.admin_token,
+        task,
+    })
+}
+
+/// Run until Ctrl-C or SIGTERM.
+pub async fn run(config: Config) -> Result<(), StartError> {
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(StartError::Serve)?;
+    let built = build(&config, addr).await?;
+    tracing::info!("{}", bot::status(config.discord_token.is_some()));
+    tracing::info!("Marquee is ready: open http://{addr}/");
+    let _demo = built.demo;
+    axum::serve(listener, built.router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(StartError::Serve)?;
+    tracing::info!("Marquee stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

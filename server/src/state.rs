@@ -1,0 +1,27 @@
+//! What every request handler can reach.
+
+use std::sync::Arc;
+
+use app::ssr::Services;
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use metrics_exporter_prometheus::PrometheusHandle;
+use secrecy::SecretString;
+
+/// Axum state: the app's services plus what the HTTP layer alone needs.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub leptos: LeptosOptions,
+    /// Bearer token for `/api/admin/…`.
+    pub admin_token: Arc<SecretString>,
+    /// The Plex server's base URL, to scrub it from proxied playlists.
+    pub plex_base: Arc<url::Url>,
+    pub metrics: PrometheusHandle,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}

@@ -1,0 +1,382 @@
+//! End-to-end HTTP tests of a real Marquee server over a fake Plex. Each test runs in the
+//! embedded mode (SQLite + in-process cache) and in the scale-out mode (PostgreSQL + Redis).
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use reqwest::StatusCode;
+use support::{Mode, TestApp, spawn_app};
+
+/// Generate `<name>_embedded` and `<name>_scale_out` tests from one body `async fn(TestApp)`.
+macro_rules! both_modes {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::spawn_app(super::Mode::Embedded).await).await;
+                }
+            )*
+        }
+        mod scale_out {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::spawn_app(super::Mode::ScaleOut).await).await;
+                }
+            )*
+        }
+    };
+}
+
+both_modes!(
+    home_is_server_rendered_with_the_demo_sections,
+    sections_page_through_the_large_library,
+    shows_lead_to_seasons_and_episodes,
+    search_finds_titles,
+    media_route_answers_ranges_with_exact_bytes,
+    hls_playlists_and_segments_flow_through_the_proxy,
+    plex_token_never_reaches_the_browser,
+    bad_input_gets_json_errors,
+    admin_endpoints_need_the_token_and_invalidate,
+    concurrent_page_loads_make_one_plex_call,
+    plex_outage_gives_a_clear_error_page,
+);
+
+async fn home_is_server_rendered_with_the_demo_sections(app: TestApp) {
+    let (status, html) = app.text("/").await;
+    assert_eq!(status, 200);
+    for title in ["Movies", "TV Shows", "Archive"] {
+        assert!(
+            html.contains(&format!("<span>{title}</span>")),
+            "{title} missing from SSR HTML"
+        );
+    }
+    assert!(html.contains("Continue watching"));
+    assert!(
+        html.contains("/pkg/marquee.js"),
+        "hydration script is referenced"
+    );
+}
+
+async fn sections_page_through_the_large_library(app: TestApp) {
+    let (status, html) = app.text("/library/3?page=2").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        html.matches("class=\"card\"").count(),
+        60,
+        "a full page of posters"
+    );
+    assert!(html.contains("Page 2 of "), "pager shows the page");
+    assert!(html.contains("rel=\"prev\"") && html.contains("rel=\"next\""));
+    let total: u32 = html
+        .split(" items<")
+        .next()
+        .and_then(|s| s.rsplit('>').next())
+        .and_then(|s| s.trim().parse().ok())
+        .expect("item count on the page");
+    assert!(total >= 5000, "{total}");
+    let last = total.div_ceil(60);
+    let (status, html) = app.text(&format!("/library/3?page={last}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        !html.contains("rel=\"next\""),
+        "no next link on the last page"
+    );
+}
+
+async fn shows_lead_to_seasons_and_episodes(app: TestApp) {
+    let (_, show) = app.text("/item/201").await;
+    for season in ["Specials", "Season 1", "Season 2"] {
+        assert!(show.contains(season), "{season} on the show page");
+    }
+    let (_, season) = app.text("/item/211").await;
+    assert!(season.contains("First Flame") && season.contains("Oil and Ash"));
+    let (_, movie) = app.text("/item/101").await;
+    assert!(
+        movie.contains("Versions"),
+        "two-version movie lists its versions"
+    );
+    assert!(movie.contains("transcoded for the browser") && movie.contains("plays directly"));
+}
+
+async fn search_finds_titles(app: TestApp) {
+    let (status, html) = app.text("/search?q=copper").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Copper Sky"));
+    let (_, html) = app.text("/search?q=lanterns").await;
+    assert!(html.contains("Lanterns of Vell"), "shows are found too");
+    let (_, html) = app.text("/search?q=zzzz-nothing").await;
+    assert!(html.contains("Nothing in the library matches"));
+}
+
+async fn media_route_answers_ranges_with_exact_bytes(app: TestApp) {
+    let media = support::media().await;
+    let file = std::fs::read(&media.h264_mp4).unwrap();
+    let r = app
+        .client
+        .get(app.url("/media/105/0/0"))
+        .header("Range", "bytes=100-199")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        r.headers()["content-range"].to_str().unwrap(),
+        format!("bytes 100-199/{}", file.len())
+    );
+    assert_eq!(r.bytes().await.unwrap().as_ref(), &file[100..200]);
+
+    let full = app.get("/media/105/0/0").await;
+    assert_eq!(full.status(), StatusCode::OK);
+    assert_eq!(full.headers()["accept-ranges"], "bytes");
+    assert_eq!(full.bytes().await.unwrap().len(), file.len());
+}
+
+async fn hls_playlists_and_segments_flow_through_the_proxy(app: TestApp) {
+    let master = app.get("/hls/102/0/start.m3u8").await;
+    assert_eq!(master.status(), 200);
+    assert_eq!(
+        master.headers()["content-type"],
+        "application/vnd.apple.mpegurl"
+    );
+    let master = master.text().await.unwrap();
+    let variant = master
+        .lines()
+        .find(|l| !l.starts_with('#') && !l.is_empty())
+        .unwrap();
+    let index = app.text(&format!("/hls/102/0/{variant}")).await;
+    assert_eq!(index.0, 200, "{}", index.1);
+    let segment = index
+        .1
+        .lines()
+        .find(|l| l.ends_with(".ts"))
+        .expect("a segment");
+    let base = variant.rsplit_once('/').unwrap().0;
+    let seg = app.get(&format!("/hls/102/0/{base}/{segment}")).await;
+    assert_eq!(seg.status(), 200);
+    let bytes = seg.bytes().await.unwrap();
+    assert_eq!(bytes[0], 0x47, "an MPEG-TS sync byte");
+}
+
+/// Crawl every kind of response a browser can get and look for the token anywhere in it.
+async fn plex_token_never_reaches_the_browser(app: TestApp) {
+    let token = app.plex().token().to_string();
+    assert!(token.len() >= 16);
+    let mut paths: Vec<String> = [
+        "/",
+        "/library/1",
+        "/library/2",
+        "/library/3?page=3",
+        "/item/101",
+        "/item/201",
+        "/item/211",
+        "/item/212",
+        "/search?q=a",
+        "/watch/105",
+        "/watch/102",
+        "/watch/101?v=1",
+        "/item/999999",
+        "/media/105/0/0",
+        "/media/abc/0/0",
+        "/hls/102/0/start.m3u8",
+        "/img/105/thumb/1",
+        "/healthz",
+        "/metrics",
+        "/no/such/page",
+        "/pkg/marquee.css",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    // Follow the HLS chain and the poster URLs the pages contain.
+    let master = app.text("/hls/102/0/start.m3u8").await.1;
+    if let Some(v) = master
+        .lines()
+        .find(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        paths.push(format!("/hls/102/0/{v}"));
+    }
+    let html = app.text("/library/1").await.1;
+    for chunk in html.split("src=\"/img/").skip(1).take(3) {
+        let src = chunk.split('"').next().unwrap().replace("&amp;", "&");
+        paths.push(format!("/img/{src}"));
+    }
+    for path in &paths {
+        let r = app
+            .client
+            .get(app.url(path))
+            .header("Range", "bytes=0-65535")
+            .send()
+            .await
+            .unwrap();
+        for (name, value) in r.headers() {
+            assert!(
+                !value
+                    .as_bytes()
+                    .windows(token.len())
+                    .any(|w| w == token.as_bytes()),
+                "token in header {name} of {path}"
+            );
+        }
+        let body = r.bytes().await.unwrap();
+        assert!(
+            !body.windows(token.len()).any(|w| w == token.as_bytes()),
+            "token in the body of {path}"
+        );
+    }
+    // Server functions (what the browser calls after hydration).
+    for (endpoint, body) in [
+        ("/api/home", ""),
+        ("/api/section", "key=3&page=2"),
+        ("/api/item", "key=101"),
+        ("/api/search", "query=sky"),
+        ("/api/playback", "key=102"),
+        ("/api/playback", "key=105"),
+    ] {
+        let r = app
+            .client
+            .post(app.url(endpoint))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{endpoint} {body}: {}", r.status());
+        let text = r.text().await.unwrap();
+        assert!(
+            !text.contains(&token),
+            "token in server function {endpoint}"
+        );
+    }
+}
+
+async fn bad_input_gets_json_errors(app: TestApp) {
+    for (path, status, code) in [
+        ("/media/abc!/0/0", 400, "bad_request"),
+        ("/media/999999/0/0", 404, "not_found"),
+        ("/media/105/7/0", 404, "not_found"),
+        ("/img/105/file/1", 400, "bad_request"),
+        ("/hls/102/0/session/abc/base/index.json", 400, "bad_request"),
+        ("/hls/102/5/start.m3u8", 404, "not_found"),
+    ] {
+        let r = app.get(path).await;
+        assert_eq!(r.status().as_u16(), status, "{path}");
+        let body: serde_json::Value = r
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{path}: JSON body ({e})"));
+        assert_eq!(body["error"], code, "{path}: {body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    // Pages answer with real statuses and a readable message.
+    let (status, html) = app.text("/item/999999").await;
+    assert_eq!(status, 404);
+    assert!(html.contains("was not found"));
+    let (status, html) = app.text("/watch/105?v=9").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("version 9 does not exist"));
+    let long = "x".repeat(200);
+    let (status, html) = app.text(&format!("/search?q={long}")).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("limited to 100 characters"));
+}
+
+async fn admin_endpoints_need_the_token_and_invalidate(app: TestApp) {
+    use secrecy::ExposeSecret;
+    let clear = app.url("/api/admin/cache/clear");
+    let r = app.client.post(&clear).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = app
+        .client
+        .post(&clear)
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    let token = app.running.admin_token.expose_secret().to_string();
+    let listing = "/library/sections/1/all";
+    app.text("/library/1").await;
+    app.text("/library/1").await;
+    let before = app.plex().request_count(listing);
+    assert_eq!(before, 1, "second load came from the cache");
+
+    let r = app
+        .client
+        .post(app.url("/api/admin/library/1/refresh"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    assert_eq!(
+        app.plex().request_count("/library/sections/1/refresh"),
+        1,
+        "Plex was asked to rescan"
+    );
+    app.text("/library/1").await;
+    assert_eq!(
+        app.plex().request_count(listing),
+        2,
+        "refresh invalidated the listing"
+    );
+
+    let r = app
+        .client
+        .post(&clear)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    app.text("/library/1").await;
+    assert_eq!(
+        app.plex().request_count(listing),
+        3,
+        "clear emptied the cache"
+    );
+}
+
+async fn concurrent_page_loads_make_one_plex_call(app: TestApp) {
+    let path = "/library/3?page=5";
+    let loads = (0..20).map(|_| app.text(path));
+    let results = futures::future::join_all(loads).await;
+    assert!(results.iter().all(|(s, _)| *s == 200));
+    assert_eq!(app.plex().request_count("/library/sections/3/all"), 1);
+    let metrics = app.text("/metrics").await.1;
+    assert!(metrics.contains("marquee_cache_hits"), "{metrics}");
+}
+
+async fn plex_outage_gives_a_clear_error_page(app: TestApp) {
+    app.plex()
+        .set_fault(Some(marquee_fakes::plex::Fault::Status(503)));
+    let (status, html) = app.text("/search?q=outage-probe").await;
+    assert_eq!(status, 502);
+    assert!(
+        html.contains("cannot be reached") || html.contains("Plex server"),
+        "{html}"
+    );
+    app.plex().set_fault(None);
+    let (status, _) = app.text("/search?q=outage-probe").await;
+    assert_eq!(status, 200, "errors are not cached");
+}
+
+/// Scale-out: two servers share PostgreSQL and Redis, so the second serves from the first's cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_the_redis_cache() {
+    let plex = support::start_fake_plex().await;
+    let db = support::fresh_postgres_database().await;
+    let redis = (support::redis_url(), support::unique_namespace());
+    let a = support::spawn_with_plex(&plex, Some(db.clone()), Some(redis.clone())).await;
+    let b = support::spawn_with_plex(&plex, Some(db), Some(redis)).await;
+    let page = "/library/3?page=11";
+    assert_eq!(a.text(page).await.0, 200);
+    assert_eq!(b.text(page).await.0, 200);
+    assert_eq!(
+        plex.request_count("/library/sections/3/all"),
+        1,
+        "server b used a's cached listing"
+    );
+}

@@ -1,0 +1,91 @@
+//! Row types returned by [`Store`](super::Store).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::schema::{media_cache, sessions, users};
+
+/// A Discord account that has used Marquee; `settings` is free-form so the UI can evolve
+/// without migrations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: i64,
+    pub discord_id: String,
+    pub username: String,
+    pub avatar: Option<String>,
+    pub settings: serde_json::Value,
+    /// UTC.
+    pub created_at: NaiveDateTime,
+    /// UTC.
+    pub updated_at: NaiveDateTime,
+}
+
+/// A persisted watch session. `state` is the playback state owned by the sync domain; the
+/// store treats it as opaque JSON and guards it with `version` (optimistic concurrency).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub id: String,
+    pub host_name: String,
+    pub title: String,
+    /// Plex ratingKey of the item being watched.
+    pub current_item: Option<String>,
+    pub state: serde_json::Value,
+    pub version: i64,
+    /// UTC.
+    pub created_at: NaiveDateTime,
+    /// UTC.
+    pub updated_at: NaiveDateTime,
+}
+
+/// A row of the persistent Plex metadata cache (exposed for diagnostics).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Queryable, Selectable)]
+#[diesel(table_name = media_cache)]
+pub struct MediaCacheEntry {
+    pub id: i64,
+    pub plex_id: String,
+    pub metadata: serde_json::Value,
+    /// UTC.
+    pub expires_at: NaiveDateTime,
+    /// UTC.
+    pub updated_at: NaiveDateTime,
+}
+
+/// What a caller supplies to start a watch session; the store adds version and timestamps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewSession {
+    /// Short, URL-friendly id; [`NewSession::new`] generates one.
+    pub id: String,
+    pub host_name: String,
+    pub title: String,
+    pub current_item: Option<String>,
+    pub state: serde_json::Value,
+}
+
+impl NewSession {
+    /// A session with a fresh random slug id, so callers don't have to invent ids.
+    pub fn new(host_name: impl Into<String>, title: impl Into<String>) -> Self {
+        Self {
+            id: random_slug(10),
+            host_name: host_name.into(),
+            title: title.into(),
+            current_item: None,
+            state: serde_json::Value::Object(serde_json::Map::new()),
+        }
+    }
+}
+
+/// A random id that is easy to read aloud and type (no 0/o, 1/l/i).
+pub fn random_slug(len: usize) -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| {
+            let idx = rng.random_range(0..ALPHABET.len());
+            char::from(ALPHABET.get(idx).copied().unwrap_or(b'x'))
+        })
+        .collect()
+}

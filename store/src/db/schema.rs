@@ -1,0 +1,48 @@
+//! One diesel schema for both backends; the per-backend SQL lives in `migrations/`.
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        discord_id -> Text,
+        username -> Text,
+        avatar -> Nullable<Text>,
+        settings -> Jsonb,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        host_name -> Text,
+        title -> Text,
+        current_item -> Nullable<Text>,
+        state -> Jsonb,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    media_cache (id) {
+        id -> BigInt,
+        plex_id -> Text,
+        metadata -> Jsonb,
+        expires_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    preferences (id) {
+        id -> BigInt,
+        scope -> Text,
+        key -> Text,
+        value -> Jsonb,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(users, sessions, media_cache, preferences);

@@ -1,0 +1,12 @@
+//! Marquee's persistence and cache.
+//!
+//! [`Store`] keeps durable state (users, watch sessions, preferences and a second-level cache
+//! of Plex metadata) in SQLite for single-box installs or PostgreSQL for shared deployments,
+//! behind one API so callers never care which. [`Cache`] is the hot, expiring layer in front
+//! of Plex: in-process by default, Redis when several processes must share it.
+
+pub mod cache;
+pub mod db;
+
+pub use cache::{Cache, CacheError, CacheFetchError, CacheStats, Tier, TierTtls};
+pub use db::{Backend, MediaCacheEntry, NewSession, SessionRow, Store, StoreError, User};

@@ -1,0 +1,469 @@
+//! Store behaviour, run identically against SQLite (temp dir) and PostgreSQL (a fresh
+//! database per test, dropped afterwards). PostgreSQL must be reachable: the tests fail
+//! rather than skip when it is not.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures::FutureExt;
+use marquee_store::db::redact_url;
+use marquee_store::{Backend, NewSession, Store, StoreError};
+use serde_json::json;
+
+const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Where a test body gets its stores from; connecting twice simulates a restart.
+struct Fixture {
+    url: Option<String>,
+    data_dir: PathBuf,
+    backend: Backend,
+}
+
+impl Fixture {
+    async fn connect(&self) -> Store {
+        let store = Store::connect(self.url.as_deref(), &self.data_dir)
+            .await
+            .unwrap_or_else(|e| panic!("connecting the {:?} store failed: {e}", self.backend));
+        assert_eq!(store.backend(), self.backend);
+        store
+    }
+}
+
+async fn with_sqlite<F, Fut>(body: F)
+where
+    F: FnOnce(Fixture) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    body(Fixture {
+        url: None,
+        data_dir: dir.path().join("data"),
+        backend: Backend::Sqlite,
+    })
+    .await;
+}
+
+async fn with_postgres<F, Fut>(body: F)
+where
+    F: FnOnce(Fixture) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let admin_url =
+        std::env::var("MARQUEE_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.into());
+    let mut admin = AsyncPgConnection::establish(&admin_url)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is required for this test but is not reachable at {} \
+                 (set MARQUEE_TEST_DATABASE_URL to an admin URL): {e}",
+                redact_url(&admin_url)
+            )
+        });
+    let name = format!("marquee_test_{}", marquee_store::db::random_slug(12));
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (admin_url.as_str(), String::new()),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    let url = format!("{base}/{name}{query}");
+    let dir = tempfile::tempdir().unwrap();
+
+    let outcome = AssertUnwindSafe(body(Fixture {
+        url: Some(url),
+        data_dir: dir.path().to_path_buf(),
+        backend: Backend::Postgres,
+    }))
+    .catch_unwind()
+    .await;
+
+    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("cannot drop test database {name}: {e}"));
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Generates `<name>::sqlite` and `<name>::postgres` tests running the same body.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::with_sqlite(super::$name).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::with_postgres(super::$name).await;
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    migrations_run_at_connect_and_survive_restart,
+    users_upsert_and_settings,
+    sessions_crud_with_version_check,
+    sessions_concurrent_updates_have_one_winner,
+    media_cache_upsert_expiry_and_purge,
+    preferences_per_scope,
+);
+
+async fn migrations_run_at_connect_and_survive_restart(fx: Fixture) {
+    let store = fx.connect().await;
+    store.ping().await.unwrap();
+    let user = store.upsert_user("d-1", "alice", None).await.unwrap();
+    store
+        .create_session(&NewSession::new("alice", "Movie night"))
+        .await
+        .unwrap();
+    store
+        .set_preference("global", "theme", &json!("dark"))
+        .await
+        .unwrap();
+    drop(store);
+
+    // "Restart": migrations run again (no-op) and earlier data is still there.
+    let store = fx.connect().await;
+    store.ping().await.unwrap();
+    assert_eq!(
+        store.user_by_discord_id("d-1").await.unwrap(),
+        Some(user.clone())
+    );
+    assert_eq!(store.list_sessions().await.unwrap().len(), 1);
+    assert_eq!(
+        store.get_preference("global", "theme").await.unwrap(),
+        Some(json!("dark"))
+    );
+    if fx.backend == Backend::Sqlite {
+        assert!(fx.data_dir.join("marquee.db").is_file());
+    }
+    // A third handle side by side with the second one (two processes on one database).
+    let other = fx.connect().await;
+    assert_eq!(other.user_by_discord_id("d-1").await.unwrap(), Some(user));
+}
+
+async fn users_upsert_and_settings(fx: Fixture) {
+    let store = fx.connect().await;
+    assert_eq!(store.user_by_discord_id("nobody").await.unwrap(), None);
+
+    let alice = store
+        .upsert_user("100", "alice", Some("a.png"))
+        .await
+        .unwrap();
+    assert_eq!(alice.username, "alice");
+    assert_eq!(alice.avatar.as_deref(), Some("a.png"));
+    assert_eq!(alice.settings, json!({}));
+    // Timestamps and JSON round-trip exactly.
+    assert_eq!(
+        store.user_by_discord_id("100").await.unwrap(),
+        Some(alice.clone())
+    );
+
+    let settings = json!({
+        "volume": 0.8, "subtitles": {"lang": "fr", "size": 12}, "tags": ["a", "ü", null], "big": 9007199254740993_i64
+    });
+    store.set_user_settings(alice.id, &settings).await.unwrap();
+
+    // Re-upserting (next login) updates name/avatar, keeps id, settings and created_at.
+    let again = store.upsert_user("100", "alice2", None).await.unwrap();
+    assert_eq!(again.id, alice.id);
+    assert_eq!(again.username, "alice2");
+    assert_eq!(again.avatar, None);
+    assert_eq!(again.settings, settings);
+    assert_eq!(again.created_at, alice.created_at);
+    assert!(again.updated_at >= alice.updated_at);
+
+    let bob = store.upsert_user("200", "bob", None).await.unwrap();
+    assert_ne!(bob.id, alice.id);
+    assert_eq!(bob.settings, json!({}));
+    assert_eq!(
+        store
+            .user_by_discord_id("100")
+            .await
+            .unwrap()
+            .unwrap()
+            .settings,
+        settings
+    );
+
+    let err = store
+        .set_user_settings(alice.id + bob.id + 1000, &json!({}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::NotFound { entity: "user", .. }),
+        "{err:?}"
+    );
+}
+
+async fn sessions_crud_with_version_check(fx: Fixture) {
+    let store = fx.connect().await;
+    assert!(store.list_sessions().await.unwrap().is_empty());
+
+    let mut first = NewSession::new("alice", "Alien");
+    first.id = "first".into();
+    first.current_item = Some("1234".into());
+    first.state = json!({"paused": true, "position_ms": 0});
+    let created = store.create_session(&first).await.unwrap();
+    assert_eq!(created.id, "first");
+    assert_eq!(created.version, 0);
+    assert_eq!(created.state, first.state);
+    assert_eq!(created.current_item.as_deref(), Some("1234"));
+
+    let second = store
+        .create_session(&NewSession::new("bob", "Heat"))
+        .await
+        .unwrap();
+    assert_eq!(second.id.len(), 10);
+
+    let dup = store.create_session(&first).await.unwrap_err();
+    assert!(matches!(dup, StoreError::Duplicate { .. }), "{dup:?}");
+
+    assert_eq!(
+        store.get_session("first").await.unwrap(),
+        Some(created.clone())
+    );
+    assert_eq!(store.get_session("missing").await.unwrap(), None);
+    let ids: Vec<_> = store
+        .list_sessions()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(ids, vec!["first".to_string(), second.id.clone()]);
+
+    let playing = json!({"paused": false, "position_ms": 61_000});
+    let v1 = store
+        .update_session("first", 0, Some("5678"), &playing)
+        .await
+        .unwrap();
+    assert_eq!(v1.version, 1);
+    assert_eq!(v1.state, playing);
+    assert_eq!(v1.current_item.as_deref(), Some("5678"));
+    assert_eq!(v1.created_at, created.created_at);
+
+    // Stale writer: rejected, nothing changes.
+    let err = store
+        .update_session("first", 0, None, &json!({"paused": true}))
+        .await
+        .unwrap_err();
+    match err {
+        StoreError::VersionConflict {
+            ref id,
+            expected,
+            actual,
+        } => {
+            assert_eq!((id.as_str(), expected, actual), ("first", 0, 1));
+        }
+        other => panic!("expected VersionConflict, got {other:?}"),
+    }
+    assert_eq!(store.get_session("first").await.unwrap(), Some(v1.clone()));
+    // A writer from the future is rejected too.
+    assert!(matches!(
+        store.update_session("first", 5, None, &json!({})).await,
+        Err(StoreError::VersionConflict { actual: 1, .. })
+    ));
+
+    let v2 = store
+        .update_session("first", 1, None, &json!({"paused": true}))
+        .await
+        .unwrap();
+    assert_eq!(v2.version, 2);
+    assert_eq!(v2.current_item, None);
+
+    assert!(matches!(
+        store.update_session("missing", 0, None, &json!({})).await,
+        Err(StoreError::NotFound {
+            entity: "session",
+            ..
+        })
+    ));
+
+    assert!(store.delete_session("first").await.unwrap());
+    assert!(!store.delete_session("first").await.unwrap());
+    assert_eq!(store.get_session("first").await.unwrap(), None);
+    assert_eq!(store.list_sessions().await.unwrap().len(), 1);
+}
+
+async fn sessions_concurrent_updates_have_one_winner(fx: Fixture) {
+    let store = fx.connect().await;
+    let session = store
+        .create_session(&NewSession::new("alice", "Race"))
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            let id = session.id.clone();
+            tokio::spawn(async move {
+                store
+                    .update_session(&id, 0, None, &json!({ "writer": i }))
+                    .await
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(row) => {
+                winners += 1;
+                assert_eq!(row.version, 1);
+            }
+            Err(StoreError::VersionConflict { actual: 1, .. }) => {}
+            Err(other) => panic!("unexpected error: {other:?}"),
+        }
+    }
+    assert_eq!(winners, 1);
+    assert_eq!(
+        store
+            .get_session(&session.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        1
+    );
+}
+
+async fn media_cache_upsert_expiry_and_purge(fx: Fixture) {
+    let store = fx.connect().await;
+    let long = Duration::from_secs(3600);
+    assert_eq!(store.get_media_cache("a").await.unwrap(), None);
+
+    store
+        .put_media_cache("a", &json!({"title": "Alien", "year": 1979}), long)
+        .await
+        .unwrap();
+    store
+        .put_media_cache("short", &json!({"title": "Brief"}), Duration::from_secs(1))
+        .await
+        .unwrap();
+    // Same plex_id again: replaces the row (plex_id is unique).
+    store
+        .put_media_cache("a", &json!({"title": "Aliens", "year": 1986}), long)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_media_cache("a").await.unwrap(),
+        Some(json!({"title": "Aliens", "year": 1986}))
+    );
+    assert_eq!(
+        store.get_media_cache("short").await.unwrap(),
+        Some(json!({"title": "Brief"}))
+    );
+
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(store.get_media_cache("short").await.unwrap(), None);
+    assert_eq!(store.purge_expired_media_cache().await.unwrap(), 1);
+    assert_eq!(store.purge_expired_media_cache().await.unwrap(), 0);
+    assert!(store.get_media_cache("a").await.unwrap().is_some());
+
+    // Re-putting an expired entry revives it.
+    store
+        .put_media_cache("short", &json!({"title": "Again"}), long)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_media_cache("short").await.unwrap(),
+        Some(json!({"title": "Again"}))
+    );
+    // Two rows in total: "a" was upserted, not duplicated.
+    assert_eq!(store.clear_media_cache().await.unwrap(), 2);
+    assert_eq!(store.get_media_cache("a").await.unwrap(), None);
+}
+
+async fn preferences_per_scope(fx: Fixture) {
+    let store = fx.connect().await;
+    assert_eq!(store.get_preference("global", "theme").await.unwrap(), None);
+    assert!(store.preferences("global").await.unwrap().is_empty());
+
+    store
+        .set_preference("global", "theme", &json!("light"))
+        .await
+        .unwrap();
+    store
+        .set_preference("global", "autoplay", &json!(true))
+        .await
+        .unwrap();
+    store
+        .set_preference("guild:123", "theme", &json!({"accent": "#ff0"}))
+        .await
+        .unwrap();
+    store
+        .set_preference("global", "theme", &json!("dark"))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.get_preference("global", "theme").await.unwrap(),
+        Some(json!("dark"))
+    );
+    assert_eq!(
+        store.get_preference("guild:123", "theme").await.unwrap(),
+        Some(json!({"accent": "#ff0"}))
+    );
+    assert_eq!(store.get_preference("user:5", "theme").await.unwrap(), None);
+    assert_eq!(
+        store.preferences("global").await.unwrap(),
+        vec![
+            ("autoplay".to_string(), json!(true)),
+            ("theme".to_string(), json!("dark")),
+        ]
+    );
+    assert_eq!(store.preferences("guild:123").await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn sqlite_url_forms() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("nested/a.db");
+    let store = Store::connect(Some(&format!("sqlite://{}", a.display())), dir.path())
+        .await
+        .unwrap();
+    assert_eq!(store.backend(), Backend::Sqlite);
+    assert!(a.is_file());
+
+    let b = dir.path().join("b.db");
+    let store = Store::connect(Some(b.to_str().unwrap()), dir.path())
+        .await
+        .unwrap();
+    store.ping().await.unwrap();
+    assert!(b.is_file());
+    // WAL mode is on (persisted in the file once set).
+    assert!(dir.path().join("b.db-wal").exists() || dir.path().join("b.db-shm").exists());
+
+    let err = Store::connect(Some("mysql://root:hunter2@db/x"), dir.path())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::InvalidUrl(_)), "{err:?}");
+    assert!(!err.to_string().contains("hunter2"));
+}
+
+#[tokio::test]
+async fn unreachable_postgres_is_a_connect_error_without_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Store::connect(
+        Some("postgres://marquee:hunter2@127.0.0.1:1/marquee"),
+        dir.path(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, StoreError::Connect { .. }), "{err:?}");
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
