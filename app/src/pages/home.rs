@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::cards::PosterRow;
+use crate::components::icons::{Icon, IconKind};
 use crate::components::layout::{ErrorBox, Loading};
 use crate::error::AppError;
 use crate::model::HomeData;
@@ -42,15 +43,15 @@ fn Home(home: HomeData) -> impl IntoView {
                     .into_iter()
                     .map(|s| {
                         let icon = match s.kind.as_str() {
-                            "show" => "📺",
-                            "artist" => "🎵",
-                            "photo" => "🖼",
-                            _ => "🎬",
+                            "show" => IconKind::Tv,
+                            "artist" => IconKind::Music,
+                            "photo" => IconKind::Photo,
+                            _ => IconKind::Film,
                         };
                         view! {
                             <li>
                                 <a class="section-link" href=format!("/library/{}", s.key)>
-                                    <span class="section-icon" aria-hidden="true">{icon}</span>
+                                    <span class="section-icon"><Icon kind=icon /></span>
                                     <span>{s.title}</span>
                                 </a>
                             </li>

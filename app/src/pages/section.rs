@@ -47,7 +47,7 @@ pub fn SectionPage() -> impl IntoView {
                                 <span class="muted">{format!("{} items", section.total)}</span>
                             </div>
                             <PosterGrid items=section.items.clone() />
-                            <Pager base page=section.page page_count=count />
+                            {(count > 1).then(|| view! { <Pager base page=section.page page_count=count /> })}
                         }
                             .into_any()
                     }

@@ -16,6 +16,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use wasm_bindgen::JsCast;
 
+use crate::components::icons::{Icon, IconKind};
 use crate::model::{PlayMode, PlaybackInfo};
 use format::format_time;
 use keys::{KeyAction, action_for};
@@ -229,7 +230,12 @@ pub fn Player(info: PlaybackInfo) -> impl IntoView {
                 on:progress=move |_| update_buffered()
                 on:loadeddata=move |_| update_buffered()
                 on:waiting=move |_| set_waiting.set(true)
-                on:seeking=move |_| set_waiting.set(true)
+                on:seeking=move |_| {
+                    set_waiting.set(true);
+                    if let Some(v) = video() {
+                        set_time.set(v.current_time());
+                    }
+                }
                 on:playing=move |_| {
                     set_waiting.set(false);
                     update_buffered();
@@ -270,7 +276,7 @@ pub fn Player(info: PlaybackInfo) -> impl IntoView {
                     aria-label=move || if playing.get() { "Pause" } else { "Play" }
                     on:click=move |_| toggle_play()
                 >
-                    {move || if playing.get() { "❚❚" } else { "▶" }}
+                    <Icon kind=Signal::derive(move || if playing.get() { IconKind::Pause } else { IconKind::Play }) />
                 </button>
                 <div class="seek">
                     <div class="seek-buffered" aria-hidden="true">
@@ -307,7 +313,9 @@ pub fn Player(info: PlaybackInfo) -> impl IntoView {
                     aria-label=move || if muted.get() { "Unmute" } else { "Mute" }
                     on:click=move |_| toggle_mute()
                 >
-                    {move || if muted.get() || volume.get() == 0.0 { "🔇" } else { "🔊" }}
+                    <Icon kind=Signal::derive(move || {
+                        if muted.get() || volume.get() == 0.0 { IconKind::Muted } else { IconKind::Volume }
+                    }) />
                 </button>
                 <input
                     class="volume"
@@ -352,7 +360,7 @@ pub fn Player(info: PlaybackInfo) -> impl IntoView {
                     </select>
                 </Show>
                 <button class="ctl fs" aria-label="Fullscreen" on:click=move |_| toggle_fullscreen()>
-                    "⛶"
+                    <Icon kind=IconKind::Fullscreen />
                 </button>
             </div>
             <p class="shortcuts muted">{keys::HELP}</p>
