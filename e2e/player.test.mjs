@@ -122,7 +122,23 @@ test('the seek bar and keyboard move playback; the time label follows', async ()
   await page.close();
 });
 
-test('a media error shows a readable message', async () => {
+test('a media file that fails to load shows a readable message in the player', async () => {
+  const { page } = await newPage();
+  // The media request fails as it would if Plex dropped the file mid-evening.
+  await page.route('**/media/**', (route) => route.fulfill({ status: 502, body: 'upstream gone' }));
+  await page.goto(`${server.url}/watch/105`);
+  await page.waitForFunction(() => document.querySelector('.controls button.play'));
+  for (let i = 0; i < 10 && !(await page.locator('.player-error').count()); i++) {
+    await page.locator('.controls button.play').click();
+    await page.waitForTimeout(500);
+  }
+  const text = await page.locator('.player-error').textContent();
+  assert.match(text, /Can't play this video/);
+  assert.match(text, /format|network/);
+  await page.close();
+});
+
+test('a bad version number is refused with a readable message', async () => {
   const { page } = await newPage();
   // A version index that does not exist is refused by the server with a clear message.
   await page.goto(`${server.url}/watch/105?v=9`);

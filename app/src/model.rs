@@ -119,6 +119,8 @@ pub struct PlaybackInfo {
     pub mode: PlayMode,
     /// Marquee-relative media URL.
     pub src: String,
+    /// The Plex transcode session behind an HLS `src`, so the player can stop it when it leaves.
+    pub transcode_session: Option<String>,
     pub duration_ms: Option<i64>,
     pub poster: Option<String>,
     pub backdrop: Option<String>,

@@ -41,6 +41,7 @@ both_modes!(
     admin_endpoints_need_the_token_and_invalidate,
     concurrent_page_loads_make_one_plex_call,
     plex_outage_gives_a_clear_error_page,
+    leaving_the_player_stops_the_transcode,
 );
 
 async fn home_is_server_rendered_with_the_demo_sections(app: TestApp) {
@@ -379,4 +380,33 @@ async fn two_servers_share_the_redis_cache() {
         1,
         "server b used a's cached listing"
     );
+}
+
+async fn leaving_the_player_stops_the_transcode(app: TestApp) {
+    let session = "0123456789abcdef0123456789abcdef";
+    let r = app
+        .get(&format!("/hls/102/0/start.m3u8?session={session}"))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        app.plex()
+            .active_transcode_sessions()
+            .iter()
+            .any(|s| s == session)
+    );
+    let r = app
+        .client
+        .post(app.url(&format!("/hls/stop/{session}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert!(
+        !app.plex()
+            .active_transcode_sessions()
+            .iter()
+            .any(|s| s == session)
+    );
+    let r = app.get("/hls/102/0/start.m3u8?session=../../x").await;
+    assert_eq!(r.status(), 400);
 }

@@ -27,7 +27,9 @@ pub fn media_error_message(code: u16) -> &'static str {
         1 => "Playback was aborted.",
         2 => "A network error stopped the video. Check the connection and press play to retry.",
         3 => "The video could not be decoded. Try another version if there is one.",
-        4 => "This browser cannot play this video format, and no playable stream was offered.",
+        4 => {
+            "The video could not be loaded: the server did not deliver it, or this browser cannot play its format."
+        }
         _ => "The video failed to play.",
     }
 }
@@ -111,14 +113,47 @@ pub fn Player(info: PlaybackInfo) -> impl IntoView {
                 }
             });
         });
+        // Leaving the page (or switching version) frees the Plex transcoder.
+        let stop_url = info
+            .transcode_session
+            .clone()
+            .map(|s| format!("/hls/stop/{s}"));
+        let stop = move || {
+            if let (Some(url), Some(window)) = (stop_url.clone(), web_sys::window()) {
+                let _ = window.navigator().send_beacon(&url);
+            }
+        };
+        let hide_handle = window_event_listener(ev::pagehide, {
+            let stop = stop.clone();
+            move |_| stop()
+        });
         on_cleanup(move || {
+            hide_handle.remove();
             if let Some(player) = hls_instance.try_get_value().flatten() {
                 player.destroy();
             }
+            stop();
         });
     }
 
     let video = move || video_ref.get();
+
+    // The server-rendered <video> starts loading before the WASM arrives, so events may have
+    // fired before hydration: read the element's state once it is ours.
+    Effect::new(move |_| {
+        let Some(v) = video_ref.get() else { return };
+        if let Some(err) = v.error() {
+            set_error.set(Some(media_error_message(err.code()).to_string()));
+        }
+        let d = v.duration();
+        if d.is_finite() && d > 0.0 {
+            set_duration.set(d);
+        }
+        set_time.set(v.current_time());
+        set_playing.set(!v.paused());
+        set_volume.set(v.volume());
+        set_muted.set(v.muted());
+    });
     let toggle_play = move || {
         if let Some(v) = video() {
             if v.paused() {

@@ -242,9 +242,10 @@ impl Library {
                 }
             }
         };
-        let src = match mode {
-            PlayMode::Direct => format!("/media/{rating_key}/{index}/0"),
-            PlayMode::Hls => format!("/hls/{rating_key}/{index}/start.m3u8"),
+        let transcode_session = (mode == PlayMode::Hls).then(new_transcode_session);
+        let src = match &transcode_session {
+            None => format!("/media/{rating_key}/{index}/0"),
+            Some(session) => format!("/hls/{rating_key}/{index}/start.m3u8?session={session}"),
         };
         let detail = mapping::detail(&meta, &[]);
         Ok(PlaybackInfo {
@@ -255,6 +256,7 @@ impl Library {
             media_index: index,
             mode,
             src,
+            transcode_session,
             duration_ms: meta.duration,
             poster: detail.poster,
             backdrop: detail.backdrop,
@@ -277,6 +279,11 @@ impl Library {
         }
         Ok(dropped)
     }
+}
+
+/// A fresh, unguessable id for one viewer's Plex transcode session.
+pub fn new_transcode_session() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// Plex keys are short ASCII numbers or slugs; anything else is refused before reaching Plex.

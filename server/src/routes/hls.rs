@@ -8,7 +8,7 @@
 //! token and no Plex address can reach the browser, whatever the Plex server wrote.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use marquee_plex::TranscodeRequest;
@@ -19,16 +19,27 @@ use app::error::AppError;
 
 const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
 
+#[derive(serde::Deserialize)]
+pub struct StartQuery {
+    /// The session id the watch page was given (so it can stop the transcode when it leaves).
+    session: Option<String>,
+}
+
 pub async fn start(
     State(state): State<AppState>,
     Path((rating_key, media_index)): Path<(String, u32)>,
+    Query(query): Query<StartQuery>,
 ) -> Result<Response, ApiError> {
     app::ssr::library::validate_key(&rating_key)?;
     let meta = state.services.library.metadata(&rating_key).await?;
     if (media_index as usize) >= meta.media.len() {
         return Err(AppError::NotFound(format!("version {media_index}")).into());
     }
-    let session = uuid::Uuid::new_v4().simple().to_string();
+    let session = match query.session {
+        Some(s) if valid_session(&s) => s,
+        Some(_) => return Err(ApiError::BadRequest("not a transcode session id".into())),
+        None => app::ssr::library::new_transcode_session(),
+    };
     let request = TranscodeRequest {
         rating_key: rating_key.clone(),
         media_index: Some(media_index),
