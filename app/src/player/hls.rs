@@ -71,3 +71,78 @@ pub async fn ensure_loaded() -> Result<(), String> {
         Err("the HLS player script did not start".into())
     }
 }
+
+/// Play `src` through hls.js in `video` (or natively where the browser has HLS), report fatal
+/// stream errors through `set_error`, and stop the Plex transcode session when the player goes
+/// away or the page is hidden.
+#[cfg(feature = "hydrate")]
+pub fn attach(
+    video_ref: leptos::prelude::NodeRef<leptos::html::Video>,
+    src: String,
+    transcode_session: Option<String>,
+    set_error: leptos::prelude::WriteSignal<Option<String>>,
+) {
+    use leptos::prelude::*;
+
+    // Client-only code, so thread-local storage is fine for the JS object.
+    let instance = StoredValue::new_local(None::<Hls>);
+    Effect::new(move |_| {
+        let Some(video) = video_ref.get() else { return };
+        let src = src.clone();
+        leptos::task::spawn_local(async move {
+            let media: &web_sys::HtmlMediaElement = video.as_ref();
+            match ensure_loaded().await {
+                Ok(()) if Hls::is_supported() => {
+                    let player = Hls::new(&js_sys::Object::new().into());
+                    let on_error =
+                        Closure::<dyn Fn(JsValue, JsValue)>::new(move |_event, data: JsValue| {
+                            let field = |name: &str| js_sys::Reflect::get(&data, &name.into()).ok();
+                            if field("fatal").is_some_and(|v| v.is_truthy()) {
+                                let detail = field("details")
+                                    .and_then(|v| v.as_string())
+                                    .unwrap_or_default();
+                                set_error.set(Some(format!(
+                                    "The transcoded stream failed ({detail}). Reload to try again."
+                                )));
+                            }
+                        });
+                    player.on("hlsError", on_error.as_ref().unchecked_ref());
+                    on_error.forget();
+                    player.load_source(&src);
+                    player.attach_media(media);
+                    instance.set_value(Some(player));
+                }
+                Ok(())
+                    if !media
+                        .can_play_type("application/vnd.apple.mpegurl")
+                        .is_empty() =>
+                {
+                    media.set_src(&src);
+                }
+                Ok(()) => set_error.set(Some(
+                    "This browser can play neither the original file nor the transcoded stream."
+                        .into(),
+                )),
+                Err(e) => set_error.set(Some(e)),
+            }
+        });
+    });
+
+    let stop_url = transcode_session.map(|s| format!("/hls/stop/{s}"));
+    let stop = move || {
+        if let (Some(url), Some(window)) = (stop_url.clone(), web_sys::window()) {
+            let _ = window.navigator().send_beacon(&url);
+        }
+    };
+    let hide_handle = window_event_listener(leptos::ev::pagehide, {
+        let stop = stop.clone();
+        move |_| stop()
+    });
+    on_cleanup(move || {
+        hide_handle.remove();
+        if let Some(player) = instance.try_update_value(Option::take).flatten() {
+            player.destroy();
+        }
+        stop();
+    });
+}

@@ -68,72 +68,15 @@ pub fn Player(info: PlaybackInfo) -> impl IntoView {
     let is_hls = info.mode == PlayMode::Hls;
     let src = info.src.clone();
 
-    // Attach HLS once the element exists in the browser. Effects never run on the server.
-    let hls_instance = StoredValue::new_local(None::<hls::Hls>);
+    // Attach HLS once the element exists in the browser (never on the server).
+    #[cfg(feature = "hydrate")]
     if is_hls {
-        let src = src.clone();
-        Effect::new(move |_| {
-            let Some(video) = video_ref.get() else { return };
-            let src = src.clone();
-            leptos::task::spawn_local(async move {
-                let media: &web_sys::HtmlMediaElement = video.as_ref();
-                match hls::ensure_loaded().await {
-                    Ok(()) if hls::Hls::is_supported() => {
-                        let player = hls::Hls::new(&js_sys::Object::new().into());
-                        let on_error = wasm_bindgen::closure::Closure::<dyn Fn(wasm_bindgen::JsValue, wasm_bindgen::JsValue)>::new(
-                            move |_event, data: wasm_bindgen::JsValue| {
-                                let fatal = js_sys::Reflect::get(&data, &"fatal".into())
-                                    .map(|v| v.is_truthy())
-                                    .unwrap_or(false);
-                                if fatal {
-                                    let detail = js_sys::Reflect::get(&data, &"details".into())
-                                        .ok()
-                                        .and_then(|v| v.as_string())
-                                        .unwrap_or_default();
-                                    set_error.set(Some(format!(
-                                        "The transcoded stream failed ({detail}). Reload to try again."
-                                    )));
-                                }
-                            },
-                        );
-                        player.on("hlsError", on_error.as_ref().unchecked_ref());
-                        on_error.forget();
-                        player.load_source(&src);
-                        player.attach_media(media);
-                        hls_instance.set_value(Some(player));
-                    }
-                    Ok(()) if !media.can_play_type("application/vnd.apple.mpegurl").is_empty() => {
-                        media.set_src(&src);
-                    }
-                    Ok(()) => set_error.set(Some(
-                        "This browser can play neither the original file nor the transcoded stream."
-                            .into(),
-                    )),
-                    Err(e) => set_error.set(Some(e)),
-                }
-            });
-        });
-        // Leaving the page (or switching version) frees the Plex transcoder.
-        let stop_url = info
-            .transcode_session
-            .clone()
-            .map(|s| format!("/hls/stop/{s}"));
-        let stop = move || {
-            if let (Some(url), Some(window)) = (stop_url.clone(), web_sys::window()) {
-                let _ = window.navigator().send_beacon(&url);
-            }
-        };
-        let hide_handle = window_event_listener(ev::pagehide, {
-            let stop = stop.clone();
-            move |_| stop()
-        });
-        on_cleanup(move || {
-            hide_handle.remove();
-            if let Some(player) = hls_instance.try_get_value().flatten() {
-                player.destroy();
-            }
-            stop();
-        });
+        hls::attach(
+            video_ref,
+            src.clone(),
+            info.transcode_session.clone(),
+            set_error,
+        );
     }
 
     let video = move || video_ref.get();
