@@ -284,8 +284,8 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(contents.as_bytes())
 }
 
-/// Start serving in the background on `config.bind` (port 0 picks a free port).
-pub async fn spawn(config: &Config) -> Result<Running, StartError> {
+/// Bind first (so port 0 resolves and a taken port fails fast), then build the app.
+async fn listen_and_build(config: &Config) -> Result<(TcpListener, SocketAddr, Built), StartError> {
     let listener = TcpListener::bind(config.bind)
         .await
         .map_err(|source| StartError::Bind {
@@ -294,6 +294,12 @@ pub async fn spawn(config: &Config) -> Result<Running, StartError> {
         })?;
     let addr = listener.local_addr().map_err(StartError::Serve)?;
     let built = build(config, addr).await?;
+    Ok((listener, addr, built))
+}
+
+/// Start serving in the background on `config.bind` (port 0 picks a free port).
+pub async fn spawn(config: &Config) -> Result<Running, StartError> {
+    let (listener, addr, built) = listen_and_build(config).await?;
     let task = tokio::spawn(async move { axum::serve(listener, built.router).await });
     Ok(Running {
         addr,
@@ -306,14 +312,7 @@ pub async fn spawn(config: &Config) -> Result<Running, StartError> {
 
 /// Run until Ctrl-C or SIGTERM.
 pub async fn run(config: Config) -> Result<(), StartError> {
-    let listener = TcpListener::bind(config.bind)
-        .await
-        .map_err(|source| StartError::Bind {
-            addr: config.bind,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(StartError::Serve)?;
-    let built = build(&config, addr).await?;
+    let (listener, addr, built) = listen_and_build(&config).await?;
     tracing::info!("{}", bot::status(config.discord_token.is_some()));
     tracing::info!("Marquee is ready: open http://{addr}/");
     let _demo = built.demo;
