@@ -125,3 +125,12 @@ pub struct PlaybackInfo {
     pub poster: Option<String>,
     pub backdrop: Option<String>,
 }
+
+/// A newly created watch session: where to go, and the member id to join as its host.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CreatedSession {
+    pub id: String,
+    pub member: String,
+    /// Marquee-relative link to the session page (the share link).
+    pub url: String,
+}

@@ -10,4 +10,5 @@ pub mod error;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod sync;
 pub mod telemetry;

@@ -16,13 +16,13 @@ use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use marquee_fakes::plex::FakePlex;
 use marquee_plex::{PlexClient, PlexConfig};
-use marquee_store::{Cache, Store};
+use marquee_store::{Bus, Cache, Store};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 
 use crate::config::{Config, redact_url};
-use crate::routes::{admin, hls, images, media, ops};
+use crate::routes::{admin, hls, images, media, ops, sessions};
 use crate::state::AppState;
 use crate::telemetry;
 
@@ -35,6 +35,10 @@ pub enum StartError {
     Cache(#[from] marquee_store::CacheError),
     #[error("the Plex settings are not usable: {0}")]
     Plex(#[from] marquee_plex::PlexError),
+    #[error("could not subscribe to session events on Redis: {0}")]
+    Bus(#[from] marquee_store::BusError),
+    #[error("could not restore watch sessions: {0}")]
+    Sessions(#[from] marquee_store::SessionStoreError),
     #[error("the demo library could not start: {0}")]
     Demo(String),
     #[error("could not use the data directory {path}: {source}")]
@@ -142,7 +146,23 @@ async fn build(config: &Config, bind: SocketAddr) -> Result<Built, StartError> {
         _ => stored_secret(&data_dir.join("admin-token"))?,
     };
 
-    let services = Services::new(plex, cache, store);
+    let bus = match config.redis_url() {
+        Some(url) => {
+            let bus = Bus::redis(url, &config.redis_namespace).await?;
+            tracing::info!("session events: Redis pub/sub");
+            bus
+        }
+        None => Bus::in_process(),
+    };
+    let services = Services::new(plex, cache, store, bus.clone());
+    if bus.kind() == "in-process" {
+        // One process owns every session: nobody can still be connected from before.
+        let n = services.sessions.reset_presence().await?;
+        if n > 0 {
+            tracing::info!(sessions = n, "restored watch sessions; everyone starts offline");
+        }
+    }
+    let hub = crate::sync::Hub::new(services.sessions.clone());
     let leptos = LeptosOptions::builder()
         .output_name("marquee")
         .site_root(config.site_root.to_string_lossy().to_string())
@@ -166,6 +186,7 @@ async fn build(config: &Config, bind: SocketAddr) -> Result<Built, StartError> {
         admin_token: Arc::new(admin_token.clone()),
         plex_base: Arc::new(base_url),
         metrics: telemetry::metrics_handle(),
+        hub,
     };
     Ok(Built {
         router: router(state),
@@ -201,6 +222,9 @@ fn router(state: AppState) -> Router {
         )
         .route("/hls/stop/{session}", post(hls::stop))
         .route("/img/{rating_key}/{kind}/{stamp}", get(images::image))
+        .route("/ws/session/{session}", get(crate::sync::connection::upgrade))
+        .route("/api/sessions", post(sessions::create))
+        .route("/api/sessions/{session}", get(sessions::get))
         .route("/healthz", get(ops::health))
         .route("/metrics", get(ops::metrics))
         .route("/api/admin/cache/clear", post(admin::clear_cache))

@@ -18,6 +18,8 @@ pub struct AppState {
     /// The Plex server's base URL, to scrub it from proxied playlists.
     pub plex_base: Arc<url::Url>,
     pub metrics: PrometheusHandle,
+    /// The WebSocket sync hub.
+    pub hub: crate::sync::Hub,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -7,6 +7,8 @@
 
 pub mod cache;
 pub mod db;
+pub mod sessions;
 
 pub use cache::{Cache, CacheError, CacheFetchError, CacheStats, Tier, TierTtls};
+pub use sessions::{Bus, BusError, SessionEvent, SessionStore, SessionStoreError, Updated};
 pub use db::{Backend, MediaCacheEntry, NewSession, SessionRow, Store, StoreError, User};

@@ -3,12 +3,13 @@
 
 pub mod library;
 pub mod mapping;
+pub mod sessions;
 
 use std::sync::Arc;
 
 use leptos::prelude::use_context;
 use marquee_plex::PlexClient;
-use marquee_store::{Cache, Store};
+use marquee_store::{Bus, Cache, SessionStore, Store};
 
 use crate::error::AppError;
 pub use library::Library;
@@ -20,16 +21,20 @@ pub struct Services {
     pub cache: Cache,
     pub store: Store,
     pub library: Arc<Library>,
+    /// Watch sessions: persisted in `store`, changes announced on the event bus.
+    pub sessions: SessionStore,
 }
 
 impl Services {
-    pub fn new(plex: PlexClient, cache: Cache, store: Store) -> Self {
+    pub fn new(plex: PlexClient, cache: Cache, store: Store, bus: Bus) -> Self {
         let library = Arc::new(Library::new(plex.clone(), cache.clone(), store.clone()));
+        let sessions = SessionStore::new(store.clone(), bus);
         Services {
             plex,
             cache,
             store,
             library,
+            sessions,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod hls;
 pub mod images;
 pub mod media;
 pub mod ops;
+pub mod sessions;
 
 use axum::http::{HeaderMap, HeaderName, header};
 

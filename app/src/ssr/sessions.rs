@@ -1,0 +1,78 @@
+//! Creating and reading watch sessions for server functions and the HTTP API.
+
+use marquee_store::SessionStoreError;
+use marquee_sync::{Member, Role, Session};
+
+use super::Services;
+use crate::error::AppError;
+use crate::model::CreatedSession;
+
+/// Server time in ms since the Unix epoch (the clock sessions are expressed in).
+pub fn now_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
+}
+
+/// Starts a session watching `rating_key`, hosted by a new member called `name`. The caller
+/// keeps the returned member id to join as that host.
+pub async fn create(
+    services: &Services,
+    rating_key: &str,
+    name: &str,
+) -> Result<CreatedSession, AppError> {
+    super::library::validate_key(rating_key)?;
+    let name = marquee_sync::session::clean_name(name)
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let item = services.library.item(rating_key).await?;
+    if !item.kind.is_playable() {
+        return Err(AppError::BadRequest(format!(
+            "{} cannot be played; pick a movie or an episode",
+            item.title
+        )));
+    }
+    let host = Member {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        name,
+        role: Role::Host,
+        connections: 0,
+        buffering: false,
+        joined_at: 0.0,
+        last_command: 0,
+        rtt_ms: 0.0,
+    };
+    let member = host.id.clone();
+    let id = marquee_store::db::random_slug(10);
+    let session = Session::new(id, host, (rating_key.to_owned(), item.title), now_ms())
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let session = services.sessions.create(&session).await.map_err(map_err)?;
+    tracing::info!(session = %session.id, item = rating_key, "watch session created");
+    Ok(CreatedSession {
+        url: format!("/session/{}", session.id),
+        id: session.id,
+        member,
+    })
+}
+
+/// A session's snapshot.
+pub async fn get(services: &Services, id: &str) -> Result<Session, AppError> {
+    let valid = !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_alphanumeric());
+    if !valid {
+        return Err(AppError::NotFound(format!("watch session {id:?}")));
+    }
+    services
+        .sessions
+        .get(id)
+        .await
+        .map_err(map_err)?
+        .ok_or_else(|| AppError::NotFound(format!("watch session {id}")))
+}
+
+fn map_err(e: SessionStoreError) -> AppError {
+    match e {
+        SessionStoreError::NotFound(id) => AppError::NotFound(format!("watch session {id}")),
+        SessionStoreError::Rejected(r) => AppError::BadRequest(r.to_string()),
+        other => AppError::Internal(other.to_string()),
+    }
+}

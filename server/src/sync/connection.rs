@@ -1,0 +1,404 @@
+//! One viewer's WebSocket: `GET /ws/session/{id}`.
+//!
+//! The socket must open with `hello`; until then only `ping` is answered. After joining, each
+//! text message is size-checked, rate-limited and parsed; anything wrong earns that client a
+//! typed `error` while the connection and the session carry on. When the socket closes, the
+//! member's connection count drops (and the host role moves on if it was the host's last tab).
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::response::Response;
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
+use marquee_store::SessionStoreError;
+use marquee_sync::protocol::{MAX_MESSAGE_BYTES, RATE_BURST, RATE_PER_SEC};
+use marquee_sync::{ClientMsg, ErrorCode, PROTOCOL_VERSION, ServerMsg, SessionError};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::hub::{Hub, Outbound};
+use super::now_ms;
+use super::rate_limit::TokenBucket;
+use crate::state::AppState;
+
+/// Frames above this are refused by the WebSocket layer itself (the protocol's own limit,
+/// [`MAX_MESSAGE_BYTES`], is checked per message with a friendly error).
+const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// A connection that does not say hello in time is closed.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(15);
+/// Close codes (4000–4999 are the application's).
+const CLOSE_UNKNOWN_SESSION: u16 = 4404;
+const CLOSE_PROTOCOL: u16 = 4400;
+const CLOSE_TIMEOUT: u16 = 4408;
+
+type Sink = SplitSink<WebSocket, Message>;
+
+/// The upgrade handler.
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    Path(session): Path<String>,
+    State(state): State<AppState>,
+) -> Response {
+    let hub = state.hub.clone();
+    ws.max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| async move {
+            let (mut sink, stream) = socket.split();
+            if let Err(e) = run(&hub, &session, &mut sink, stream).await {
+                tracing::debug!(session = %session, error = %e, "viewer connection ended with an error");
+            }
+            let _ = sink.close().await;
+        })
+}
+
+async fn send(sink: &mut Sink, msg: &ServerMsg) -> Result<(), axum::Error> {
+    let text = serde_json::to_string(msg).unwrap_or_default();
+    sink.send(Message::Text(text.into())).await
+}
+
+async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
+    let _ = sink
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        })))
+        .await;
+}
+
+fn valid_session_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// Per-connection state once joined.
+struct Viewer<'a> {
+    hub: &'a Hub,
+    session: &'a str,
+    member: String,
+    bucket: TokenBucket,
+    last_rate_error: Option<std::time::Instant>,
+}
+
+async fn run(
+    hub: &Hub,
+    session: &str,
+    sink: &mut Sink,
+    mut stream: SplitStream<WebSocket>,
+) -> Result<(), axum::Error> {
+    let exists = if valid_session_id(session) {
+        hub.sessions().get(session).await
+    } else {
+        Ok(None)
+    };
+    match exists {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            let msg = ServerMsg::error(
+                None,
+                ErrorCode::UnknownSession,
+                "There is no watch session with this link. It may have ended.",
+            );
+            send(sink, &msg).await?;
+            close(sink, CLOSE_UNKNOWN_SESSION, "unknown session").await;
+            return Ok(());
+        }
+        Err(e) => {
+            tracing::warn!(session, error = %e, "could not load a session");
+            let msg = ServerMsg::error(None, ErrorCode::Unavailable, "The server could not load this session; try again shortly.");
+            send(sink, &msg).await?;
+            close(sink, 1011, "unavailable").await;
+            return Ok(());
+        }
+    }
+
+    // Subscribe before joining so no event after our snapshot can slip past.
+    let mut room = hub.enter(session);
+    let mut bucket = TokenBucket::new(RATE_PER_SEC, RATE_BURST);
+    let member = match tokio::time::timeout(HELLO_TIMEOUT, await_hello(hub, session, sink, &mut stream, &mut bucket)).await {
+        Ok(Ok(Some(member))) => member,
+        Ok(Ok(None)) => return Ok(()),
+        Ok(Err(e)) => return Err(e),
+        Err(_) => {
+            let msg = ServerMsg::error(None, ErrorCode::NotJoined, "No hello within 15 s.");
+            send(sink, &msg).await?;
+            close(sink, CLOSE_TIMEOUT, "no hello").await;
+            return Ok(());
+        }
+    };
+    let mut viewer = Viewer {
+        hub,
+        session,
+        member,
+        bucket,
+        last_rate_error: None,
+    };
+
+    let result = loop {
+        tokio::select! {
+            incoming = stream.next() => {
+                let received_at = now_ms();
+                match incoming {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break Ok(()),
+                    Some(Ok(Message::Text(text))) => {
+                        if let Err(e) = viewer.handle(sink, text.as_str(), received_at).await {
+                            break Err(e);
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        let msg = ServerMsg::error(None, ErrorCode::Malformed, "Messages are JSON text, not binary.");
+                        if let Err(e) = send(sink, &msg).await {
+                            break Err(e);
+                        }
+                    }
+                    Some(Ok(_)) => {} // ping/pong frames are answered by the WebSocket layer
+                }
+            }
+            out = room.rx.recv() => {
+                let sent = match out {
+                    Ok(Outbound::Event(text)) => sink.send(Message::Text(text)).await,
+                    Ok(Outbound::Resync) | Err(RecvError::Lagged(_)) => viewer.snapshot(sink).await,
+                    Err(RecvError::Closed) => break Ok(()),
+                };
+                if let Err(e) = sent {
+                    break Err(e);
+                }
+            }
+        }
+    };
+
+    let member = viewer.member.clone();
+    let left = hub
+        .sessions()
+        .update(session, None, |s| Ok((s.disconnect(&member, now_ms())?, ())))
+        .await;
+    if let Err(e) = left {
+        tracing::warn!(session, error = %e, "could not record a viewer leaving");
+    }
+    result
+}
+
+/// Reads until a valid hello joins the session; answers pings meanwhile.
+async fn await_hello(
+    hub: &Hub,
+    session: &str,
+    sink: &mut Sink,
+    stream: &mut SplitStream<WebSocket>,
+    bucket: &mut TokenBucket,
+) -> Result<Option<String>, axum::Error> {
+    while let Some(incoming) = stream.next().await {
+        let received_at = now_ms();
+        let text = match incoming {
+            Ok(Message::Text(t)) => t,
+            Ok(Message::Close(_)) | Err(_) => return Ok(None),
+            Ok(_) => continue,
+        };
+        if !bucket.try_take() {
+            send(sink, &ServerMsg::error(None, ErrorCode::RateLimited, "Too many messages.")).await?;
+            continue;
+        }
+        if text.len() > MAX_MESSAGE_BYTES {
+            send(sink, &too_large()).await?;
+            continue;
+        }
+        match serde_json::from_str::<ClientMsg>(text.as_str()) {
+            Ok(ClientMsg::Hello {
+                protocol,
+                name,
+                member,
+            }) => {
+                if protocol != PROTOCOL_VERSION {
+                    let msg = ServerMsg::error(
+                        None,
+                        ErrorCode::UnsupportedProtocol,
+                        format!("This server speaks protocol {PROTOCOL_VERSION}; reload the page."),
+                    );
+                    send(sink, &msg).await?;
+                    close(sink, CLOSE_PROTOCOL, "protocol version").await;
+                    return Ok(None);
+                }
+                let new_id = uuid::Uuid::new_v4().simple().to_string();
+                let joined = hub
+                    .sessions()
+                    .update(session, None, |s| {
+                        let (id, changes) = s.join(member.as_deref(), new_id.clone(), &name, now_ms())?;
+                        Ok((changes, id))
+                    })
+                    .await;
+                match joined {
+                    Ok(updated) => {
+                        hub.watch_deadline(session, updated.session.wait.as_ref().map(|w| w.deadline));
+                        let welcome = ServerMsg::Welcome {
+                            protocol: PROTOCOL_VERSION,
+                            member: updated.value.clone(),
+                            session: updated.session,
+                            server_time: now_ms(),
+                        };
+                        send(sink, &welcome).await?;
+                        return Ok(Some(updated.value));
+                    }
+                    Err(e) => send(sink, &store_error(None, &e)).await?,
+                }
+            }
+            Ok(ClientMsg::Ping { t0 }) => {
+                send(sink, &ServerMsg::Pong { t0, t1: received_at, t2: now_ms() }).await?;
+            }
+            Ok(_) => {
+                let msg = ServerMsg::error(None, ErrorCode::NotJoined, "Say hello first.");
+                send(sink, &msg).await?;
+            }
+            Err(e) => send(sink, &malformed(&e)).await?,
+        }
+    }
+    Ok(None)
+}
+
+fn too_large() -> ServerMsg {
+    ServerMsg::error(
+        None,
+        ErrorCode::TooLarge,
+        format!("Messages may be at most {MAX_MESSAGE_BYTES} bytes."),
+    )
+}
+
+fn malformed(e: &serde_json::Error) -> ServerMsg {
+    let mut detail = e.to_string();
+    detail.truncate(200);
+    ServerMsg::error(None, ErrorCode::Malformed, format!("Unreadable message: {detail}"))
+}
+
+/// Maps a failed session update to the client's error.
+fn store_error(id: Option<u64>, e: &SessionStoreError) -> ServerMsg {
+    match e {
+        SessionStoreError::Rejected(SessionError::StaleVersion { current }) => ServerMsg::Error {
+            id,
+            code: ErrorCode::StaleVersion,
+            message: e.to_string(),
+            version: Some(*current),
+        },
+        SessionStoreError::Rejected(inner) => {
+            ServerMsg::error(id, ErrorCode::InvalidCommand, inner.to_string())
+        }
+        SessionStoreError::NotFound(_) => {
+            ServerMsg::error(id, ErrorCode::UnknownSession, "This session has ended.")
+        }
+        other => {
+            tracing::warn!(error = %other, "session update failed");
+            ServerMsg::error(id, ErrorCode::Unavailable, "The server could not save that; try again.")
+        }
+    }
+}
+
+/// Whether a command was applied now or had been applied before (a replay).
+enum Outcome {
+    Applied,
+    Duplicate,
+}
+
+impl Viewer<'_> {
+    async fn handle(&mut self, sink: &mut Sink, text: &str, received_at: f64) -> Result<(), axum::Error> {
+        if !self.bucket.try_take() {
+            // One notice per second at most, so a flood is not answered with a flood.
+            let quiet = self
+                .last_rate_error
+                .is_some_and(|t| t.elapsed() < Duration::from_secs(1));
+            if !quiet {
+                self.last_rate_error = Some(std::time::Instant::now());
+                let msg = ServerMsg::error(
+                    None,
+                    ErrorCode::RateLimited,
+                    format!("Too many messages: at most {RATE_PER_SEC} a second. Some were dropped."),
+                );
+                send(sink, &msg).await?;
+            }
+            return Ok(());
+        }
+        if text.len() > MAX_MESSAGE_BYTES {
+            return send(sink, &too_large()).await;
+        }
+        let msg = match serde_json::from_str::<ClientMsg>(text) {
+            Ok(m) => m,
+            Err(e) => return send(sink, &malformed(&e)).await,
+        };
+        match msg {
+            ClientMsg::Ping { t0 } => {
+                send(sink, &ServerMsg::Pong { t0, t1: received_at, t2: now_ms() }).await
+            }
+            ClientMsg::Command {
+                id,
+                base_version,
+                command,
+            } => {
+                metrics::counter!("marquee_sync_commands_total").increment(1);
+                let member = self.member.clone();
+                let result = self
+                    .hub
+                    .sessions()
+                    .update(self.session, Some(&member), |s| {
+                        if s.member(&member).is_some_and(|m| id <= m.last_command) {
+                            return Ok((Vec::new(), Outcome::Duplicate));
+                        }
+                        if base_version > s.version {
+                            return Err(SessionError::InvalidInput(format!(
+                                "base_version {base_version} is newer than the session ({})",
+                                s.version
+                            )));
+                        }
+                        if command.needs_current_version() && base_version != s.version {
+                            return Err(SessionError::StaleVersion { current: s.version });
+                        }
+                        let changes = s.apply(&member, &command, now_ms())?;
+                        s.record_command(&member, id);
+                        Ok((changes, Outcome::Applied))
+                    })
+                    .await;
+                let reply = match result {
+                    Ok(u) => ServerMsg::Ack {
+                        id,
+                        version: u.session.version,
+                        duplicate: matches!(u.value, Outcome::Duplicate),
+                    },
+                    Err(e) => store_error(Some(id), &e),
+                };
+                send(sink, &reply).await
+            }
+            ClientMsg::Status { buffering, rtt_ms } => {
+                let member = self.member.clone();
+                let result = self
+                    .hub
+                    .sessions()
+                    .update(self.session, Some(&member), |s| {
+                        Ok((s.report(&member, buffering, rtt_ms, now_ms())?, ()))
+                    })
+                    .await;
+                match result {
+                    Ok(_) => Ok(()),
+                    Err(e) => send(sink, &store_error(None, &e)).await,
+                }
+            }
+            ClientMsg::Resync => self.snapshot(sink).await,
+            ClientMsg::Hello { .. } => {
+                let msg = ServerMsg::error(None, ErrorCode::Malformed, "Already joined; hello is only sent once.");
+                send(sink, &msg).await
+            }
+        }
+    }
+
+    /// Sends the whole session again (after a gap or on request).
+    async fn snapshot(&self, sink: &mut Sink) -> Result<(), axum::Error> {
+        match self.hub.sessions().get(self.session).await {
+            Ok(Some(session)) => {
+                let msg = ServerMsg::Welcome {
+                    protocol: PROTOCOL_VERSION,
+                    member: self.member.clone(),
+                    session,
+                    server_time: now_ms(),
+                };
+                send(sink, &msg).await
+            }
+            Ok(None) => {
+                send(sink, &ServerMsg::error(None, ErrorCode::UnknownSession, "This session has ended.")).await
+            }
+            Err(e) => send(sink, &store_error(None, &e)).await,
+        }
+    }
+}

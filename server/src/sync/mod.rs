@@ -1,0 +1,21 @@
+//! The WebSocket sync hub: one endpoint per watch session, speaking `marquee_sync::protocol`.
+//!
+//! - [`hub`]: rooms of local connections per session, fed by the session event bus (so events
+//!   from any process reach every viewer), and the timers that end a buffering wait.
+//! - [`connection`]: one viewer's socket: join, clock pings, commands, reports, errors.
+//! - [`rate_limit`]: the per-connection token bucket.
+
+pub mod connection;
+pub mod hub;
+pub mod rate_limit;
+
+pub use hub::Hub;
+
+/// Server time in milliseconds since the Unix epoch, with sub-millisecond precision: the clock
+/// every viewer syncs to.
+pub fn now_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
+}

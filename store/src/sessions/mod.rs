@@ -1,0 +1,203 @@
+//! Watch sessions as a service: the domain model from `marquee-sync`, persisted in the
+//! [`Store`] and announced on the [`Bus`].
+//!
+//! Every change goes through [`SessionStore::update`]: load the session, run the domain rule,
+//! write it back guarded by the version (optimistic concurrency, retried on conflict so several
+//! processes can share one database), then publish what changed. Inside one process, updates to
+//! one session are also serialised by a lock, so a burst of joins does not turn into a burst of
+//! retries.
+
+mod bus;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use marquee_sync::{Change, Session, SessionError};
+
+use crate::db::{NewSession, Store, StoreError};
+pub use bus::{Bus, BusError, SessionEvent};
+
+/// Attempts before a write that keeps losing the version race gives up.
+const MAX_ATTEMPTS: usize = 16;
+
+/// Why a session operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionStoreError {
+    #[error("session {0} not found")]
+    NotFound(String),
+    /// The domain refused the change; nothing was written.
+    #[error(transparent)]
+    Rejected(#[from] SessionError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Stored state that no longer parses (a bug or a manual edit).
+    #[error("session {id} has unreadable state: {reason}")]
+    Corrupt { id: String, reason: String },
+    #[error("too many concurrent changes to session {0}; try again")]
+    Contended(String),
+}
+
+/// The outcome of an accepted update.
+#[derive(Debug, Clone)]
+pub struct Updated<T> {
+    pub session: Session,
+    pub changes: Vec<Change>,
+    pub value: T,
+}
+
+/// See the module docs.
+#[derive(Clone)]
+pub struct SessionStore {
+    store: Store,
+    bus: Bus,
+    locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+impl SessionStore {
+    pub fn new(store: Store, bus: Bus) -> Self {
+        Self {
+            store,
+            bus,
+            locks: Arc::default(),
+        }
+    }
+
+    /// The event bus (the hub subscribes to it).
+    pub fn bus(&self) -> &Bus {
+        &self.bus
+    }
+
+    /// Persists a new session.
+    pub async fn create(&self, session: &Session) -> Result<Session, SessionStoreError> {
+        let new = NewSession {
+            id: session.id.clone(),
+            host_name: session
+                .host()
+                .map(|m| m.name.clone())
+                .unwrap_or_default(),
+            title: session.title.clone(),
+            current_item: session.current_entry().map(|e| e.rating_key.clone()),
+            state: to_json(session)?,
+        };
+        let row = self.store.create_session(&new).await?;
+        from_row(&row)
+    }
+
+    /// Loads a session.
+    pub async fn get(&self, id: &str) -> Result<Option<Session>, SessionStoreError> {
+        match self.store.get_session(id).await? {
+            Some(row) => Ok(Some(from_row(&row)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Runs `rule` on the current session and, if it produced changes, stores and publishes
+    /// them with `by` as the actor. `rule` may run more than once (on a version race), so it
+    /// must only touch the session it is given.
+    pub async fn update<T, F>(
+        &self,
+        id: &str,
+        by: Option<&str>,
+        mut rule: F,
+    ) -> Result<Updated<T>, SessionStoreError>
+    where
+        F: FnMut(&mut Session) -> Result<(Vec<Change>, T), SessionError>,
+    {
+        let lock = self.lock_for(id);
+        let _guard = lock.lock().await;
+        for _ in 0..MAX_ATTEMPTS {
+            let row = self
+                .store
+                .get_session(id)
+                .await?
+                .ok_or_else(|| SessionStoreError::NotFound(id.to_owned()))?;
+            let mut session = from_row(&row)?;
+            let base = session.version;
+            let (changes, value) = rule(&mut session)?;
+            if changes.is_empty() {
+                session.version = base;
+                return Ok(Updated {
+                    session,
+                    changes,
+                    value,
+                });
+            }
+            session.version = base + 1;
+            let state = to_json(&session)?;
+            let current = session.current_entry().map(|e| e.rating_key.clone());
+            let base_i64 = i64::try_from(base).unwrap_or(i64::MAX);
+            match self
+                .store
+                .update_session(id, base_i64, current.as_deref(), &state)
+                .await
+            {
+                Ok(_) => {
+                    let event = SessionEvent {
+                        session: id.to_owned(),
+                        version: session.version,
+                        by: by.and_then(|m| session.actor(m)),
+                        changes: changes.clone(),
+                    };
+                    if let Err(e) = self.bus.publish(event).await {
+                        // The change is stored; viewers resync on their next event or ping.
+                        tracing::warn!(session = id, error = %e, "could not publish a session change");
+                    }
+                    return Ok(Updated {
+                        session,
+                        changes,
+                        value,
+                    });
+                }
+                Err(StoreError::VersionConflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(SessionStoreError::Contended(id.to_owned()))
+    }
+
+    /// Marks everyone offline in every session: for a single process starting up, when no
+    /// connection can have survived. Returns how many sessions were touched.
+    pub async fn reset_presence(&self) -> Result<usize, SessionStoreError> {
+        let mut n = 0;
+        for row in self.store.list_sessions().await? {
+            let mut session = from_row(&row)?;
+            let before = session.clone();
+            session.reset_presence();
+            if session != before {
+                let state = to_json(&session)?;
+                let current = session.current_entry().map(|e| e.rating_key.clone());
+                self.store
+                    .update_session(&row.id, row.version, current.as_deref(), &state)
+                    .await?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    fn lock_for(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        if locks.len() > 1024 {
+            locks.retain(|_, l| Arc::strong_count(l) > 1);
+        }
+        locks.entry(id.to_owned()).or_default().clone()
+    }
+}
+
+fn to_json(session: &Session) -> Result<serde_json::Value, SessionStoreError> {
+    serde_json::to_value(session).map_err(|e| SessionStoreError::Corrupt {
+        id: session.id.clone(),
+        reason: e.to_string(),
+    })
+}
+
+fn from_row(row: &crate::db::SessionRow) -> Result<Session, SessionStoreError> {
+    let mut session: Session =
+        serde_json::from_value(row.state.clone()).map_err(|e| SessionStoreError::Corrupt {
+            id: row.id.clone(),
+            reason: e.to_string(),
+        })?;
+    // The row's version column is the truth (it is what the optimistic check compares).
+    session.version = u64::try_from(row.version).unwrap_or(0);
+    Ok(session)
+}

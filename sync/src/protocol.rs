@@ -1,0 +1,171 @@
+//! The WebSocket protocol between a viewer and the server: typed, versioned JSON messages.
+//!
+//! Every message is an object with a `type` tag. A connection must open with
+//! [`ClientMsg::Hello`]; the server answers [`ServerMsg::Welcome`] with a full snapshot, then
+//! streams [`ServerMsg::Event`]s, each carrying the session version it produced. A client that
+//! sees a version gap sends [`ClientMsg::Resync`] and gets a fresh snapshot. Commands carry a
+//! per-connection id (for [`ServerMsg::Ack`] / [`ServerMsg::Error`]) and the version the sender
+//! last saw.
+
+use serde::{Deserialize, Serialize};
+
+use crate::session::{Actor, Change, Command, MemberId, Session};
+
+/// Bumped on any incompatible change; the server refuses other versions with a clear error.
+pub const PROTOCOL_VERSION: u16 = 1;
+/// Largest message the server accepts; real messages are a few hundred bytes.
+pub const MAX_MESSAGE_BYTES: usize = 8 * 1024;
+/// Sustained messages per second one connection may send…
+pub const RATE_PER_SEC: f64 = 20.0;
+/// …with bursts up to this many.
+pub const RATE_BURST: f64 = 40.0;
+
+/// Viewer → server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    /// Join the session (or rejoin as `member`, the id a previous Welcome gave).
+    Hello {
+        protocol: u16,
+        name: String,
+        #[serde(default)]
+        member: Option<MemberId>,
+    },
+    /// Clock sync: `t0` is the client's send time.
+    Ping { t0: f64 },
+    /// A change to the session. `id` increases per member; `base_version` is the version the
+    /// sender last saw.
+    Command {
+        id: u64,
+        base_version: u64,
+        command: Command,
+    },
+    /// The player stalled/loaded (`buffering`), and the current clock round trip.
+    Status {
+        buffering: bool,
+        #[serde(default)]
+        rtt_ms: Option<f64>,
+    },
+    /// Send me a full snapshot (after a version gap).
+    Resync,
+}
+
+/// Server → viewer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// The answer to Hello or Resync: who you are and the whole session.
+    Welcome {
+        protocol: u16,
+        member: MemberId,
+        session: Session,
+        server_time: f64,
+    },
+    /// Clock sync reply: `t1` receipt and `t2` send time on the server clock.
+    Pong { t0: f64, t1: f64, t2: f64 },
+    /// The session changed to `version`; `by` is who did it (none for automatic changes).
+    Event {
+        version: u64,
+        by: Option<Actor>,
+        changes: Vec<Change>,
+    },
+    /// Command `id` was applied (or had already been: `duplicate`).
+    Ack {
+        id: u64,
+        version: u64,
+        #[serde(default)]
+        duplicate: bool,
+    },
+    /// Something you sent was refused; nothing changed. The connection stays open unless the
+    /// code says the session is gone or the protocol does not match.
+    Error {
+        #[serde(default)]
+        id: Option<u64>,
+        code: ErrorCode,
+        message: String,
+        #[serde(default)]
+        version: Option<u64>,
+    },
+}
+
+/// Machine-readable reason for a [`ServerMsg::Error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, or not a message this protocol knows.
+    Malformed,
+    /// Over [`MAX_MESSAGE_BYTES`].
+    TooLarge,
+    /// The client speaks another protocol version.
+    UnsupportedProtocol,
+    /// No session with this id.
+    UnknownSession,
+    /// A message other than Hello before joining.
+    NotJoined,
+    /// The command was based on an older version than the session's.
+    StaleVersion,
+    /// Too many messages; slow down.
+    RateLimited,
+    /// The command is not valid now (see the message).
+    InvalidCommand,
+    /// The server could not store the change; try again.
+    Unavailable,
+}
+
+impl ServerMsg {
+    /// An error reply for a command id (or none).
+    pub fn error(id: Option<u64>, code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerMsg::Error {
+            id,
+            code,
+            message: message.into(),
+            version: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_format_is_stable() {
+        let hello: ClientMsg =
+            serde_json::from_str(r#"{"type":"hello","protocol":1,"name":"Ana"}"#).expect("hello");
+        assert_eq!(
+            hello,
+            ClientMsg::Hello {
+                protocol: 1,
+                name: "Ana".into(),
+                member: None
+            }
+        );
+        let cmd: ClientMsg = serde_json::from_str(
+            r#"{"type":"command","id":3,"base_version":7,"command":{"op":"seek","position":12.5}}"#,
+        )
+        .expect("command");
+        assert_eq!(
+            cmd,
+            ClientMsg::Command {
+                id: 3,
+                base_version: 7,
+                command: Command::Seek { position: 12.5 }
+            }
+        );
+        let err = serde_json::to_string(&ServerMsg::error(Some(3), ErrorCode::StaleVersion, "x"))
+            .expect("json");
+        assert_eq!(
+            err,
+            r#"{"type":"error","id":3,"code":"stale_version","message":"x","version":null}"#
+        );
+    }
+
+    #[test]
+    fn unknown_messages_do_not_parse() {
+        assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"nuke"}"#).is_err());
+        assert!(
+            serde_json::from_str::<ClientMsg>(r#"{"type":"command","id":1,"base_version":0,"command":{"op":"explode"}}"#)
+                .is_err()
+        );
+    }
+}
