@@ -62,6 +62,8 @@ pub struct Running {
     /// The demo Plex server, when no `PLEX_URL` was configured.
     pub demo: Option<FakePlex>,
     pub admin_token: SecretString,
+    /// The configuration it runs with (to start another process on the same data).
+    pub config: Config,
     task: tokio::task::JoinHandle<Result<(), std::io::Error>>,
 }
 
@@ -330,6 +332,7 @@ pub async fn spawn(config: &Config) -> Result<Running, StartError> {
         services: built.services,
         demo: built.demo,
         admin_token: built.admin_token,
+        config: config.clone(),
         task,
     })
 }

@@ -76,7 +76,7 @@ impl TestApp {
     }
 }
 
-fn base_config(data: &tempfile::TempDir) -> Config {
+pub fn base_config(data: &tempfile::TempDir) -> Config {
     Config {
         bind: "127.0.0.1:0".parse().unwrap(),
         data_dir: data.path().to_path_buf(),

@@ -1,0 +1,722 @@
+//! Shared watch sessions over real WebSockets against a real server: joining, commands and who
+//! made them, late joiners, buffering waits, host hand-over, reconnects, bad input, restarts,
+//! and two server processes sharing sessions through PostgreSQL + Redis. Every test body runs in
+//! the embedded mode and in the scale-out mode.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use marquee_sync::session::{Cause, describe};
+use marquee_sync::{Change, Command, ErrorCode, Role, ServerMsg, Session};
+use serde_json::json;
+use support::{Mode, TestApp, spawn_app};
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws = tokio_tungstenite::WebSocketStream<
+    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+>;
+
+macro_rules! both_modes {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::spawn_app(super::Mode::Embedded).await, super::Mode::Embedded).await;
+                }
+            )*
+        }
+        mod scale_out {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::spawn_app(super::Mode::ScaleOut).await, super::Mode::ScaleOut).await;
+                }
+            )*
+        }
+    };
+}
+
+both_modes!(
+    join_gives_a_snapshot_and_a_late_joiner_disturbs_nobody,
+    everyone_sees_who_paused_and_seeked,
+    bad_input_gets_typed_errors_and_the_connection_stays_healthy,
+    unknown_sessions_are_refused_clearly,
+    a_flood_is_rate_limited,
+    when_the_host_leaves_the_role_passes_on,
+    reconnecting_resumes_the_member_and_replays_are_not_applied_twice,
+    a_buffering_viewer_holds_the_group_then_it_carries_on,
+    the_queue_drives_what_plays,
+    a_session_survives_a_server_restart,
+);
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A test viewer: a raw WebSocket speaking the protocol.
+struct Viewer {
+    ws: Ws,
+    member: String,
+    session: Session,
+    next_id: u64,
+}
+
+async fn connect(app_url: &str, session: &str) -> Ws {
+    let url = format!("{}/ws/session/{session}", app_url.replace("http://", "ws://"));
+    tokio_tungstenite::connect_async(url).await.unwrap().0
+}
+
+async fn create_session(app: &TestApp, key: &str, name: &str) -> (String, String) {
+    let r = app
+        .client
+        .post(app.url("/api/sessions"))
+        .json(&json!({"rating_key": key, "name": name}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        body["url"].as_str().unwrap(),
+        format!("/session/{}", body["id"].as_str().unwrap())
+    );
+    (
+        body["id"].as_str().unwrap().to_owned(),
+        body["member"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn recv_raw(ws: &mut Ws) -> Option<Message> {
+    tokio::time::timeout(WAIT, ws.next())
+        .await
+        .expect("a message within 10 s")
+        .map(|m| m.unwrap())
+}
+
+async fn recv_msg(ws: &mut Ws) -> ServerMsg {
+    loop {
+        match recv_raw(ws).await.expect("connection open") {
+            Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
+            Message::Close(f) => panic!("closed: {f:?}"),
+            _ => continue,
+        }
+    }
+}
+
+impl Viewer {
+    async fn join(app_url: &str, session: &str, name: &str, member: Option<&str>) -> Viewer {
+        let mut ws = connect(app_url, session).await;
+        let hello = json!({"type": "hello", "protocol": 1, "name": name, "member": member});
+        ws.send(Message::Text(hello.to_string().into())).await.unwrap();
+        match recv_msg(&mut ws).await {
+            ServerMsg::Welcome {
+                member, session, ..
+            } => Viewer {
+                ws,
+                member,
+                session,
+                next_id: 1,
+            },
+            other => panic!("expected welcome, got {other:?}"),
+        }
+    }
+
+    async fn send(&mut self, value: serde_json::Value) {
+        self.ws
+            .send(Message::Text(value.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    async fn send_text(&mut self, text: String) {
+        self.ws.send(Message::Text(text.into())).await.unwrap();
+    }
+
+    /// Receives until `pred` matches, applying events to the mirror on the way.
+    async fn until<T>(&mut self, mut pred: impl FnMut(&ServerMsg) -> Option<T>) -> T {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, recv_msg(&mut self.ws))
+                .await
+                .expect("the expected message within 10 s");
+            match &msg {
+                ServerMsg::Event {
+                    version, changes, ..
+                } if *version > self.session.version => {
+                    for c in changes {
+                        self.session.apply_change(c);
+                    }
+                    self.session.version = *version;
+                }
+                ServerMsg::Welcome { session, .. } => self.session = session.clone(),
+                _ => {}
+            }
+            if let Some(t) = pred(&msg) {
+                return t;
+            }
+        }
+    }
+
+    /// Sends a command and returns the Ack or Error answering it.
+    async fn command(&mut self, command: Command) -> ServerMsg {
+        let id = self.next_id;
+        self.next_id += 1;
+        let msg = json!({"type": "command", "id": id, "base_version": self.session.version, "command": command});
+        self.send(msg).await;
+        self.until(|m| match m {
+            ServerMsg::Ack { id: i, .. } | ServerMsg::Error { id: Some(i), .. } if *i == id => {
+                Some(m.clone())
+            }
+            _ => None,
+        })
+        .await
+    }
+
+    /// Sends a command that must be accepted; returns once this viewer's mirror includes it
+    /// (the broadcast may arrive after the acknowledgement).
+    async fn ok(&mut self, command: Command) -> u64 {
+        let version = match self.command(command.clone()).await {
+            ServerMsg::Ack { version, .. } => version,
+            other => panic!("{command:?} refused: {other:?}"),
+        };
+        while self.session.version < version {
+            self.until(|m| matches!(m, ServerMsg::Event { .. } | ServerMsg::Welcome { .. }).then_some(()))
+                .await;
+        }
+        version
+    }
+
+    /// The next playback change (and who made it).
+    async fn playback_event(&mut self) -> (Option<String>, Cause, marquee_sync::Playback) {
+        self.until(|m| match m {
+            ServerMsg::Event { by, changes, .. } => changes.iter().find_map(|c| match c {
+                Change::Playback {
+                    playback, cause, ..
+                } => Some((by.as_ref().map(|a| a.name.clone()), cause.clone(), *playback)),
+                _ => None,
+            }),
+            _ => None,
+        })
+        .await
+    }
+
+    async fn error(&mut self) -> (ErrorCode, String) {
+        self.until(|m| match m {
+            ServerMsg::Error { code, message, .. } => Some((*code, message.clone())),
+            _ => None,
+        })
+        .await
+    }
+}
+
+fn now_ms() -> f64 {
+    server::sync::now_ms()
+}
+
+async fn snapshot(app: &TestApp, id: &str) -> Session {
+    let r = app.get(&format!("/api/sessions/{id}")).await;
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+async fn join_gives_a_snapshot_and_a_late_joiner_disturbs_nobody(app: TestApp, _mode: Mode) {
+    let (id, host) = create_session(&app, "101", "Ana").await;
+    let base = app.running.url();
+    let mut ana = Viewer::join(&base, &id, "Ana", Some(&host)).await;
+    assert_eq!(ana.member, host);
+    assert_eq!(ana.session.host().map(|m| m.name.as_str()), Some("Ana"));
+    assert_eq!(
+        ana.session.current_entry().map(|e| e.title.as_str()),
+        Some("Harbor Lights")
+    );
+    assert!(!ana.session.playback.playing);
+
+    ana.ok(Command::Seek { position: 5.0 }).await;
+    ana.ok(Command::Play).await;
+    let playback = ana.session.playback;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+
+    let ben = Viewer::join(&base, &id, "Ben", None).await;
+    assert_eq!(ben.session.playback, playback, "the joiner did not reset playback");
+    let expected = playback.position_at(now_ms());
+    assert!(
+        ben.session.playback.position_at(now_ms()) > 5.3,
+        "a late joiner starts where the group is ({expected:.2}), not at 0:00"
+    );
+    assert_eq!(ben.session.member(&ben.member).unwrap().role, Role::Viewer);
+
+    // Ana hears that Ben joined, and nothing about playback.
+    let changes = ana
+        .until(|m| match m {
+            ServerMsg::Event { changes, .. } => Some(changes.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(matches!(changes.as_slice(), [Change::MemberJoined { member }] if member.name == "Ben"));
+    assert_eq!(ana.session.playback, playback);
+}
+
+async fn everyone_sees_who_paused_and_seeked(app: TestApp, _mode: Mode) {
+    let (id, host) = create_session(&app, "101", "Ana").await;
+    let base = app.running.url();
+    let mut ana = Viewer::join(&base, &id, "Ana", Some(&host)).await;
+    let mut ben = Viewer::join(&base, &id, "Ben", None).await;
+
+    ana.ok(Command::Play).await;
+    let (by, cause, pb) = ben.playback_event().await;
+    assert_eq!((by.as_deref(), cause), (Some("Ana"), Cause::Play));
+    assert!(pb.playing);
+    assert!(pb.at > now_ms() - 50.0, "play is scheduled, not in the past");
+
+    ana.ok(Command::Pause).await;
+    let (by, cause, pb) = ben.playback_event().await;
+    assert_eq!((by.as_deref(), &cause), (Some("Ana"), &Cause::Pause));
+    assert!(!pb.playing);
+    let change = Change::Playback {
+        playback: pb,
+        wait: None,
+        cause,
+    };
+    let actor = marquee_sync::Actor {
+        id: host.clone(),
+        name: "Ana".into(),
+    };
+    assert_eq!(
+        describe(Some(&actor), &change, &ben.session).as_deref(),
+        Some("Ana paused")
+    );
+
+    ben.ok(Command::Seek { position: 12.0 }).await;
+    let (by, cause, pb) = ana.playback_event().await;
+    assert_eq!(by.as_deref(), Some("Ben"));
+    assert!(matches!(cause, Cause::Seek { to, .. } if to == 12.0));
+    assert_eq!(pb.position, 12.0);
+
+    ben.ok(Command::SetRate { rate: 1.5 }).await;
+    let (_, cause, pb) = ana.playback_event().await;
+    assert_eq!(cause, Cause::Rate { rate: 1.5 });
+    assert_eq!(pb.rate, 1.5);
+}
+
+async fn bad_input_gets_typed_errors_and_the_connection_stays_healthy(app: TestApp, _mode: Mode) {
+    let (id, host) = create_session(&app, "101", "Ana").await;
+    let base = app.running.url();
+
+    // Before hello: only hello (and ping) are accepted.
+    let mut ws = connect(&base, &id).await;
+    ws.send(Message::Text(r#"{"type":"resync"}"#.into()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        recv_msg(&mut ws).await,
+        ServerMsg::Error {
+            code: ErrorCode::NotJoined,
+            ..
+        }
+    ));
+    // A wrong protocol version is refused with a reason, then closed.
+    ws.send(Message::Text(
+        r#"{"type":"hello","protocol":99,"name":"Old"}"#.into(),
+    ))
+    .await
+    .unwrap();
+    assert!(matches!(
+        recv_msg(&mut ws).await,
+        ServerMsg::Error {
+            code: ErrorCode::UnsupportedProtocol,
+            ..
+        }
+    ));
+
+    // A bad name is refused, and the same socket can still join.
+    let mut ws = connect(&base, &id).await;
+    ws.send(Message::Text(
+        r#"{"type":"hello","protocol":1,"name":"   "}"#.into(),
+    ))
+    .await
+    .unwrap();
+    assert!(matches!(
+        recv_msg(&mut ws).await,
+        ServerMsg::Error {
+            code: ErrorCode::InvalidCommand,
+            ..
+        }
+    ));
+    drop(ws);
+
+    let mut ana = Viewer::join(&base, &id, "Ana", Some(&host)).await;
+    let before = snapshot(&app, &id).await;
+
+    ana.send_text("{not json".into()).await;
+    assert_eq!(ana.error().await.0, ErrorCode::Malformed);
+    ana.send(json!({"type": "launch_missiles"})).await;
+    assert_eq!(ana.error().await.0, ErrorCode::Malformed);
+    ana.send(json!({"type": "command", "id": 1, "base_version": 0, "command": {"op": "explode"}}))
+        .await;
+    assert_eq!(ana.error().await.0, ErrorCode::Malformed);
+    ana.ws
+        .send(Message::Binary(vec![1, 2, 3].into()))
+        .await
+        .unwrap();
+    assert_eq!(ana.error().await.0, ErrorCode::Malformed);
+    ana.send_text(format!(
+        r#"{{"type":"ping","t0":1,"pad":"{}"}}"#,
+        "x".repeat(10_000)
+    ))
+    .await;
+    assert_eq!(ana.error().await.0, ErrorCode::TooLarge);
+
+    match ana.command(Command::Seek { position: -3.0 }).await {
+        ServerMsg::Error { code, message, .. } => {
+            assert_eq!(code, ErrorCode::InvalidCommand);
+            assert!(message.contains("not a valid time"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    match ana.command(Command::SetRate { rate: 10.0 }).await {
+        ServerMsg::Error { code, .. } => assert_eq!(code, ErrorCode::InvalidCommand),
+        other => panic!("{other:?}"),
+    }
+    match ana.command(Command::QueueRemove { entry: 999 }).await {
+        ServerMsg::Error { code, .. } => assert_eq!(code, ErrorCode::InvalidCommand),
+        other => panic!("{other:?}"),
+    }
+    // A stale version: a queue move based on what Ana saw before someone else changed things.
+    ana.ok(Command::QueueAdd {
+        rating_key: "102".into(),
+        title: "Copper Sky".into(),
+    })
+    .await;
+    let seen = ana.session.version;
+    let mut ben = Viewer::join(&base, &id, "Ben", None).await;
+    ben.ok(Command::QueueAdd {
+        rating_key: "105".into(),
+        title: "Paper Satellites".into(),
+    })
+    .await;
+    ana.send(json!({"type": "command", "id": 50, "base_version": seen, "command": {"op": "queue_move", "entry": 2, "to": 0}}))
+        .await;
+    let (version, code) = ana
+        .until(|m| match m {
+            ServerMsg::Error {
+                id: Some(50),
+                code,
+                version,
+                ..
+            } => Some((*version, *code)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(code, ErrorCode::StaleVersion);
+    assert!(version.unwrap() > seen);
+
+    // Nothing half-changed: the refused commands left playback alone.
+    let after = snapshot(&app, &id).await;
+    assert_eq!(after.playback, before.playback);
+    assert_eq!(after.queue.len(), 3);
+
+    // And the connection still works.
+    ana.send(json!({"type": "ping", "t0": 123.0})).await;
+    let pong = ana
+        .until(|m| matches!(m, ServerMsg::Pong { .. }).then(|| m.clone()))
+        .await;
+    assert!(matches!(pong, ServerMsg::Pong { t0, t1, t2 } if t0 == 123.0 && t2 >= t1));
+    ana.ok(Command::Play).await;
+}
+
+async fn unknown_sessions_are_refused_clearly(app: TestApp, _mode: Mode) {
+    let base = app.running.url();
+    for id in ["doesnotexist", "bad%20id"] {
+        let mut ws = connect(&base, id).await;
+        match recv_msg(&mut ws).await {
+            ServerMsg::Error { code, message, .. } => {
+                assert_eq!(code, ErrorCode::UnknownSession);
+                assert!(message.contains("no watch session"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        match recv_raw(&mut ws).await {
+            Some(Message::Close(Some(frame))) => assert_eq!(u16::from(frame.code), 4404),
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+    let r = app.get("/api/sessions/doesnotexist").await;
+    assert_eq!(r.status(), 404);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "not_found");
+
+    for (body, status) in [
+        (json!({"rating_key": "999999", "name": "Ana"}), 404),
+        (json!({"rating_key": "201", "name": "Ana"}), 400),
+        (json!({"rating_key": "101", "name": ""}), 400),
+        (json!({"rating_key": "../etc"}), 400),
+    ] {
+        let r = app
+            .client
+            .post(app.url("/api/sessions"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{body}");
+        let err: serde_json::Value = r.json().await.unwrap();
+        assert!(err["message"].as_str().is_some(), "{err}");
+    }
+}
+
+async fn a_flood_is_rate_limited(app: TestApp, _mode: Mode) {
+    let (id, host) = create_session(&app, "101", "Ana").await;
+    let mut ana = Viewer::join(&app.running.url(), &id, "Ana", Some(&host)).await;
+    for i in 0..100 {
+        ana.send(json!({"type": "ping", "t0": i})).await;
+    }
+    let mut pongs = 0;
+    let mut limited = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while let Ok(msg) = tokio::time::timeout_at(deadline, recv_msg(&mut ana.ws)).await {
+        match msg {
+            ServerMsg::Pong { .. } => pongs += 1,
+            ServerMsg::Error {
+                code: ErrorCode::RateLimited,
+                ..
+            } => limited += 1,
+            _ => {}
+        }
+    }
+    assert!((35..60).contains(&pongs), "burst answered: {pongs}");
+    assert_eq!(limited, 1, "one notice, not one per dropped message");
+    // The connection recovers once the client slows down.
+    ana.send(json!({"type": "ping", "t0": 1.0})).await;
+    ana.until(|m| matches!(m, ServerMsg::Pong { .. }).then_some(()))
+        .await;
+}
+
+async fn when_the_host_leaves_the_role_passes_on(app: TestApp, _mode: Mode) {
+    let (id, host) = create_session(&app, "101", "Ana").await;
+    let base = app.running.url();
+    let ana = Viewer::join(&base, &id, "Ana", Some(&host)).await;
+    let mut ben = Viewer::join(&base, &id, "Ben", None).await;
+    let mut cy = Viewer::join(&base, &id, "Cy", None).await;
+    ben.ok(Command::Play).await;
+    drop(ana);
+    let heir = cy
+        .until(|m| match m {
+            ServerMsg::Event { changes, .. } => changes.iter().find_map(|c| match c {
+                Change::HostChanged { host } => Some(host.clone()),
+                _ => None,
+            }),
+            _ => None,
+        })
+        .await;
+    assert_eq!(heir, ben.member, "the longest-present member inherits");
+    // The session carries on: still playing, and the new host can drive it.
+    assert!(cy.session.playback.playing);
+    ben.ok(Command::Pause).await;
+    let s = snapshot(&app, &id).await;
+    assert_eq!(s.host().unwrap().name, "Ben");
+    assert!(!s.member(&host).unwrap().online());
+    // Ana coming back is a viewer now; permissions don't break.
+    let mut ana = Viewer::join(&base, &id, "Ana", Some(&host)).await;
+    assert_eq!(ana.session.member(&host).unwrap().role, Role::Viewer);
+    ana.ok(Command::Play).await;
+}
+
+async fn reconnecting_resumes_the_member_and_replays_are_not_applied_twice(app: TestApp, _mode: Mode) {
+    let (id, host) = create_session(&app, "101", "Ana").await;
+    let base = app.running.url();
+    let mut ben = Viewer::join(&base, &id, "Ben", None).await;
+    let ben_id = ben.member.clone();
+    ben.next_id = 7;
+    let v = ben.ok(Command::Seek { position: 30.0 }).await;
+    drop(ben);
+
+    // Meanwhile the session moves on.
+    let mut ana = Viewer::join(&base, &id, "Ana", Some(&host)).await;
+    ana.ok(Command::Play).await;
+
+    // Ben's connection comes back: same member, fresh snapshot with what he missed.
+    let mut ben = Viewer::join(&base, &id, "Ben", Some(&ben_id)).await;
+    assert_eq!(ben.member, ben_id);
+    assert_eq!(ben.session.members.len(), 2);
+    assert!(ben.session.playback.playing, "the snapshot has Ana's play");
+    assert!(ben.session.version > v);
+    // His client replays the seek it never saw acknowledged: acknowledged, not applied again.
+    let version_before = ben.session.version;
+    ben.next_id = 7;
+    match ben.command(Command::Seek { position: 30.0 }).await {
+        ServerMsg::Ack {
+            duplicate, version, ..
+        } => {
+            assert!(duplicate);
+            assert_eq!(version, version_before);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(snapshot(&app, &id).await.version, version_before);
+}
+
+async fn a_buffering_viewer_holds_the_group_then_it_carries_on(app: TestApp, _mode: Mode) {
+    let (id, host) = create_session(&app, "101", "Ana").await;
+    let base = app.running.url();
+    let mut ana = Viewer::join(&base, &id, "Ana", Some(&host)).await;
+    let mut ben = Viewer::join(&base, &id, "Ben", None).await;
+    ana.ok(Command::Play).await;
+    ben.playback_event().await;
+
+    // Ben stalls: everyone pauses and sees who they are waiting for.
+    ben.send(json!({"type": "status", "buffering": true})).await;
+    let (_, cause, pb) = ana.playback_event().await;
+    assert_eq!(cause, Cause::Waiting);
+    assert!(!pb.playing);
+    let wait = ana.session.wait.clone().expect("waiting");
+    assert_eq!(wait.members, vec![ben.member.clone()]);
+    let change = Change::Playback {
+        playback: pb,
+        wait: Some(wait.clone()),
+        cause,
+    };
+    assert_eq!(
+        describe(None, &change, &ana.session).as_deref(),
+        Some("Waiting for Ben…")
+    );
+    // Ben recovers: the group resumes together from where it held.
+    ben.send(json!({"type": "status", "buffering": false})).await;
+    let (_, cause, resumed) = ana.playback_event().await;
+    assert_eq!(cause, Cause::Resumed);
+    assert!(resumed.playing);
+    assert_eq!(resumed.position, pb.position);
+
+    // Ben stalls for good: after the bound the group carries on without him.
+    ben.send(json!({"type": "status", "buffering": true})).await;
+    let (_, cause, _) = ana.playback_event().await;
+    assert_eq!(cause, Cause::Waiting);
+    let started = std::time::Instant::now();
+    let (_, cause, pb) = ana.playback_event().await;
+    let waited = started.elapsed();
+    assert_eq!(
+        cause,
+        Cause::CarriedOn {
+            without: vec![ben.member.clone()]
+        }
+    );
+    assert!(pb.playing);
+    assert!(
+        waited >= Duration::from_secs(7) && waited < Duration::from_secs(10),
+        "waited {waited:?} (bound 8 s)"
+    );
+}
+
+async fn the_queue_drives_what_plays(app: TestApp, _mode: Mode) {
+    let (id, host) = create_session(&app, "101", "Ana").await;
+    let base = app.running.url();
+    let mut ana = Viewer::join(&base, &id, "Ana", Some(&host)).await;
+    let mut ben = Viewer::join(&base, &id, "Ben", None).await;
+    ana.ok(Command::QueueAdd {
+        rating_key: "105".into(),
+        title: "Paper Satellites".into(),
+    })
+    .await;
+    ana.ok(Command::Play).await;
+    ben.ok(Command::Next).await;
+    let (by, cause, pb) = ana.playback_event().await;
+    assert_eq!(by.as_deref(), Some("Ben"));
+    assert!(matches!(cause, Cause::Item { .. }));
+    assert_eq!(pb.position, 0.0);
+    assert_eq!(
+        ana.session.current_entry().unwrap().rating_key,
+        "105",
+        "the new item is current"
+    );
+    // Everyone loads it; when both report ready the group starts together.
+    ana.send(json!({"type": "status", "buffering": false})).await;
+    let (_, cause, _) = ana.playback_event().await;
+    assert_eq!(cause, Cause::Waiting, "now only waiting for Ben");
+    assert_eq!(ana.session.wait.as_ref().unwrap().members, vec![ben.member.clone()]);
+    ben.send(json!({"type": "status", "buffering": false})).await;
+    let (_, cause, pb) = ana.playback_event().await;
+    assert_eq!(cause, Cause::Resumed);
+    assert!(pb.playing);
+    match ben.command(Command::Next).await {
+        ServerMsg::Error { message, .. } => assert!(message.contains("nothing after")),
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn a_session_survives_a_server_restart(app: TestApp, mode: Mode) {
+    let (id, host) = create_session(&app, "101", "Ana").await;
+    let mut ana = Viewer::join(&app.running.url(), &id, "Ana", Some(&host)).await;
+    ana.ok(Command::QueueAdd {
+        rating_key: "105".into(),
+        title: "Paper Satellites".into(),
+    })
+    .await;
+    ana.ok(Command::Seek { position: 42.0 }).await;
+    let before = snapshot(&app, &id).await;
+    drop(ana);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // A new server process on the same data (same SQLite file, or same PostgreSQL database).
+    let config = app.running.config.clone();
+    app.running.abort();
+    let restarted = server::startup::spawn(&config).await.unwrap();
+    let url = restarted.url();
+    let client = reqwest::Client::new();
+    let after: Session = client
+        .get(format!("{url}/api/sessions/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after.queue, before.queue);
+    assert_eq!(after.playback.position, 42.0);
+    assert_eq!(after.host().unwrap().id, host);
+    if let Mode::Embedded = mode {
+        assert!(after.members.iter().all(|m| !m.online()));
+    }
+    // And it is usable: Ana rejoins as herself.
+    let mut ana = Viewer::join(&url, &id, "Ana", Some(&host)).await;
+    assert_eq!(ana.member, host);
+    ana.ok(Command::Play).await;
+    restarted.abort();
+}
+
+/// Two server processes sharing PostgreSQL + Redis: viewers on different processes follow
+/// each other's commands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewers_on_two_servers_stay_together_through_redis() {
+    let plex = support::start_fake_plex().await;
+    let db = support::fresh_postgres_database().await;
+    let redis = (support::redis_url(), support::unique_namespace());
+    let a = support::spawn_with_plex(&plex, Some(db.clone()), Some(redis.clone())).await;
+    let b = support::spawn_with_plex(&plex, Some(db), Some(redis)).await;
+    let (id, host) = create_session(&a, "101", "Ana").await;
+    let mut ana = Viewer::join(&a.running.url(), &id, "Ana", Some(&host)).await;
+    let mut ben = Viewer::join(&b.running.url(), &id, "Ben", None).await;
+    ana.until(|m| matches!(m, ServerMsg::Event { .. }).then_some(()))
+        .await;
+
+    ana.ok(Command::Play).await;
+    let (by, cause, _) = ben.playback_event().await;
+    assert_eq!((by.as_deref(), cause), (Some("Ana"), Cause::Play));
+    ben.ok(Command::Seek { position: 20.0 }).await;
+    let (by, _, pb) = ana.playback_event().await;
+    assert_eq!(by.as_deref(), Some("Ben"));
+    assert_eq!(pb.position, 20.0);
+    assert_eq!(ana.session, ben.session, "both mirrors agree");
+    // The host leaving on one process hands the role to the member on the other.
+    drop(ana);
+    let heir = ben
+        .until(|m| match m {
+            ServerMsg::Event { changes, .. } => changes.iter().find_map(|c| match c {
+                Change::HostChanged { host } => Some(host.clone()),
+                _ => None,
+            }),
+            _ => None,
+        })
+        .await;
+    assert_eq!(heir, ben.member);
+}
