@@ -1,6 +1,6 @@
 // Starts a real Marquee server (demo mode, fresh data dir) and a headless Chromium for the
 // browser tests. Fails loudly if either cannot start.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -90,4 +90,74 @@ export async function waitForPlayback(page, seconds, timeoutMs = 30_000) {
     const v = document.querySelector('video');
     return { currentTime: v.currentTime, paused: v.paused, src: v.currentSrc, readyState: v.readyState };
   });
+}
+
+/** Creates a watch session over the HTTP API; returns `{ id, member, url }`. */
+export async function createSession(baseUrl, ratingKey, name) {
+  const r = await fetch(`${baseUrl}/api/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ rating_key: ratingKey, name }),
+  });
+  if (r.status !== 201) throw new Error(`creating a session: ${r.status} ${await r.text()}`);
+  return r.json();
+}
+
+/**
+ * Opens a session page in a fresh browser context (its own storage, like another person's
+ * browser) with the display name remembered, so it joins at once. `member` rejoins as that
+ * member (the host's id from createSession).
+ */
+export async function openViewer(browser, baseUrl, sessionId, { name, member, blockAutoplay = false } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  if (blockAutoplay) {
+    // Headless Chromium does not enforce the autoplay policy, so emulate it exactly as browsers
+    // apply it to unmuted media: play() rejects with NotAllowedError until the user interacts.
+    // (navigator.userActivation is already set by a CDP-driven navigation, so track real input.)
+    await context.addInitScript(() => {
+      let activated = false;
+      for (const type of ['pointerdown', 'keydown']) {
+        addEventListener(type, (e) => { if (e.isTrusted) activated = true; }, true);
+      }
+      const play = HTMLMediaElement.prototype.play;
+      HTMLMediaElement.prototype.play = function () {
+        if (!this.muted && !activated) {
+          return Promise.reject(new DOMException('play() failed because the user did not interact with the document first.', 'NotAllowedError'));
+        }
+        return play.call(this);
+      };
+    });
+  }
+  await context.addInitScript(([n, s, m]) => {
+    if (n) localStorage.setItem('marquee.name', n);
+    if (m) localStorage.setItem(`marquee.member.${s}`, m);
+  }, [name, sessionId, member]);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(`${baseUrl}/session/${sessionId}`);
+  return { context, page, errors };
+}
+
+/** The page's <video> state. */
+export async function videoState(page) {
+  return page.evaluate(() => {
+    const v = document.querySelector('video');
+    return { currentTime: v.currentTime, paused: v.paused, rate: v.playbackRate, readyState: v.readyState };
+  });
+}
+
+/** A new, empty PostgreSQL database (psql against the test server); returns its URL. */
+export function freshPostgresDatabase() {
+  const admin = process.env.MARQUEE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const name = `marquee_e2e_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
+  try {
+    execFileSync('psql', [admin, '-qc', `CREATE DATABASE ${name}`], { stdio: 'pipe' });
+  } catch (e) {
+    throw new Error(`PostgreSQL is required for this test (${admin}): ${e.stderr ?? e}`);
+  }
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return url.toString();
 }

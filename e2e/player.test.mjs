@@ -115,8 +115,8 @@ test('the seek bar and keyboard move playback; the time label follows', async ()
     const v = document.querySelector('video');
     return Math.abs(v.currentTime - v.duration / 2) < 1;
   });
-  // The label follows the seek (15 s of a 30 s clip) without waiting for playback.
-  await page.waitForFunction(() => /^0:1[45] \/ 0:30$/.test(document.querySelector('.time').textContent), null, { timeout: 3000 });
+  // The label follows the seek (60 s of a 2 min clip) without waiting for playback.
+  await page.waitForFunction(() => /^(0:59|1:00) \/ 2:00$/.test(document.querySelector('.time').textContent), null, { timeout: 3000 });
   await page.keyboard.press('m');
   assert.equal(await page.evaluate(() => document.querySelector('video').muted), true);
   await page.close();

@@ -11,6 +11,7 @@ pub mod error;
 pub mod model;
 pub mod pages;
 pub mod player;
+pub mod session;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
@@ -23,6 +24,7 @@ use leptos_router::{
 };
 
 use crate::components::layout::{Header, NotFound};
+use crate::session::SessionPage;
 use crate::pages::{
     home::HomePage, item::ItemPage, search::SearchPage, section::SectionPage, watch::WatchPage,
 };
@@ -63,6 +65,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/item/:key") view=ItemPage ssr=SsrMode::Async />
                     <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async />
                     <Route path=path!("/watch/:key") view=WatchPage ssr=SsrMode::Async />
+                    <Route path=path!("/session/:id") view=SessionPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

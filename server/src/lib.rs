@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Marquee's web server: configuration, start-up and the HTTP routes around the Leptos app.
 //!
 //! `main.rs` only parses the command line; everything else is here so tests can start a real

@@ -8,6 +8,7 @@ use crate::components::layout::{ErrorBox, Loading};
 use crate::error::AppError;
 use crate::model::PlaybackInfo;
 use crate::player::Player;
+use crate::session::WatchTogether;
 
 /// How to play an item, and which version.
 #[server(endpoint = "playback")]
@@ -42,6 +43,7 @@ pub fn WatchPage() -> impl IntoView {
                                     <h1>{info.title.clone()}</h1>
                                     {info.subtitle.clone().map(|s| view! { <p class="muted">{s}</p> })}
                                     <a class="muted" href=format!("/item/{}", info.rating_key)>"Details"</a>
+                                    <WatchTogether rating_key=info.rating_key.clone() />
                                 </div>
                             </div>
                         }

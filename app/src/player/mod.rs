@@ -18,6 +18,8 @@ use wasm_bindgen::JsCast;
 
 use crate::components::icons::{Icon, IconKind};
 use crate::model::{PlayMode, PlaybackInfo};
+use crate::session::SyncView;
+use marquee_sync::Command;
 use format::format_time;
 use keys::{KeyAction, action_for};
 
@@ -81,6 +83,26 @@ pub fn Player(info: PlaybackInfo) -> impl IntoView {
 
     let video = move || video_ref.get();
 
+    // In a shared session the controls send commands to the group instead of acting locally;
+    // the session client moves this video to follow the group.
+    let sync = use_context::<SyncView>();
+    let synced = sync.is_some();
+    #[cfg(feature = "hydrate")]
+    if synced {
+        Effect::new(move |_| {
+            if let Some(v) = video_ref.get() {
+                crate::session::client::attach_video(v);
+            }
+        });
+    }
+    let stalled = move |on: bool| {
+        #[cfg(feature = "hydrate")]
+        if synced {
+            crate::session::client::video_stalled(on);
+        }
+        let _ = on;
+    };
+
     // The server-rendered <video> starts loading before the WASM arrives, so events may have
     // fired before hydration: read the element's state once it is ours.
     Effect::new(move |_| {
@@ -98,6 +120,15 @@ pub fn Player(info: PlaybackInfo) -> impl IntoView {
         set_muted.set(v.muted());
     });
     let toggle_play = move || {
+        if let Some(sync) = sync {
+            let group_playing = sync.session.with_untracked(|s| {
+                s.as_ref().is_some_and(|s| {
+                    s.playback.playing || s.wait.as_ref().is_some_and(|w| w.resume)
+                })
+            });
+            crate::session::send(if group_playing { Command::Pause } else { Command::Play });
+            return;
+        }
         if let Some(v) = video() {
             if v.paused() {
                 set_error.set(None);
@@ -108,6 +139,12 @@ pub fn Player(info: PlaybackInfo) -> impl IntoView {
         }
     };
     let seek_to = move |t: f64| {
+        if synced {
+            let max = duration.get_untracked();
+            let t = if max > 0.0 { t.clamp(0.0, max) } else { t.max(0.0) };
+            crate::session::send(Command::Seek { position: t });
+            return;
+        }
         if let Some(v) = video() {
             let d = v.duration();
             let max = if d.is_finite() { d } else { f64::MAX };
@@ -207,7 +244,10 @@ pub fn Player(info: PlaybackInfo) -> impl IntoView {
                 }
                 on:progress=move |_| update_buffered()
                 on:loadeddata=move |_| update_buffered()
-                on:waiting=move |_| set_waiting.set(true)
+                on:waiting=move |_| {
+                    set_waiting.set(true);
+                    stalled(true);
+                }
                 on:seeking=move |_| {
                     set_waiting.set(true);
                     if let Some(v) = video() {
@@ -216,10 +256,14 @@ pub fn Player(info: PlaybackInfo) -> impl IntoView {
                 }
                 on:playing=move |_| {
                     set_waiting.set(false);
+                    stalled(false);
                     update_buffered();
                 }
                 on:seeked=move |_| set_waiting.set(false)
-                on:canplay=move |_| set_waiting.set(false)
+                on:canplay=move |_| {
+                    set_waiting.set(false);
+                    stalled(false);
+                }
                 on:volumechange=move |_| {
                     if let Some(v) = video() {
                         set_volume.set(v.volume());
@@ -233,6 +277,20 @@ pub fn Player(info: PlaybackInfo) -> impl IntoView {
                     }
                 }
             ></video>
+            {move || {
+                sync.filter(|s| s.needs_click.get())
+                    .map(|_| {
+                        view! {
+                            <button class="player-join" on:click=move |_| {
+                                #[cfg(feature = "hydrate")]
+                                crate::session::client::user_gesture_play();
+                            }>
+                                <Icon kind=IconKind::Play />
+                                <span>"Click to join playback"</span>
+                            </button>
+                        }
+                    })
+            }}
             <Show when=move || waiting.get() && error.get().is_none()>
                 <div class="player-spinner" role="status" aria-label="Buffering"></div>
             </Show>
@@ -278,6 +336,15 @@ pub fn Player(info: PlaybackInfo) -> impl IntoView {
                         prop:value=move || time.get()
                         on:input=move |e| {
                             if let Ok(t) = event_target_value(&e).parse::<f64>() {
+                                if synced {
+                                    set_time.set(t); // sent on release, not for every pixel dragged
+                                } else {
+                                    seek_to(t);
+                                }
+                            }
+                        }
+                        on:change=move |e| {
+                            if synced && let Ok(t) = event_target_value(&e).parse::<f64>() {
                                 seek_to(t);
                             }
                         }
@@ -311,7 +378,7 @@ pub fn Player(info: PlaybackInfo) -> impl IntoView {
                 />
                 <Show when={
                     let n = versions.len();
-                    move || n > 1
+                    move || n > 1 && !synced
                 }>
                     <select
                         class="version"
@@ -344,4 +411,5 @@ pub fn Player(info: PlaybackInfo) -> impl IntoView {
             <p class="shortcuts muted">{keys::HELP}</p>
         </div>
     }
+    .into_any()
 }

@@ -11,9 +11,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::FakeError;
 
 /// Bump when the generated set changes so stale caches are regenerated.
-const LAYOUT_VERSION: &str = "v1";
+const LAYOUT_VERSION: &str = "v2";
 /// Length of every generated clip, in seconds.
-pub const CLIP_SECONDS: u32 = 30;
+pub const CLIP_SECONDS: u32 = 120;
 /// Length of every generated clip, in milliseconds (what Plex reports as `duration`).
 pub const CLIP_MILLIS: i64 = CLIP_SECONDS as i64 * 1000;
 /// Target length of each HLS segment, in seconds.

@@ -1,0 +1,487 @@
+//! Watching together: the session page (`/session/{id}`), the "Watch together" button, and the
+//! browser client that keeps everyone's player on one timeline.
+//!
+//! The page renders on the server with the session's snapshot and the current item's player;
+//! once hydrated, [`client`] joins over the WebSocket (asking for a display name the first time)
+//! and drives the player. The side panel shows the share link, who is here (and who is
+//! buffering), the queue and how well this viewer is in sync.
+
+#[cfg(feature = "hydrate")]
+pub mod client;
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use marquee_sync::session::clock_time;
+use marquee_sync::{Command, Role, Session};
+
+use crate::components::layout::{ErrorBox, Loading};
+use crate::error::AppError;
+use crate::model::{CreatedSession, ItemCard};
+use crate::pages::search::search_library;
+use crate::pages::watch::get_playback;
+use crate::player::Player;
+pub use state::{Conn, SyncView};
+
+/// Starts a watch session on an item; the caller becomes its host.
+#[server(endpoint = "session/create")]
+pub async fn create_session(rating_key: String, name: String) -> Result<CreatedSession, AppError> {
+    let services = crate::ssr::services()?;
+    crate::ssr::sessions::create(&services, &rating_key, &name).await
+}
+
+/// A session's snapshot, for the page's first render.
+#[server(endpoint = "session/get")]
+pub async fn get_session(id: String) -> Result<Session, AppError> {
+    let services = crate::ssr::services()?;
+    crate::ssr::sessions::get(&services, &id).await
+}
+
+/// Sends a command to the group (no-op on the server).
+pub fn send(command: Command) {
+    #[cfg(feature = "hydrate")]
+    client::send(command);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = command;
+}
+
+fn stored_name() -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()?
+            .local_storage()
+            .ok()??
+            .get_item("marquee.name")
+            .ok()?
+            .filter(|n| !n.trim().is_empty())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    None
+}
+
+fn store_name(name: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = s.set_item("marquee.name", name);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = name;
+}
+
+/// `/session/{id}`.
+#[component]
+pub fn SessionPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let data = Resource::new(id, get_session);
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(session) => view! { <SessionRoom session /> }.into_any(),
+                    Err(err) => view! { <ErrorBox err /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn SessionRoom(session: Session) -> impl IntoView {
+    let sync = SyncView::new(Some(session.clone()));
+    provide_context(sync);
+    let id = session.id.clone();
+    let joined = RwSignal::new(false);
+
+    let join = {
+        let id = id.clone();
+        move |name: String| {
+            store_name(&name);
+            joined.set(true);
+            #[cfg(feature = "hydrate")]
+            client::start(sync, id.clone(), name);
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (&id, name);
+        }
+    };
+    // A returning viewer (name remembered) joins at once.
+    {
+        let join = join.clone();
+        Effect::new(move |_| {
+            if !joined.get_untracked()
+                && let Some(name) = stored_name()
+            {
+                join(name);
+            }
+        });
+    }
+    #[cfg(feature = "hydrate")]
+    on_cleanup(client::stop);
+
+    let current_key = Memo::new(move |_| {
+        sync.session.with(|s| {
+            s.as_ref()
+                .and_then(|s| s.current_entry().map(|e| e.rating_key.clone()))
+        })
+    });
+    let playback = Resource::new(
+        move || current_key.get(),
+        |key| async move {
+            match key {
+                Some(k) => get_playback(k, None).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    let title = move || {
+        sync.session
+            .with(|s| s.as_ref().map(|s| s.title.clone()))
+            .unwrap_or_default()
+    };
+
+    view! {
+        <Title text=move || format!("{} (together)", title()) />
+        <div class="session" data-session=id.clone()>
+            <div class="session-main">
+                <Suspense fallback=Loading>
+                    {move || Suspend::new(async move {
+                        match playback.await {
+                            Ok(Some(info)) => view! { <Player info /> }.into_any(),
+                            Ok(None) => {
+                                view! { <p class="empty">"The queue is empty. Add something below."</p> }
+                                    .into_any()
+                            }
+                            Err(err) => view! { <ErrorBox err /> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+                <Notice />
+            </div>
+            <aside class="session-side">
+                <h1 class="session-title">{title}</h1>
+                <SyncStatus />
+                <Show when=move || !joined.get()>
+                    <JoinForm on_join=join.clone() />
+                </Show>
+                <ShareLink id=id.clone() />
+                <Members />
+                <Queue />
+            </aside>
+        </div>
+    }
+}
+
+/// "Ana paused" lines (fade after a few seconds) and problems with this viewer's actions.
+#[component]
+fn Notice() -> impl IntoView {
+    let sync = expect_context::<SyncView>();
+    let (visible, set_visible) = signal(None::<String>);
+    Effect::new(move |_| {
+        if let Some((serial, text)) = sync.notice.get() {
+            set_visible.set(Some(text));
+            set_timeout(
+                move || {
+                    if sync.notice.get_untracked().map(|(n, _)| n) == Some(serial) {
+                        set_visible.set(None);
+                    }
+                },
+                std::time::Duration::from_secs(4),
+            );
+        }
+    });
+    view! {
+        <div class="session-notices" aria-live="polite">
+            {move || visible.get().map(|t| view! { <p class="notice">{t}</p> })}
+            {move || {
+                sync.problem
+                    .get()
+                    .map(|p| {
+                        view! {
+                            <p class="problem" role="alert">
+                                {p}
+                                <button class="link" on:click=move |_| sync.problem.set(None)>
+                                    "Dismiss"
+                                </button>
+                            </p>
+                        }
+                    })
+            }}
+        </div>
+    }
+}
+
+#[component]
+fn SyncStatus() -> impl IntoView {
+    let sync = expect_context::<SyncView>();
+    let label = move || match sync.conn.get() {
+        Conn::Idle => "Not joined yet".to_owned(),
+        Conn::Connecting => "Connecting…".to_owned(),
+        Conn::Live => match sync.drift_ms.get() {
+            Some(d) if d.abs() < 50.0 => "In sync".to_owned(),
+            Some(d) if d > 0.0 => format!("Catching up ({:.0} ms ahead)", d),
+            Some(d) => format!("Catching up ({:.0} ms behind)", -d),
+            None => "Connected".to_owned(),
+        },
+        Conn::Reconnecting { attempt } => format!("Connection lost, reconnecting (try {attempt})…"),
+        Conn::Closed(reason) => reason,
+    };
+    let state = move || match sync.conn.get() {
+        Conn::Live => "live",
+        Conn::Reconnecting { .. } | Conn::Connecting => "pending",
+        Conn::Closed(_) => "closed",
+        Conn::Idle => "idle",
+    };
+    view! {
+        <p class="sync-status" data-state=state>
+            <span class="dot" aria-hidden="true"></span>
+            <span class="sync-label">{label}</span>
+            {move || {
+                sync.rtt_ms
+                    .get()
+                    .map(|r| view! { <span class="muted rtt">{format!(" · {r:.0} ms round trip")}</span> })
+            }}
+        </p>
+    }
+}
+
+#[component]
+fn JoinForm<F>(on_join: F) -> impl IntoView
+where
+    F: Fn(String) + Clone + Send + Sync + 'static,
+{
+    let (name, set_name) = signal(String::new());
+    let (error, set_error) = signal(None::<String>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        match marquee_sync::session::clean_name(&name.get_untracked()) {
+            Ok(n) => on_join(n),
+            Err(e) => set_error.set(Some(e.to_string())),
+        }
+    };
+    view! {
+        <form class="join-form" on:submit=submit>
+            <label for="join-name">"Your name"</label>
+            <div class="row">
+                <input
+                    id="join-name"
+                    name="name"
+                    maxlength="32"
+                    autocomplete="nickname"
+                    placeholder="How others see you"
+                    prop:value=name
+                    on:input=move |e| set_name.set(event_target_value(&e))
+                />
+                <button type="submit" class="button primary">"Join"</button>
+            </div>
+            {move || error.get().map(|e| view! { <p class="problem" role="alert">{e}</p> })}
+        </form>
+    }
+}
+
+#[component]
+fn ShareLink(id: String) -> impl IntoView {
+    let path = format!("/session/{id}");
+    let (copied, set_copied) = signal(false);
+    let href = path.clone();
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(w) = web_sys::window() {
+            let url = format!("{}{}", w.location().origin().unwrap_or_default(), href);
+            let _ = w.navigator().clipboard().write_text(&url);
+        }
+        let _ = &href;
+        set_copied.set(true);
+    };
+    view! {
+        <div class="share">
+            <span class="muted">"Invite others: "</span>
+            <a class="share-link" href=path.clone()>{path.clone()}</a>
+            <button class="button small" on:click=copy>
+                {move || if copied.get() { "Copied" } else { "Copy link" }}
+            </button>
+        </div>
+    }
+}
+
+#[component]
+fn Members() -> impl IntoView {
+    let sync = expect_context::<SyncView>();
+    let members = move || {
+        let me = sync.member.get();
+        sync.session.with(|s| {
+            let Some(s) = s else { return Vec::new() };
+            let waiting: Vec<String> = s.wait.iter().flat_map(|w| w.members.clone()).collect();
+            let mut list: Vec<_> = s
+                .members
+                .iter()
+                .map(|m| {
+                    (
+                        m.id.clone(),
+                        m.name.clone(),
+                        m.role == Role::Host,
+                        m.online(),
+                        m.buffering || waiting.contains(&m.id),
+                        me.as_deref() == Some(m.id.as_str()),
+                    )
+                })
+                .collect();
+            list.sort_by_key(|m| (!m.3, !m.2));
+            list
+        })
+    };
+    view! {
+        <section class="members">
+            <h2>"Watching"</h2>
+            <ul>
+                <For each=members key=|m| (m.0.clone(), m.2, m.3, m.4) let:m>
+                    <li class:offline=!m.3 class:buffering=m.4 data-member=m.1.clone()>
+                        <span class="name">{m.1.clone()}</span>
+                        {m.5.then(|| view! { <span class="muted">" (you)"</span> })}
+                        {m.2.then(|| view! { <span class="badge">"host"</span> })}
+                        {m.4.then(|| view! { <span class="badge warn">"buffering"</span> })}
+                        {(!m.3).then(|| view! { <span class="muted">" · away"</span> })}
+                    </li>
+                </For>
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+fn Queue() -> impl IntoView {
+    let sync = expect_context::<SyncView>();
+    let entries = move || {
+        sync.session.with(|s| {
+            s.as_ref()
+                .map(|s| {
+                    s.queue
+                        .iter()
+                        .enumerate()
+                        .map(|(i, e)| (i, e.id, e.title.clone(), s.current == Some(e.id)))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    };
+    let (query, set_query) = signal(String::new());
+    let results = Resource::new(
+        move || query.get(),
+        |q| async move {
+            if q.trim().len() < 2 {
+                Ok(Vec::new())
+            } else {
+                search_library(q).await
+            }
+        },
+    );
+    let position = move || {
+        sync.session
+            .with(|s| s.as_ref().map(|s| clock_time(s.playback.position)))
+    };
+    view! {
+        <section class="queue">
+            <h2>"Queue"</h2>
+            <ol>
+                <For each=entries key=|e| (e.1, e.0, e.3) let:e>
+                    <li class:current=e.3>
+                        <span class="title">{e.2.clone()}</span>
+                        {e.3.then(|| view! { <span class="muted">{move || position().map(|p| format!(" · paused at {p}"))}</span> })}
+                        <span class="actions">
+                            {(!e.3).then(|| view! {
+                                <button class="link" on:click=move |_| send(Command::PlayEntry { entry: e.1 })>"Play now"</button>
+                            })}
+                            <button class="link" aria-label="Move up" on:click=move |_| send(Command::QueueMove { entry: e.1, to: e.0.saturating_sub(1) })>"↑"</button>
+                            <button class="link" aria-label="Remove" on:click=move |_| send(Command::QueueRemove { entry: e.1 })>"Remove"</button>
+                        </span>
+                    </li>
+                </For>
+            </ol>
+            <div class="queue-controls">
+                <button class="button small" on:click=move |_| send(Command::Previous)>"Previous"</button>
+                <button class="button small" on:click=move |_| send(Command::Next)>"Next"</button>
+            </div>
+            <input
+                class="queue-search"
+                type="search"
+                placeholder="Add to the queue: search the library"
+                aria-label="Search to add to the queue"
+                on:input=move |e| set_query.set(event_target_value(&e))
+            />
+            <Transition>
+                {move || Suspend::new(async move {
+                    let items: Vec<ItemCard> = results.await.unwrap_or_default();
+                    view! {
+                        <ul class="queue-results">
+                            {items
+                                .into_iter()
+                                .filter(|i| i.kind.is_playable())
+                                .take(8)
+                                .map(|i| {
+                                    let (key, title) = (i.rating_key.clone(), i.title.clone());
+                                    view! {
+                                        <li>
+                                            <span>{i.title.clone()}</span>
+                                            <button class="link" on:click=move |_| send(Command::QueueAdd { rating_key: key.clone(), title: title.clone() })>"Add"</button>
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// "Watch together" on an item: asks for a name, creates the session, opens it.
+#[component]
+pub fn WatchTogether(rating_key: String) -> impl IntoView {
+    let (open, set_open) = signal(false);
+    let (name, set_name) = signal(stored_name().unwrap_or_default());
+    let create = ServerAction::<CreateSession>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(created)) = create.value().get() {
+            #[cfg(feature = "hydrate")]
+            if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+                let _ = s.set_item(&format!("marquee.member.{}", created.id), &created.member);
+                let _ = s.set_item("marquee.name", &name.get_untracked());
+            }
+            navigate(&created.url, Default::default());
+        }
+    });
+    let key = rating_key.clone();
+    view! {
+        <div class="together">
+            <Show
+                when=move || open.get()
+                fallback=move || view! {
+                    <button class="button" on:click=move |_| set_open.set(true)>"Watch together"</button>
+                }
+            >
+                <form class="join-form" on:submit={
+                    let key = key.clone();
+                    move |ev: leptos::ev::SubmitEvent| {
+                        ev.prevent_default();
+                        create.dispatch(CreateSession { rating_key: key.clone(), name: name.get_untracked() });
+                    }
+                }>
+                    <label for="host-name">"Your name"</label>
+                    <div class="row">
+                        <input id="host-name" maxlength="32" prop:value=name on:input=move |e| set_name.set(event_target_value(&e)) />
+                        <button type="submit" class="button primary" disabled=move || create.pending().get()>
+                            "Start session"
+                        </button>
+                    </div>
+                </form>
+            </Show>
+            {move || match create.value().get() {
+                Some(Err(e)) => Some(view! { <p class="problem" role="alert">{e.to_string()}</p> }),
+                _ => None,
+            }}
+        </div>
+    }
+    .into_any()
+}
