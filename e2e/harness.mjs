@@ -108,8 +108,17 @@ export async function createSession(baseUrl, ratingKey, name) {
  * browser) with the display name remembered, so it joins at once. `member` rejoins as that
  * member (the host's id from createSession).
  */
-export async function openViewer(browser, baseUrl, sessionId, { name, member, blockAutoplay = false } = {}) {
+export async function openViewer(browser, baseUrl, sessionId, { name, member, blockAutoplay = false, clockSkewMs = 0 } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  if (clockSkewMs) {
+    // A machine whose clock is wrong: every local clock the page can read is shifted.
+    await context.addInitScript((skew) => {
+      const origin = performance.timeOrigin;
+      Object.defineProperty(Performance.prototype, 'timeOrigin', { get: () => origin + skew });
+      const now = Date.now;
+      Date.now = () => now() + skew;
+    }, clockSkewMs);
+  }
   if (blockAutoplay) {
     // Headless Chromium does not enforce the autoplay policy, so emulate it exactly as browsers
     // apply it to unmuted media: play() rejects with NotAllowedError until the user interacts.
@@ -160,4 +169,11 @@ export function freshPostgresDatabase() {
   const url = new URL(admin);
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+/** Drops a database made by freshPostgresDatabase (after its servers stopped). */
+export function dropPostgresDatabase(url) {
+  const admin = process.env.MARQUEE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const name = new URL(url).pathname.slice(1);
+  execFileSync('psql', [admin, '-qc', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`], { stdio: 'pipe' });
 }

@@ -6,13 +6,14 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ARTIFACTS, ROOT, createSession, freshPostgresDatabase, launchBrowser, openViewer, startServer,
+  ARTIFACTS, ROOT, createSession, dropPostgresDatabase, freshPostgresDatabase, launchBrowser, openViewer, startServer,
   videoState,
 } from './harness.mjs';
 
 let browser;
 let server;
 const servers = [];
+const databases = [];
 
 before(async () => {
   browser = await launchBrowser();
@@ -23,6 +24,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   for (const s of servers) await s.stop();
+  for (const db of databases) dropPostgresDatabase(db);
 });
 
 const FOLLOW_MS = 1000;
@@ -42,10 +44,10 @@ async function follows(page, pred, arg) {
   return Date.now() - start;
 }
 
-async function pauseSeekResume(url1, url2, label) {
+async function pauseSeekResume(url1, url2, label, benClockSkewMs = 0) {
   const { id, member } = await createSession(url1, '105', 'Ana');
   const ana = await openViewer(browser, url1, id, { name: 'Ana', member });
-  const ben = await openViewer(browser, url2, id, { name: 'Ben' });
+  const ben = await openViewer(browser, url2, id, { name: 'Ben', clockSkewMs: benClockSkewMs });
   for (const v of [ana, ben]) {
     await v.page.waitForSelector('.sync-status[data-state="live"]', { timeout: 20_000 });
   }
@@ -93,8 +95,9 @@ async function pauseSeekResume(url1, url2, label) {
   return { ana, ben };
 }
 
-test('two viewers on one server follow each other within 1 s', async () => {
-  const { ana, ben } = await pauseSeekResume(server.url, server.url, 'one server');
+test('two viewers on one server follow each other within 1 s, though one clock is 90 s off', async () => {
+  // Ben's computer clock is wrong: sync must come from the server's clock, not the local one.
+  const { ana, ben } = await pauseSeekResume(server.url, server.url, 'one server', 90_000);
   const file = join(ARTIFACTS, 'session.png');
   await ben.page.screenshot({ path: file });
   mkdirSync(join(ROOT, 'docs', 'screenshots'), { recursive: true });
@@ -105,6 +108,7 @@ test('two viewers on one server follow each other within 1 s', async () => {
 
 test('two viewers on two server processes (PostgreSQL + Redis) follow each other within 1 s', async () => {
   const db = freshPostgresDatabase();
+  databases.push(db);
   const env = {
     DATABASE_URL: db,
     REDIS_URL: process.env.MARQUEE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',

@@ -1,17 +1,68 @@
 #!/usr/bin/env bash
-# Foundation benchmarks; prints the figures recorded in docs/benchmarks.md.
-#   1. release WASM bundle size, raw and gzip -9
-#   2. cold start: process start → /healthz 200 (fresh data dir, demo media already generated)
-#   3. SSR throughput of a section page with a warm cache (wrk, 2 threads, 32 connections, 15 s)
+# Marquee's benchmarks; prints the figures recorded in docs/benchmarks.md.
+# Usage: scripts/bench.sh [all|foundation|sync|fanout]   (default: all)
+#   foundation: release WASM bundle size; cold start (process start → /healthz 200);
+#               SSR throughput of a section page with a warm cache (wrk, 2 threads, 32 conns, 15 s)
+#   sync:       two headless Chromium viewers, 60 s of shared playback: |position difference|
+#               p50/p95/max, then recovery from +2 s / +6 s pushes (bench/sync.mjs)
+#   fanout:     2,000 WebSocket viewers on loopback (marquee-loadgen): command → broadcast
+#               latency p50/p99 and server memory per connection, on one process and on two
+#               processes behind PostgreSQL + Redis
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
+what="${1:-all}"
 command -v wrk >/dev/null || apt_install wrk
 ensure_ffmpeg
+ensure_chromium
 build_site release
 build_server release
 BIN="$ROOT/target/release/marquee"
 MEDIA="$ROOT/target/demo-media"
-"$BIN" demo-media >/dev/null 2>&1 || MARQUEE_DEMO_MEDIA_DIR="$MEDIA" "$BIN" demo-media
+MARQUEE_DEMO_MEDIA_DIR="$MEDIA" "$BIN" demo-media >/dev/null
+
+sync_bench() {
+  say "sync benchmark (about 80 s)"
+  MARQUEE_BIN="$BIN" node "$ROOT/bench/sync.mjs" --seconds 60
+}
+
+fanout_bench() {
+  say "fan-out benchmark"
+  (cd "$ROOT" && cargo build --release -p marquee-loadgen)
+  ulimit -n 20000 2>/dev/null || true
+  local gen="$ROOT/target/release/marquee-loadgen" d1 d2 p1 p2 db ns
+  d1=$(mktemp -d)
+  MARQUEE_BIND=127.0.0.1:3921 MARQUEE_DATA_DIR="$d1" MARQUEE_DEMO_MEDIA_DIR="$MEDIA" \
+    MARQUEE_SITE_ROOT="$SITE_ROOT" RUST_LOG=warn "$BIN" serve >/dev/null 2>&1 &
+  p1=$!
+  until curl -fs http://127.0.0.1:3921/healthz >/dev/null 2>&1; do sleep 0.1; done
+  echo "one process (embedded: SQLite, in-process events):"
+  "$gen" --url http://127.0.0.1:3921 --pid "$p1" --clients 2000 --commands 20 | sed 's/^/  /'
+  kill "$p1"; wait "$p1" 2>/dev/null || true
+
+  db="marquee_bench_$(date +%s)"; ns="marquee-bench-$(date +%s)"
+  psql "${MARQUEE_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}" -qc "CREATE DATABASE $db"
+  local url="postgres://postgres@127.0.0.1:5432/$db"
+  d1=$(mktemp -d); d2=$(mktemp -d)
+  for n in 1 2; do
+    local dir=$d1; [ $n = 2 ] && dir=$d2
+    DATABASE_URL="$url" REDIS_URL=redis://127.0.0.1:6379 MARQUEE_REDIS_NAMESPACE="$ns" \
+      MARQUEE_BIND=127.0.0.1:392$((n + 1)) MARQUEE_DATA_DIR="$dir" MARQUEE_DEMO_MEDIA_DIR="$MEDIA" \
+      MARQUEE_SITE_ROOT="$SITE_ROOT" RUST_LOG=warn "$BIN" serve >/dev/null 2>&1 &
+    [ $n = 1 ] && p1=$! || p2=$!
+  done
+  until curl -fs http://127.0.0.1:3922/healthz >/dev/null 2>&1 && curl -fs http://127.0.0.1:3923/healthz >/dev/null 2>&1; do sleep 0.1; done
+  echo "two processes (PostgreSQL + Redis pub/sub), viewers split evenly, commands sent to the first:"
+  "$gen" --url http://127.0.0.1:3922,http://127.0.0.1:3923 --pid "$p1,$p2" --clients 2000 --commands 20 | sed 's/^/  /'
+  kill "$p1" "$p2"; wait "$p1" "$p2" 2>/dev/null || true
+  psql "${MARQUEE_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}" -qc "DROP DATABASE $db" || true
+}
+
+case "$what" in
+  sync) sync_bench; exit 0 ;;
+  fanout) fanout_bench; exit 0 ;;
+  foundation|all) ;;
+  *) die "usage: scripts/bench.sh [all|foundation|sync|fanout]" ;;
+esac
 
 wasm="$SITE_ROOT/pkg/marquee_bg.wasm"
 raw=$(stat -c %s "$wasm"); gz=$(gzip -9 -c "$wasm" | wc -c)
@@ -47,3 +98,8 @@ echo "ssr_page $page ($bytes bytes of HTML, 60 posters)"
 wrk -t2 -c32 -d15s "http://127.0.0.1:$port$page" | sed 's/^/  /'
 rss=$(ps -o rss= -p "$pid"); echo "server_rss_after_load_kib $rss"
 kill "$pid"; wait "$pid" 2>/dev/null || true
+
+if [ "$what" = all ]; then
+  sync_bench
+  fanout_bench
+fi

@@ -24,10 +24,10 @@ use leptos_router::{
 };
 
 use crate::components::layout::{Header, NotFound};
-use crate::session::SessionPage;
 use crate::pages::{
     home::HomePage, item::ItemPage, search::SearchPage, section::SectionPage, watch::WatchPage,
 };
+use crate::session::SessionPage;
 
 /// The HTML document around the app; the server renders it for every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {

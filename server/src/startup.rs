@@ -161,7 +161,10 @@ async fn build(config: &Config, bind: SocketAddr) -> Result<Built, StartError> {
         // One process owns every session: nobody can still be connected from before.
         let n = services.sessions.reset_presence().await?;
         if n > 0 {
-            tracing::info!(sessions = n, "restored watch sessions; everyone starts offline");
+            tracing::info!(
+                sessions = n,
+                "restored watch sessions; everyone starts offline"
+            );
         }
     }
     let hub = crate::sync::Hub::new(services.sessions.clone());
@@ -224,7 +227,10 @@ fn router(state: AppState) -> Router {
         )
         .route("/hls/stop/{session}", post(hls::stop))
         .route("/img/{rating_key}/{kind}/{stamp}", get(images::image))
-        .route("/ws/session/{session}", get(crate::sync::connection::upgrade))
+        .route(
+            "/ws/session/{session}",
+            get(crate::sync::connection::upgrade),
+        )
         .route("/api/sessions", post(sessions::create))
         .route("/api/sessions/{session}", get(sessions::get))
         .route("/healthz", get(ops::health))

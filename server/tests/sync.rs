@@ -15,9 +15,8 @@ use serde_json::json;
 use support::{Mode, TestApp, spawn_app};
 use tokio_tungstenite::tungstenite::Message;
 
-type Ws = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 macro_rules! both_modes {
     ($($name:ident),* $(,)?) => {
@@ -64,7 +63,10 @@ struct Viewer {
 }
 
 async fn connect(app_url: &str, session: &str) -> Ws {
-    let url = format!("{}/ws/session/{session}", app_url.replace("http://", "ws://"));
+    let url = format!(
+        "{}/ws/session/{session}",
+        app_url.replace("http://", "ws://")
+    );
     tokio_tungstenite::connect_async(url).await.unwrap().0
 }
 
@@ -109,7 +111,9 @@ impl Viewer {
     async fn join(app_url: &str, session: &str, name: &str, member: Option<&str>) -> Viewer {
         let mut ws = connect(app_url, session).await;
         let hello = json!({"type": "hello", "protocol": 1, "name": name, "member": member});
-        ws.send(Message::Text(hello.to_string().into())).await.unwrap();
+        ws.send(Message::Text(hello.to_string().into()))
+            .await
+            .unwrap();
         match recv_msg(&mut ws).await {
             ServerMsg::Welcome {
                 member, session, ..
@@ -182,8 +186,10 @@ impl Viewer {
             other => panic!("{command:?} refused: {other:?}"),
         };
         while self.session.version < version {
-            self.until(|m| matches!(m, ServerMsg::Event { .. } | ServerMsg::Welcome { .. }).then_some(()))
-                .await;
+            self.until(|m| {
+                matches!(m, ServerMsg::Event { .. } | ServerMsg::Welcome { .. }).then_some(())
+            })
+            .await;
         }
         version
     }
@@ -194,7 +200,11 @@ impl Viewer {
             ServerMsg::Event { by, changes, .. } => changes.iter().find_map(|c| match c {
                 Change::Playback {
                     playback, cause, ..
-                } => Some((by.as_ref().map(|a| a.name.clone()), cause.clone(), *playback)),
+                } => Some((
+                    by.as_ref().map(|a| a.name.clone()),
+                    cause.clone(),
+                    *playback,
+                )),
                 _ => None,
             }),
             _ => None,
@@ -239,7 +249,10 @@ async fn join_gives_a_snapshot_and_a_late_joiner_disturbs_nobody(app: TestApp, _
     tokio::time::sleep(Duration::from_millis(600)).await;
 
     let ben = Viewer::join(&base, &id, "Ben", None).await;
-    assert_eq!(ben.session.playback, playback, "the joiner did not reset playback");
+    assert_eq!(
+        ben.session.playback, playback,
+        "the joiner did not reset playback"
+    );
     let expected = playback.position_at(now_ms());
     assert!(
         ben.session.playback.position_at(now_ms()) > 5.3,
@@ -254,7 +267,9 @@ async fn join_gives_a_snapshot_and_a_late_joiner_disturbs_nobody(app: TestApp, _
             _ => None,
         })
         .await;
-    assert!(matches!(changes.as_slice(), [Change::MemberJoined { member }] if member.name == "Ben"));
+    assert!(
+        matches!(changes.as_slice(), [Change::MemberJoined { member }] if member.name == "Ben")
+    );
     assert_eq!(ana.session.playback, playback);
 }
 
@@ -268,7 +283,10 @@ async fn everyone_sees_who_paused_and_seeked(app: TestApp, _mode: Mode) {
     let (by, cause, pb) = ben.playback_event().await;
     assert_eq!((by.as_deref(), cause), (Some("Ana"), Cause::Play));
     assert!(pb.playing);
-    assert!(pb.at > now_ms() - 50.0, "play is scheduled, not in the past");
+    assert!(
+        pb.at > now_ms() - 50.0,
+        "play is scheduled, not in the past"
+    );
 
     ana.ok(Command::Pause).await;
     let (by, cause, pb) = ben.playback_event().await;
@@ -523,7 +541,10 @@ async fn when_the_host_leaves_the_role_passes_on(app: TestApp, _mode: Mode) {
     ana.ok(Command::Play).await;
 }
 
-async fn reconnecting_resumes_the_member_and_replays_are_not_applied_twice(app: TestApp, _mode: Mode) {
+async fn reconnecting_resumes_the_member_and_replays_are_not_applied_twice(
+    app: TestApp,
+    _mode: Mode,
+) {
     let (id, host) = create_session(&app, "101", "Ana").await;
     let base = app.running.url();
     let mut ben = Viewer::join(&base, &id, "Ben", None).await;
@@ -582,7 +603,8 @@ async fn a_buffering_viewer_holds_the_group_then_it_carries_on(app: TestApp, _mo
         Some("Waiting for Ben…")
     );
     // Ben recovers: the group resumes together from where it held.
-    ben.send(json!({"type": "status", "buffering": false})).await;
+    ben.send(json!({"type": "status", "buffering": false}))
+        .await;
     let (_, cause, resumed) = ana.playback_event().await;
     assert_eq!(cause, Cause::Resumed);
     assert!(resumed.playing);
@@ -630,11 +652,16 @@ async fn the_queue_drives_what_plays(app: TestApp, _mode: Mode) {
         "the new item is current"
     );
     // Everyone loads it; when both report ready the group starts together.
-    ana.send(json!({"type": "status", "buffering": false})).await;
+    ana.send(json!({"type": "status", "buffering": false}))
+        .await;
     let (_, cause, _) = ana.playback_event().await;
     assert_eq!(cause, Cause::Waiting, "now only waiting for Ben");
-    assert_eq!(ana.session.wait.as_ref().unwrap().members, vec![ben.member.clone()]);
-    ben.send(json!({"type": "status", "buffering": false})).await;
+    assert_eq!(
+        ana.session.wait.as_ref().unwrap().members,
+        vec![ben.member.clone()]
+    );
+    ben.send(json!({"type": "status", "buffering": false}))
+        .await;
     let (_, cause, pb) = ana.playback_event().await;
     assert_eq!(cause, Cause::Resumed);
     assert!(pb.playing);

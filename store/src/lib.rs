@@ -10,5 +10,5 @@ pub mod db;
 pub mod sessions;
 
 pub use cache::{Cache, CacheError, CacheFetchError, CacheStats, Tier, TierTtls};
-pub use sessions::{Bus, BusError, SessionEvent, SessionStore, SessionStoreError, Updated};
 pub use db::{Backend, MediaCacheEntry, NewSession, SessionRow, Store, StoreError, User};
+pub use sessions::{Bus, BusError, SessionEvent, SessionStore, SessionStoreError, Updated};

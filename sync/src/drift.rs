@@ -228,7 +228,13 @@ mod tests {
         let mut c = DriftController::new(DriftConfig::default());
         for i in 0..20 {
             let corr = c.update(f64::from(i) * 100.0, 10.015, 10.0, 1.0, 30.0);
-            assert_eq!(corr, Correction { rate: 1.0, seek: None });
+            assert_eq!(
+                corr,
+                Correction {
+                    rate: 1.0,
+                    seek: None
+                }
+            );
         }
     }
 

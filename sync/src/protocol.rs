@@ -164,8 +164,10 @@ mod tests {
     fn unknown_messages_do_not_parse() {
         assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"nuke"}"#).is_err());
         assert!(
-            serde_json::from_str::<ClientMsg>(r#"{"type":"command","id":1,"base_version":0,"command":{"op":"explode"}}"#)
-                .is_err()
+            serde_json::from_str::<ClientMsg>(
+                r#"{"type":"command","id":1,"base_version":0,"command":{"op":"explode"}}"#
+            )
+            .is_err()
         );
     }
 }

@@ -136,16 +136,30 @@ pub struct Wait {
 pub enum Command {
     Play,
     Pause,
-    Seek { position: f64 },
-    SetRate { rate: f64 },
+    Seek {
+        position: f64,
+    },
+    SetRate {
+        rate: f64,
+    },
     Next,
     Previous,
     /// Start a queued entry now.
-    PlayEntry { entry: u64 },
-    QueueAdd { rating_key: String, title: String },
-    QueueRemove { entry: u64 },
+    PlayEntry {
+        entry: u64,
+    },
+    QueueAdd {
+        rating_key: String,
+        title: String,
+    },
+    QueueRemove {
+        entry: u64,
+    },
     /// Move an entry to index `to` (clamped to the queue).
-    QueueMove { entry: u64, to: usize },
+    QueueMove {
+        entry: u64,
+        to: usize,
+    },
 }
 
 impl Command {
@@ -189,16 +203,25 @@ pub enum Change {
 pub enum Cause {
     Play,
     Pause,
-    Seek { from: f64, to: f64 },
-    Rate { rate: f64 },
+    Seek {
+        from: f64,
+        to: f64,
+    },
+    Rate {
+        rate: f64,
+    },
     /// The current entry changed (next, previous, picked, removed).
-    Item { entry: Option<u64> },
+    Item {
+        entry: Option<u64>,
+    },
     /// The group holds for buffering members.
     Waiting,
     /// Everyone is ready again.
     Resumed,
     /// The wait bound passed; the group carried on without these members.
-    CarriedOn { without: Vec<MemberId> },
+    CarriedOn {
+        without: Vec<MemberId>,
+    },
 }
 
 /// Why a command or report was refused. Nothing changed when one of these is returned.
@@ -347,8 +370,10 @@ impl Session {
             m.name = name;
             m.buffering = false;
             let member = m.clone();
+            let mut changes = vec![Change::MemberUpdated { member }];
+            changes.extend(self.claim_vacant_host(id));
             self.version += 1;
-            return Ok((member.id.clone(), vec![Change::MemberUpdated { member }]));
+            return Ok((id.to_owned(), changes));
         }
         let role = if self.host().is_none() {
             Role::Host
@@ -366,8 +391,27 @@ impl Session {
             rtt_ms: 0.0,
         };
         self.members.push(member.clone());
+        let mut changes = vec![Change::MemberJoined {
+            member: member.clone(),
+        }];
+        changes.extend(self.claim_vacant_host(&member.id));
         self.version += 1;
-        Ok((member.id.clone(), vec![Change::MemberJoined { member }]))
+        Ok((member.id, changes))
+    }
+
+    /// A host who is not connected (left while alone, or never came) hands the role to whoever
+    /// arrives, so a session is never stuck without someone in charge.
+    fn claim_vacant_host(&mut self, id: &str) -> Option<Change> {
+        let vacant = self.host().is_some_and(|h| !h.online() && h.id != id);
+        if !vacant {
+            return None;
+        }
+        for m in &mut self.members {
+            m.role = if m.id == id { Role::Host } else { Role::Viewer };
+        }
+        Some(Change::HostChanged {
+            host: id.to_owned(),
+        })
     }
 
     /// A connection of `id` closed. When the host's last connection goes, the host role passes
@@ -391,7 +435,11 @@ impl Session {
                 .map(|m| m.id.clone());
             if let Some(heir) = heir {
                 for m in &mut self.members {
-                    m.role = if m.id == heir { Role::Host } else { Role::Viewer };
+                    m.role = if m.id == heir {
+                        Role::Host
+                    } else {
+                        Role::Viewer
+                    };
                 }
                 changes.push(Change::HostChanged { host: heir });
             }
@@ -636,10 +684,7 @@ impl Session {
         let still: Vec<MemberId> = wait
             .members
             .iter()
-            .filter(|id| {
-                self.member(id)
-                    .is_some_and(|m| m.online() && m.buffering)
-            })
+            .filter(|id| self.member(id).is_some_and(|m| m.online() && m.buffering))
             .cloned()
             .collect();
         let timed_out = now >= wait.deadline;
@@ -740,7 +785,11 @@ impl Session {
             }
             Change::HostChanged { host } => {
                 for m in &mut self.members {
-                    m.role = if &m.id == host { Role::Host } else { Role::Viewer };
+                    m.role = if &m.id == host {
+                        Role::Host
+                    } else {
+                        Role::Viewer
+                    };
                 }
             }
             Change::Queue { queue, current } => {
@@ -831,7 +880,10 @@ pub fn describe(by: Option<&Actor>, change: &Change, session: &Session) -> Optio
             Cause::Rate { rate } => format!("{who} set the speed to {rate}×"),
             Cause::Item { .. } => format!(
                 "{who} started {}",
-                session.current_entry().map(|e| e.title.as_str()).unwrap_or("the queue's end")
+                session
+                    .current_entry()
+                    .map(|e| e.title.as_str())
+                    .unwrap_or("the queue's end")
             ),
             Cause::Waiting => {
                 let names: Vec<String> = wait
@@ -946,7 +998,9 @@ mod tests {
         let mut s = session();
         s.disconnect("ben", 3_000.0).expect("leave");
         assert!(!s.member("ben").expect("ben").online());
-        let (id, _) = s.join(Some("ben"), "other", "Ben", 4_000.0).expect("rejoin");
+        let (id, _) = s
+            .join(Some("ben"), "other", "Ben", 4_000.0)
+            .expect("rejoin");
         assert_eq!(id, "ben");
         assert_eq!(s.members.len(), 2);
         assert!(s.member("ben").expect("ben").online());
@@ -963,9 +1017,28 @@ mod tests {
     }
 
     #[test]
+    fn an_absent_host_hands_over_to_whoever_arrives() {
+        let mut s = session();
+        s.disconnect("ana", 3_000.0).expect("ana leaves");
+        s.disconnect("ben", 3_100.0).expect("ben leaves");
+        // Ana left last-but-one, so Ben inherited; now Ben is gone too and Cy arrives.
+        let (_, changes) = s.join(None, "cy", "Cy", 4_000.0).expect("join");
+        assert!(changes.contains(&Change::HostChanged { host: "cy".into() }));
+        // Ana coming back while Cy is here stays a viewer.
+        let (_, changes) = s.join(Some("ana"), "x", "Ana", 5_000.0).expect("rejoin");
+        assert!(
+            !changes
+                .iter()
+                .any(|c| matches!(c, Change::HostChanged { .. }))
+        );
+        assert_eq!(s.host().map(|m| m.id.as_str()), Some("cy"));
+    }
+
+    #[test]
     fn a_host_with_two_tabs_keeps_the_role_until_the_last_closes() {
         let mut s = session();
-        s.join(Some("ana"), "x", "Ana", 3_000.0).expect("second tab");
+        s.join(Some("ana"), "x", "Ana", 3_000.0)
+            .expect("second tab");
         s.disconnect("ana", 4_000.0).expect("close one");
         assert_eq!(s.host().map(|m| m.id.as_str()), Some("ana"));
     }
@@ -1043,7 +1116,10 @@ mod tests {
         .expect("add");
         s.apply("ana", &Command::Play, 6_000.0).expect("play");
         s.apply("ben", &Command::Next, 7_000.0).expect("next");
-        assert_eq!(s.current_entry().map(|e| e.rating_key.as_str()), Some("102"));
+        assert_eq!(
+            s.current_entry().map(|e| e.rating_key.as_str()),
+            Some("102")
+        );
         assert_eq!(s.title, "Copper Sky");
         assert_eq!(s.playback.position, 0.0);
         assert!(!s.playback.playing);
@@ -1055,8 +1131,12 @@ mod tests {
             s.apply("ben", &Command::Next, 8_000.0),
             Err(SessionError::NoNext)
         );
-        s.apply("ben", &Command::Previous, 8_000.0).expect("previous");
-        assert_eq!(s.current_entry().map(|e| e.rating_key.as_str()), Some("101"));
+        s.apply("ben", &Command::Previous, 8_000.0)
+            .expect("previous");
+        assert_eq!(
+            s.current_entry().map(|e| e.rating_key.as_str()),
+            Some("101")
+        );
     }
 
     #[test]
@@ -1100,9 +1180,7 @@ mod tests {
         let before = s.clone();
         for cmd in [
             Command::Seek { position: -1.0 },
-            Command::Seek {
-                position: f64::NAN,
-            },
+            Command::Seek { position: f64::NAN },
             Command::SetRate { rate: 9.0 },
             Command::Previous,
         ] {

@@ -19,9 +19,9 @@ use wasm_bindgen::JsCast;
 use crate::components::icons::{Icon, IconKind};
 use crate::model::{PlayMode, PlaybackInfo};
 use crate::session::SyncView;
-use marquee_sync::Command;
 use format::format_time;
 use keys::{KeyAction, action_for};
+use marquee_sync::Command;
 
 /// A readable message for `MediaError.code`.
 pub fn media_error_message(code: u16) -> &'static str {
@@ -126,7 +126,11 @@ pub fn Player(info: PlaybackInfo) -> impl IntoView {
                     s.playback.playing || s.wait.as_ref().is_some_and(|w| w.resume)
                 })
             });
-            crate::session::send(if group_playing { Command::Pause } else { Command::Play });
+            crate::session::send(if group_playing {
+                Command::Pause
+            } else {
+                Command::Play
+            });
             return;
         }
         if let Some(v) = video() {
@@ -141,7 +145,11 @@ pub fn Player(info: PlaybackInfo) -> impl IntoView {
     let seek_to = move |t: f64| {
         if synced {
             let max = duration.get_untracked();
-            let t = if max > 0.0 { t.clamp(0.0, max) } else { t.max(0.0) };
+            let t = if max > 0.0 {
+                t.clamp(0.0, max)
+            } else {
+                t.max(0.0)
+            };
             crate::session::send(Command::Seek { position: t });
             return;
         }

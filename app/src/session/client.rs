@@ -186,7 +186,11 @@ impl Client {
         } else {
             "ws"
         };
-        Some(format!("{scheme}://{}/ws/session/{}", loc.host().ok()?, self.session))
+        Some(format!(
+            "{scheme}://{}/ws/session/{}",
+            loc.host().ok()?,
+            self.session
+        ))
     }
 
     fn connect(self: &Rc<Self>) {
@@ -243,7 +247,12 @@ impl Client {
     }
 
     fn on_open(self: &Rc<Self>) {
-        let member = self.inner.borrow().member.clone().or_else(|| stored_member(&self.session));
+        let member = self
+            .inner
+            .borrow()
+            .member
+            .clone()
+            .or_else(|| stored_member(&self.session));
         self.raw_send(&ClientMsg::Hello {
             protocol: PROTOCOL_VERSION,
             name: self.name.clone(),
@@ -263,14 +272,12 @@ impl Client {
             return;
         }
         match code {
-            4404 => self
-                .view
-                .conn
-                .set(Conn::Closed("This watch session does not exist (or has ended).".into())),
-            4400 => self
-                .view
-                .conn
-                .set(Conn::Closed("Marquee was updated: reload the page to rejoin.".into())),
+            4404 => self.view.conn.set(Conn::Closed(
+                "This watch session does not exist (or has ended).".into(),
+            )),
+            4400 => self.view.conn.set(Conn::Closed(
+                "Marquee was updated: reload the page to rejoin.".into(),
+            )),
             _ => self.schedule_reconnect(),
         }
     }
@@ -378,7 +385,13 @@ impl Client {
                         }
                         let playback = session.playback;
                         let item_changed = changes.iter().any(|c| {
-                            matches!(c, marquee_sync::Change::Playback { cause: marquee_sync::session::Cause::Item { .. }, .. })
+                            matches!(
+                                c,
+                                marquee_sync::Change::Playback {
+                                    cause: marquee_sync::session::Cause::Item { .. },
+                                    ..
+                                }
+                            )
                         });
                         if let Some(tl) = inner.timeline.as_mut() {
                             tl.push(playback, now);
@@ -553,7 +566,12 @@ impl Client {
             let Some(video) = inner.video.clone() else {
                 return;
             };
-            (video, playback, inner.stalled_since, inner.reported_buffering)
+            (
+                video,
+                playback,
+                inner.stalled_since,
+                inner.reported_buffering,
+            )
         };
         if video.ready_state() < 1 {
             return; // no metadata yet: nothing to position
@@ -605,11 +623,11 @@ impl Client {
         }
         let local = video.current_time();
         let ahead = buffered_ahead(&video, local);
-        let correction = self
-            .inner
-            .borrow_mut()
-            .controller
-            .update(now, local, target, playback.rate, ahead);
+        let correction =
+            self.inner
+                .borrow_mut()
+                .controller
+                .update(now, local, target, playback.rate, ahead);
         if let Some(to) = correction.seek {
             video.set_current_time(to);
             self.inner.borrow_mut().seeks += 1;
@@ -651,13 +669,19 @@ impl Client {
             let set = |k: &str, v: JsValue| {
                 let _ = js_sys::Reflect::set(&obj, &k.into(), &v);
             };
-            set("drift", drift.map(JsValue::from_f64).unwrap_or(JsValue::NULL));
+            set(
+                "drift",
+                drift.map(JsValue::from_f64).unwrap_or(JsValue::NULL),
+            );
             set("target", JsValue::from_f64(target));
             set("position", JsValue::from_f64(video.current_time()));
             set("rate", JsValue::from_f64(video.playback_rate()));
             set("seeks", JsValue::from_f64(f64::from(seeks)));
             set("serverNow", JsValue::from_f64(self.server_now()));
-            set("offset", JsValue::from_f64(self.inner.borrow().clock.offset()));
+            set(
+                "offset",
+                JsValue::from_f64(self.inner.borrow().clock.offset()),
+            );
             let _ = js_sys::Reflect::set(&w, &"__marqueeSync".into(), &obj);
         }
         let last = self.inner.borrow().last_drift_publish;
@@ -693,7 +717,9 @@ fn storage() -> Option<web_sys::Storage> {
 }
 
 fn stored_member(session: &str) -> Option<String> {
-    storage()?.get_item(&format!("marquee.member.{session}")).ok()?
+    storage()?
+        .get_item(&format!("marquee.member.{session}"))
+        .ok()?
 }
 
 fn store_member(session: &str, member: &str) {

@@ -11,7 +11,9 @@ pub enum Conn {
     Connecting,
     Live,
     /// Lost; retrying with backoff.
-    Reconnecting { attempt: u32 },
+    Reconnecting {
+        attempt: u32,
+    },
     /// Gone for good, with the reason.
     Closed(String),
 }

@@ -23,8 +23,8 @@ pub async fn create(
     name: &str,
 ) -> Result<CreatedSession, AppError> {
     super::library::validate_key(rating_key)?;
-    let name = marquee_sync::session::clean_name(name)
-        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let name =
+        marquee_sync::session::clean_name(name).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let item = services.library.item(rating_key).await?;
     if !item.kind.is_playable() {
         return Err(AppError::BadRequest(format!(

@@ -104,7 +104,11 @@ async fn run(
         }
         Err(e) => {
             tracing::warn!(session, error = %e, "could not load a session");
-            let msg = ServerMsg::error(None, ErrorCode::Unavailable, "The server could not load this session; try again shortly.");
+            let msg = ServerMsg::error(
+                None,
+                ErrorCode::Unavailable,
+                "The server could not load this session; try again shortly.",
+            );
             send(sink, &msg).await?;
             close(sink, 1011, "unavailable").await;
             return Ok(());
@@ -114,7 +118,12 @@ async fn run(
     // Subscribe before joining so no event after our snapshot can slip past.
     let mut room = hub.enter(session);
     let mut bucket = TokenBucket::new(RATE_PER_SEC, RATE_BURST);
-    let member = match tokio::time::timeout(HELLO_TIMEOUT, await_hello(hub, session, sink, &mut stream, &mut bucket)).await {
+    let member = match tokio::time::timeout(
+        HELLO_TIMEOUT,
+        await_hello(hub, session, sink, &mut stream, &mut bucket),
+    )
+    .await
+    {
         Ok(Ok(Some(member))) => member,
         Ok(Ok(None)) => return Ok(()),
         Ok(Err(e)) => return Err(e),
@@ -169,7 +178,9 @@ async fn run(
     let member = viewer.member.clone();
     let left = hub
         .sessions()
-        .update(session, None, |s| Ok((s.disconnect(&member, now_ms())?, ())))
+        .update(session, None, |s| {
+            Ok((s.disconnect(&member, now_ms())?, ()))
+        })
         .await;
     if let Err(e) = left {
         tracing::warn!(session, error = %e, "could not record a viewer leaving");
@@ -193,7 +204,11 @@ async fn await_hello(
             Ok(_) => continue,
         };
         if !bucket.try_take() {
-            send(sink, &ServerMsg::error(None, ErrorCode::RateLimited, "Too many messages.")).await?;
+            send(
+                sink,
+                &ServerMsg::error(None, ErrorCode::RateLimited, "Too many messages."),
+            )
+            .await?;
             continue;
         }
         if text.len() > MAX_MESSAGE_BYTES {
@@ -220,13 +235,17 @@ async fn await_hello(
                 let joined = hub
                     .sessions()
                     .update(session, None, |s| {
-                        let (id, changes) = s.join(member.as_deref(), new_id.clone(), &name, now_ms())?;
+                        let (id, changes) =
+                            s.join(member.as_deref(), new_id.clone(), &name, now_ms())?;
                         Ok((changes, id))
                     })
                     .await;
                 match joined {
                     Ok(updated) => {
-                        hub.watch_deadline(session, updated.session.wait.as_ref().map(|w| w.deadline));
+                        hub.watch_deadline(
+                            session,
+                            updated.session.wait.as_ref().map(|w| w.deadline),
+                        );
                         let welcome = ServerMsg::Welcome {
                             protocol: PROTOCOL_VERSION,
                             member: updated.value.clone(),
@@ -240,7 +259,15 @@ async fn await_hello(
                 }
             }
             Ok(ClientMsg::Ping { t0 }) => {
-                send(sink, &ServerMsg::Pong { t0, t1: received_at, t2: now_ms() }).await?;
+                send(
+                    sink,
+                    &ServerMsg::Pong {
+                        t0,
+                        t1: received_at,
+                        t2: now_ms(),
+                    },
+                )
+                .await?;
             }
             Ok(_) => {
                 let msg = ServerMsg::error(None, ErrorCode::NotJoined, "Say hello first.");
@@ -263,7 +290,11 @@ fn too_large() -> ServerMsg {
 fn malformed(e: &serde_json::Error) -> ServerMsg {
     let mut detail = e.to_string();
     detail.truncate(200);
-    ServerMsg::error(None, ErrorCode::Malformed, format!("Unreadable message: {detail}"))
+    ServerMsg::error(
+        None,
+        ErrorCode::Malformed,
+        format!("Unreadable message: {detail}"),
+    )
 }
 
 /// Maps a failed session update to the client's error.
@@ -283,7 +314,11 @@ fn store_error(id: Option<u64>, e: &SessionStoreError) -> ServerMsg {
         }
         other => {
             tracing::warn!(error = %other, "session update failed");
-            ServerMsg::error(id, ErrorCode::Unavailable, "The server could not save that; try again.")
+            ServerMsg::error(
+                id,
+                ErrorCode::Unavailable,
+                "The server could not save that; try again.",
+            )
         }
     }
 }
@@ -295,7 +330,12 @@ enum Outcome {
 }
 
 impl Viewer<'_> {
-    async fn handle(&mut self, sink: &mut Sink, text: &str, received_at: f64) -> Result<(), axum::Error> {
+    async fn handle(
+        &mut self,
+        sink: &mut Sink,
+        text: &str,
+        received_at: f64,
+    ) -> Result<(), axum::Error> {
         if !self.bucket.try_take() {
             // One notice per second at most, so a flood is not answered with a flood.
             let quiet = self
@@ -306,7 +346,9 @@ impl Viewer<'_> {
                 let msg = ServerMsg::error(
                     None,
                     ErrorCode::RateLimited,
-                    format!("Too many messages: at most {RATE_PER_SEC} a second. Some were dropped."),
+                    format!(
+                        "Too many messages: at most {RATE_PER_SEC} a second. Some were dropped."
+                    ),
                 );
                 send(sink, &msg).await?;
             }
@@ -321,7 +363,15 @@ impl Viewer<'_> {
         };
         match msg {
             ClientMsg::Ping { t0 } => {
-                send(sink, &ServerMsg::Pong { t0, t1: received_at, t2: now_ms() }).await
+                send(
+                    sink,
+                    &ServerMsg::Pong {
+                        t0,
+                        t1: received_at,
+                        t2: now_ms(),
+                    },
+                )
+                .await
             }
             ClientMsg::Command {
                 id,
@@ -377,7 +427,11 @@ impl Viewer<'_> {
             }
             ClientMsg::Resync => self.snapshot(sink).await,
             ClientMsg::Hello { .. } => {
-                let msg = ServerMsg::error(None, ErrorCode::Malformed, "Already joined; hello is only sent once.");
+                let msg = ServerMsg::error(
+                    None,
+                    ErrorCode::Malformed,
+                    "Already joined; hello is only sent once.",
+                );
                 send(sink, &msg).await
             }
         }
@@ -396,7 +450,11 @@ impl Viewer<'_> {
                 send(sink, &msg).await
             }
             Ok(None) => {
-                send(sink, &ServerMsg::error(None, ErrorCode::UnknownSession, "This session has ended.")).await
+                send(
+                    sink,
+                    &ServerMsg::error(None, ErrorCode::UnknownSession, "This session has ended."),
+                )
+                .await
             }
             Err(e) => send(sink, &store_error(None, &e)).await,
         }

@@ -198,7 +198,10 @@ async fn dispatch(inner: std::sync::Weak<Inner>, mut rx: broadcast::Receiver<Arc
                 hub.deliver(&event);
             }
             Err(broadcast::error::RecvError::Lagged(n)) => {
-                tracing::warn!(missed = n, "session events: dispatcher lagged; resyncing viewers");
+                tracing::warn!(
+                    missed = n,
+                    "session events: dispatcher lagged; resyncing viewers"
+                );
                 hub.resync_all();
             }
             Err(broadcast::error::RecvError::Closed) => return,

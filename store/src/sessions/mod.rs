@@ -71,10 +71,7 @@ impl SessionStore {
     pub async fn create(&self, session: &Session) -> Result<Session, SessionStoreError> {
         let new = NewSession {
             id: session.id.clone(),
-            host_name: session
-                .host()
-                .map(|m| m.name.clone())
-                .unwrap_or_default(),
+            host_name: session.host().map(|m| m.name.clone()).unwrap_or_default(),
             title: session.title.clone(),
             current_item: session.current_entry().map(|e| e.rating_key.clone()),
             state: to_json(session)?,
