@@ -120,7 +120,17 @@ on_both_backends!(
     sessions_concurrent_updates_have_one_winner,
     media_cache_upsert_expiry_and_purge,
     preferences_per_scope,
+    processes_starting_together_migrate_one_at_a_time,
 );
+
+/// Several servers started at once on a fresh database (a scale-out deploy) must all come up.
+async fn processes_starting_together_migrate_one_at_a_time(fx: Fixture) {
+    let connects = (0..4).map(|_| Store::connect(fx.url.as_deref(), &fx.data_dir));
+    for result in futures::future::join_all(connects).await {
+        let store = result.unwrap_or_else(|e| panic!("a concurrent start failed: {e}"));
+        store.ping().await.unwrap();
+    }
+}
 
 async fn migrations_run_at_connect_and_survive_restart(fx: Fixture) {
     let store = fx.connect().await;

@@ -28,6 +28,8 @@ use schema::{media_cache, preferences, sessions, users};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+/// PostgreSQL advisory-lock key held while migrating ("MARQUEE" in ASCII, as a number).
+const MIGRATION_LOCK_KEY: i64 = 0x4d41_5251_5545_45;
 
 /// Pragmas applied to every SQLite connection: WAL lets readers proceed during a write and
 /// busy_timeout makes concurrent writers wait instead of failing with SQLITE_BUSY.
@@ -201,7 +203,16 @@ impl Store {
         // current runtime handle (the runtime keeps polling the connection task meanwhile).
         tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
             let mut conn: AsyncConnectionWrapper<AsyncPgConnection> = conn.into();
-            run_migrations(&mut conn, POSTGRES_MIGRATIONS)
+            // Several Marquee processes may start together on one database: an advisory lock
+            // makes them migrate one at a time (the others then find nothing pending).
+            let lock = diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"));
+            diesel::RunQueryDsl::execute(lock, &mut conn)
+                .map_err(|e| StoreError::Migration(format!("taking the migration lock: {e}")))?;
+            let result = run_migrations(&mut conn, POSTGRES_MIGRATIONS);
+            let unlock =
+                diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"));
+            let _ = diesel::RunQueryDsl::execute(unlock, &mut conn);
+            result
         })
         .await
         .map_err(|e| StoreError::Migration(format!("migration task failed: {e}")))??;
