@@ -25,6 +25,8 @@ use crate::state::AppState;
 /// Frames above this are refused by the WebSocket layer itself (the protocol's own limit,
 /// [`MAX_MESSAGE_BYTES`], is checked per message with a friendly error).
 const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Read and write buffer per connection.
+const IO_BUFFER_BYTES: usize = 4 * 1024;
 /// A connection that does not say hello in time is closed.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(15);
 /// Close codes (4000–4999 are the application's).
@@ -41,8 +43,12 @@ pub async fn upgrade(
     State(state): State<AppState>,
 ) -> Response {
     let hub = state.hub.clone();
+    // Protocol messages are a few hundred bytes (snapshots a few KiB): small buffers keep a
+    // connection's memory low; the defaults (128 KiB each way) are sized for bulk transfer.
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
+        .read_buffer_size(IO_BUFFER_BYTES)
+        .write_buffer_size(IO_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
             let (mut sink, stream) = socket.split();
             if let Err(e) = run(&hub, &session, &mut sink, stream).await {

@@ -51,6 +51,9 @@ pub struct SessionStore {
     store: Store,
     bus: Bus,
     locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    /// The last version this process stored or loaded of each session. Updates start from it
+    /// and fall back to the database when the version check says another process moved on.
+    recent: Arc<Mutex<HashMap<String, Session>>>,
 }
 
 impl SessionStore {
@@ -59,6 +62,7 @@ impl SessionStore {
             store,
             bus,
             locks: Arc::default(),
+            recent: Arc::default(),
         }
     }
 
@@ -102,15 +106,31 @@ impl SessionStore {
     {
         let lock = self.lock_for(id);
         let _guard = lock.lock().await;
+        let mut cached = self.recent_copy(id);
         for _ in 0..MAX_ATTEMPTS {
-            let row = self
-                .store
-                .get_session(id)
-                .await?
-                .ok_or_else(|| SessionStoreError::NotFound(id.to_owned()))?;
-            let mut session = from_row(&row)?;
+            let from_cache = cached.is_some();
+            let mut session = match cached.take() {
+                Some(s) => s,
+                None => {
+                    let row = self
+                        .store
+                        .get_session(id)
+                        .await?
+                        .ok_or_else(|| SessionStoreError::NotFound(id.to_owned()))?;
+                    from_row(&row)?
+                }
+            };
             let base = session.version;
-            let (changes, value) = rule(&mut session)?;
+            let outcome = rule(&mut session);
+            let refused_or_unchanged = match &outcome {
+                Err(_) => true,
+                Ok((changes, _)) => changes.is_empty(),
+            };
+            if from_cache && refused_or_unchanged {
+                // Never refuse (or skip) on the strength of a copy that may be stale.
+                continue;
+            }
+            let (changes, value) = outcome?;
             if changes.is_empty() {
                 session.version = base;
                 return Ok(Updated {
@@ -129,6 +149,7 @@ impl SessionStore {
                 .await
             {
                 Ok(_) => {
+                    self.remember(&session);
                     let event = SessionEvent {
                         session: id.to_owned(),
                         version: session.version,
@@ -145,8 +166,16 @@ impl SessionStore {
                         value,
                     });
                 }
+                // Another process changed it first (or our copy was stale): reload and retry.
                 Err(StoreError::VersionConflict { .. }) => continue,
-                Err(e) => return Err(e.into()),
+                Err(StoreError::NotFound { .. }) => {
+                    self.forget(id);
+                    return Err(SessionStoreError::NotFound(id.to_owned()));
+                }
+                Err(e) => {
+                    self.forget(id);
+                    return Err(e.into());
+                }
             }
         }
         Err(SessionStoreError::Contended(id.to_owned()))
@@ -170,6 +199,24 @@ impl SessionStore {
             }
         }
         Ok(n)
+    }
+
+    fn recent_copy(&self, id: &str) -> Option<Session> {
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent.get(id).cloned()
+    }
+
+    fn remember(&self, session: &Session) {
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        if recent.len() >= 1024 && !recent.contains_key(&session.id) {
+            recent.clear(); // crude bound; sessions are re-read from the store on demand
+        }
+        recent.insert(session.id.clone(), session.clone());
+    }
+
+    fn forget(&self, id: &str) {
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent.remove(id);
     }
 
     fn lock_for(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
