@@ -107,15 +107,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (tx, ready, permits) = (tx.clone(), ready.clone(), permits.clone());
         tokio::spawn(async move {
             let permit = permits.acquire_owned().await;
-            let ws = join(&url, &format!("viewer {i}"), None).await;
-            drop(permit);
-            let mut ws = match ws {
-                Ok(ws) => ws,
-                Err(e) => {
-                    eprintln!("viewer {i}: {e}");
-                    ready.wait().await;
-                    return;
+            // Like the browser client: a refused join is retried after a pause.
+            let mut ws = None;
+            for attempt in 0..5u64 {
+                match join(&url, &format!("viewer {i}"), None).await {
+                    Ok(w) => {
+                        ws = Some(w);
+                        break;
+                    }
+                    Err(e) => {
+                        eprintln!("viewer {i} (attempt {}): {e}", attempt + 1);
+                        tokio::time::sleep(Duration::from_millis(200 * (attempt + 1))).await;
+                    }
                 }
+            }
+            drop(permit);
+            let Some(mut ws) = ws else {
+                ready.wait().await;
+                return;
             };
             ready.wait().await;
             while let Some(Ok(msg)) = ws.next().await {
@@ -140,6 +149,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Broadcast commands and time their delivery.
     let mut latencies: Vec<f64> = Vec::new();
+    let mut acks: Vec<f64> = Vec::new();
     let mut missing = 0usize;
     for c in 0..args.commands {
         let command = match c % 3 {
@@ -158,7 +168,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let version = loop {
             match tokio::time::timeout(Duration::from_secs(10), host.next()).await? {
                 Some(Ok(Message::Text(t))) => match serde_json::from_str::<ServerMsg>(t.as_str()) {
-                    Ok(ServerMsg::Ack { version, .. }) => break version,
+                    Ok(ServerMsg::Ack { version, .. }) => {
+                        acks.push(sent.elapsed().as_secs_f64() * 1000.0);
+                        break version;
+                    }
                     Ok(ServerMsg::Error { message, .. }) => return Err(message.into()),
                     _ => {}
                 },
@@ -207,6 +220,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         pct(50.0),
         pct(99.0),
         pct(100.0)
+    );
+    acks.sort_by(f64::total_cmp);
+    println!(
+        "  of which the command itself (sent → host's ack: apply, store, publish): p50 {:.2} ms  max {:.2} ms",
+        acks.get(acks.len() / 2).copied().unwrap_or(f64::NAN),
+        acks.last().copied().unwrap_or(f64::NAN)
     );
     for (i, pid) in args.pid.iter().enumerate() {
         if let (Some(Some(b)), Some(Some(a))) = (rss_before.get(i), rss_after.get(i)) {

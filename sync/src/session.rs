@@ -759,11 +759,11 @@ impl Session {
             .map(|m| m.id.clone())
             .collect();
         let resume = self.playback.playing || self.wait.as_ref().is_some_and(|w| w.resume);
-        self.wait = (entry.is_some() && !waiting.is_empty()).then(|| Wait {
+        self.wait = (entry.is_some() && !waiting.is_empty()).then_some(Wait {
             members: waiting,
             deadline: now + self.wait_bound_ms,
             reason: WaitReason::Loading,
-            resume: resume || self.playback.playing,
+            resume,
         });
         let mut changes = vec![self.queue_change()];
         changes.extend(self.set_playback(Playback::paused(0.0, now), Cause::Item { entry }));

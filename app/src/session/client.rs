@@ -148,6 +148,8 @@ struct Inner {
     timers: Vec<i32>,
     seeks: u32,
     last_drift_publish: f64,
+    /// The playback line the video last followed while playing.
+    last_line: Option<marquee_sync::Playback>,
 }
 
 struct Controller(DriftController);
@@ -425,6 +427,14 @@ impl Client {
                 if code == ErrorCode::UnknownSession {
                     self.view.conn.set(Conn::Closed(message.clone()));
                 }
+                // Not joined yet and the server could not take us: retry with backoff.
+                let joined = self.inner.borrow().member.is_some();
+                if code == ErrorCode::Unavailable && !joined {
+                    let ws = self.inner.borrow().ws.clone();
+                    if let Some(ws) = ws {
+                        let _ = ws.close();
+                    }
+                }
                 self.view.problem.set(Some(message));
             }
         }
@@ -432,7 +442,6 @@ impl Client {
 
     fn on_welcome(self: &Rc<Self>, member: String, session: Session) {
         store_member(&self.session, &member);
-        let now = self.server_now();
         let replay: Vec<(u64, Command)>;
         let dropped: usize;
         {
@@ -453,7 +462,6 @@ impl Client {
             inner.reported_buffering = session.member(&member).map(|m| m.buffering);
             inner.session = Some(session.clone());
         }
-        let _ = now;
         self.view.member.set(Some(member));
         self.view.session.set(Some(session.clone()));
         self.view.conn.set(Conn::Live);
@@ -618,6 +626,20 @@ impl Client {
             return;
         }
         self.inner.borrow_mut().play_requested = false;
+        // The group jumped (a seek, or a new line took effect): follow at once rather than
+        // through the drift filter, which is meant for slow drift.
+        let new_line = {
+            let mut inner = self.inner.borrow_mut();
+            let new_line = inner.last_line != Some(playback);
+            inner.last_line = Some(playback);
+            new_line
+        };
+        if new_line && (video.current_time() - target).abs() > 0.5 {
+            let lead = self.inner.borrow().controller.seek_latency() * playback.rate;
+            video.set_current_time(target + lead);
+            self.inner.borrow_mut().controller.reset();
+            return;
+        }
         if video.seeking() || video.ready_state() < 3 {
             return;
         }
@@ -659,11 +681,7 @@ impl Client {
     /// Updates the UI's drift readout (a few times a second) and exposes the numbers to
     /// benchmarks as `window.__marqueeSync`.
     fn publish_drift(&self, now: f64, drift: Option<f64>, video: &HtmlVideoElement, target: f64) {
-        let (seeks, controller_seeks) = {
-            let inner = self.inner.borrow();
-            (inner.seeks, inner.controller.seeks())
-        };
-        let _ = controller_seeks;
+        let seeks = self.inner.borrow().seeks;
         if let Some(w) = web_sys::window() {
             let obj = js_sys::Object::new();
             let set = |k: &str, v: JsValue| {

@@ -29,7 +29,7 @@ use schema::{media_cache, preferences, sessions, users};
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 /// PostgreSQL advisory-lock key held while migrating ("MARQUEE" in ASCII, as a number).
-const MIGRATION_LOCK_KEY: i64 = 0x4d41_5251_5545_45;
+const MIGRATION_LOCK_KEY: i64 = 0x004d_4152_5155_4545;
 
 /// Pragmas applied to every SQLite connection: WAL lets readers proceed during a write and
 /// busy_timeout makes concurrent writers wait instead of failing with SQLITE_BUSY.

@@ -18,7 +18,10 @@ use crate::db::{NewSession, Store, StoreError};
 pub use bus::{Bus, BusError, SessionEvent};
 
 /// Attempts before a write that keeps losing the version race gives up.
-const MAX_ATTEMPTS: usize = 16;
+const MAX_ATTEMPTS: u32 = 40;
+/// Longest pause between attempts after a lost race (ms); pauses grow and are jittered so
+/// processes racing for one session spread out instead of colliding again.
+const MAX_BACKOFF_MS: u64 = 64;
 
 /// Why a session operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -107,7 +110,12 @@ impl SessionStore {
         let lock = self.lock_for(id);
         let _guard = lock.lock().await;
         let mut cached = self.recent_copy(id);
-        for _ in 0..MAX_ATTEMPTS {
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 1 {
+                let cap = (1u64 << attempt.min(6)).min(MAX_BACKOFF_MS);
+                let pause = rand::random_range(0..=cap);
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            }
             let from_cache = cached.is_some();
             let mut session = match cached.take() {
                 Some(s) => s,
