@@ -201,9 +201,19 @@ async fn build(config: &Config, bind: SocketAddr) -> Result<Built, StartError> {
     })
 }
 
+/// The app's page routes, generated once per process. While Leptos generates them it marks
+/// resource loading as suppressed for the whole process (leptos issue #4773), so a page that
+/// another server in the same process (tests, the benchmarks) renders at that moment would wait
+/// forever. Generating once, before anything serves, closes that window.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// All routes: Marquee's own, then Leptos pages and server functions, then static files.
 fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let context = {
         let services = state.services.clone();
         move || provide_context(services.clone())

@@ -348,9 +348,9 @@ async fn concurrent_page_loads_make_one_plex_call(app: TestApp) {
         done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         r
     });
-    // Bounded, with a diagnosis: an intermittent hang of these concurrent loads was seen under
-    // CPU load (some requests never answered after Plex had been called once); fail with what
-    // is known instead of hanging the suite.
+    // Bounded: these loads used to hang now and then when another test's server was generating
+    // its Leptos route list at the same moment (see `startup::route_list`). If anything like it
+    // comes back, fail with what is known instead of hanging the suite.
     let Ok(results) = tokio::time::timeout(
         std::time::Duration::from_secs(30),
         futures::future::join_all(loads),
