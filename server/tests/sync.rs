@@ -212,6 +212,18 @@ impl Viewer {
         .await
     }
 
+    /// The next host hand-over: the new host's member id.
+    async fn host_change(&mut self) -> String {
+        self.until(|m| match m {
+            ServerMsg::Event { changes, .. } => changes.iter().find_map(|c| match c {
+                Change::HostChanged { host } => Some(host.clone()),
+                _ => None,
+            }),
+            _ => None,
+        })
+        .await
+    }
+
     async fn error(&mut self) -> (ErrorCode, String) {
         self.until(|m| match m {
             ServerMsg::Error { code, message, .. } => Some((*code, message.clone())),
@@ -519,15 +531,7 @@ async fn when_the_host_leaves_the_role_passes_on(app: TestApp, _mode: Mode) {
     let mut cy = Viewer::join(&base, &id, "Cy", None).await;
     ben.ok(Command::Play).await;
     drop(ana);
-    let heir = cy
-        .until(|m| match m {
-            ServerMsg::Event { changes, .. } => changes.iter().find_map(|c| match c {
-                Change::HostChanged { host } => Some(host.clone()),
-                _ => None,
-            }),
-            _ => None,
-        })
-        .await;
+    let heir = cy.host_change().await;
     assert_eq!(heir, ben.member, "the longest-present member inherits");
     // The session carries on: still playing, and the new host can drive it.
     assert!(cy.session.playback.playing);
@@ -736,14 +740,6 @@ async fn viewers_on_two_servers_stay_together_through_redis() {
     assert_eq!(ana.session, ben.session, "both mirrors agree");
     // The host leaving on one process hands the role to the member on the other.
     drop(ana);
-    let heir = ben
-        .until(|m| match m {
-            ServerMsg::Event { changes, .. } => changes.iter().find_map(|c| match c {
-                Change::HostChanged { host } => Some(host.clone()),
-                _ => None,
-            }),
-            _ => None,
-        })
-        .await;
+    let heir = ben.host_change().await;
     assert_eq!(heir, ben.member);
 }

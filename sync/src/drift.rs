@@ -68,6 +68,12 @@ pub struct DriftController {
     seeks: u32,
 }
 
+impl Default for DriftController {
+    fn default() -> Self {
+        Self::new(DriftConfig::default())
+    }
+}
+
 impl DriftController {
     pub fn new(cfg: DriftConfig) -> Self {
         Self {

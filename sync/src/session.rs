@@ -271,6 +271,12 @@ pub struct Session {
     pub wait_bound_ms: f64,
 }
 
+/// Whether `id` has the shape of a session id (short, letters and digits), so a malformed link
+/// is refused before any lookup.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// Trims a display name and checks its length.
 pub fn clean_name(name: &str) -> Result<String, SessionError> {
     let name: String = name.trim().chars().filter(|c| !c.is_control()).collect();
@@ -463,30 +469,18 @@ impl Session {
         let at = now + lead;
         let current = self.playback;
         let changes = match command {
-            Command::Play => {
+            Command::Play | Command::Pause => {
+                // An explicit play or pause also ends any wait for buffering members.
                 self.wait = None;
-                let position = current.position_at(at);
+                let playing = matches!(command, Command::Play);
                 self.set_playback(
                     Playback {
-                        playing: true,
-                        position,
+                        playing,
+                        position: current.position_at(at),
                         at,
                         rate: current.rate,
                     },
-                    Cause::Play,
-                )
-            }
-            Command::Pause => {
-                self.wait = None;
-                let position = current.position_at(at);
-                self.set_playback(
-                    Playback {
-                        playing: false,
-                        position,
-                        at,
-                        rate: current.rate,
-                    },
-                    Cause::Pause,
+                    if playing { Cause::Play } else { Cause::Pause },
                 )
             }
             Command::Seek { position } => {

@@ -15,8 +15,8 @@ use leptos::prelude::{GetUntracked, Set};
 
 use marquee_sync::session::describe;
 use marquee_sync::{
-    ClientMsg, ClockEstimator, ClockSample, Command, DriftConfig, DriftController, ErrorCode,
-    PROTOCOL_VERSION, ServerMsg, Session, Timeline,
+    ClientMsg, ClockEstimator, ClockSample, Command, DriftController, ErrorCode, PROTOCOL_VERSION,
+    ServerMsg, Session, Timeline,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -136,7 +136,7 @@ struct Inner {
     session: Option<Session>,
     clock: ClockEstimator,
     timeline: Option<Timeline>,
-    controller: Controller,
+    controller: DriftController,
     video: Option<HtmlVideoElement>,
     pending: Vec<Pending>,
     last_id: u64,
@@ -150,27 +150,6 @@ struct Inner {
     last_drift_publish: f64,
     /// The playback line the video last followed while playing.
     last_line: Option<marquee_sync::Playback>,
-}
-
-struct Controller(DriftController);
-
-impl Default for Controller {
-    fn default() -> Self {
-        Controller(DriftController::new(DriftConfig::default()))
-    }
-}
-
-impl std::ops::Deref for Controller {
-    type Target = DriftController;
-    fn deref(&self) -> &DriftController {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Controller {
-    fn deref_mut(&mut self) -> &mut DriftController {
-        &mut self.0
-    }
 }
 
 struct Client {
@@ -254,7 +233,7 @@ impl Client {
             .borrow()
             .member
             .clone()
-            .or_else(|| stored_member(&self.session));
+            .or_else(|| super::remembered::member(&self.session));
         self.raw_send(&ClientMsg::Hello {
             protocol: PROTOCOL_VERSION,
             name: self.name.clone(),
@@ -441,7 +420,7 @@ impl Client {
     }
 
     fn on_welcome(self: &Rc<Self>, member: String, session: Session) {
-        store_member(&self.session, &member);
+        super::remembered::set_member(&self.session, &member);
         let replay: Vec<(u64, Command)>;
         let dropped: usize;
         {
@@ -728,20 +707,4 @@ fn set_timeout(ms: f64, f: impl FnOnce() + 'static) {
         );
     }
     cb.forget();
-}
-
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
-}
-
-fn stored_member(session: &str) -> Option<String> {
-    storage()?
-        .get_item(&format!("marquee.member.{session}"))
-        .ok()?
-}
-
-fn store_member(session: &str, member: &str) {
-    if let Some(s) = storage() {
-        let _ = s.set_item(&format!("marquee.member.{session}"), member);
-    }
 }

@@ -8,6 +8,7 @@
 
 #[cfg(feature = "hydrate")]
 pub mod client;
+pub mod remembered;
 pub mod state;
 
 use leptos::prelude::*;
@@ -46,29 +47,6 @@ pub fn send(command: Command) {
     let _ = command;
 }
 
-fn stored_name() -> Option<String> {
-    #[cfg(feature = "hydrate")]
-    {
-        web_sys::window()?
-            .local_storage()
-            .ok()??
-            .get_item("marquee.name")
-            .ok()?
-            .filter(|n| !n.trim().is_empty())
-    }
-    #[cfg(not(feature = "hydrate"))]
-    None
-}
-
-fn store_name(name: &str) {
-    #[cfg(feature = "hydrate")]
-    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-        let _ = s.set_item("marquee.name", name);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = name;
-}
-
 /// `/session/{id}`.
 #[component]
 pub fn SessionPage() -> impl IntoView {
@@ -97,7 +75,7 @@ fn SessionRoom(session: Session) -> impl IntoView {
     let join = {
         let id = id.clone();
         move |name: String| {
-            store_name(&name);
+            remembered::set_name(&name);
             joined.set(true);
             #[cfg(feature = "hydrate")]
             client::start(sync, id.clone(), name);
@@ -110,7 +88,7 @@ fn SessionRoom(session: Session) -> impl IntoView {
         let join = join.clone();
         Effect::new(move |_| {
             if !joined.get_untracked()
-                && let Some(name) = stored_name()
+                && let Some(name) = remembered::name()
             {
                 join(name);
             }
@@ -439,16 +417,13 @@ fn Queue() -> impl IntoView {
 #[component]
 pub fn WatchTogether(rating_key: String) -> impl IntoView {
     let (open, set_open) = signal(false);
-    let (name, set_name) = signal(stored_name().unwrap_or_default());
+    let (name, set_name) = signal(remembered::name().unwrap_or_default());
     let create = ServerAction::<CreateSession>::new();
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(created)) = create.value().get() {
-            #[cfg(feature = "hydrate")]
-            if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-                let _ = s.set_item(&format!("marquee.member.{}", created.id), &created.member);
-                let _ = s.set_item("marquee.name", &name.get_untracked());
-            }
+            remembered::set_member(&created.id, &created.member);
+            remembered::set_name(&name.get_untracked());
             navigate(&created.url, Default::default());
         }
     });

@@ -1,19 +1,12 @@
 //! Creating and reading watch sessions for server functions and the HTTP API.
 
 use marquee_store::SessionStoreError;
+use marquee_store::sessions::now_ms;
 use marquee_sync::{Member, Role, Session};
 
 use super::Services;
 use crate::error::AppError;
 use crate::model::CreatedSession;
-
-/// Server time in ms since the Unix epoch (the clock sessions are expressed in).
-pub fn now_ms() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64() * 1000.0)
-        .unwrap_or(0.0)
-}
 
 /// Starts a session watching `rating_key`, hosted by a new member called `name`. The caller
 /// keeps the returned member id to join as that host.
@@ -57,8 +50,7 @@ pub async fn create(
 
 /// A session's snapshot.
 pub async fn get(services: &Services, id: &str) -> Result<Session, AppError> {
-    let valid = !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_alphanumeric());
-    if !valid {
+    if !marquee_sync::session::valid_id(id) {
         return Err(AppError::NotFound(format!("watch session {id:?}")));
     }
     services

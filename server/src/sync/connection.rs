@@ -72,8 +72,64 @@ async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
         .await;
 }
 
-fn valid_session_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+/// What every incoming text passes before it is acted on, joined or not: the rate limit,
+/// the size limit and parsing. `Err(Some(reply))` is a typed error for the client;
+/// `Err(None)` drops the message quietly (rate-limit notices go out once a second at most, so
+/// a flood is not answered with a flood).
+struct Gate {
+    bucket: TokenBucket,
+    last_rate_notice: Option<std::time::Instant>,
+}
+
+impl Gate {
+    fn new() -> Self {
+        Self {
+            bucket: TokenBucket::new(RATE_PER_SEC, RATE_BURST),
+            last_rate_notice: None,
+        }
+    }
+
+    fn admit(&mut self, text: &str) -> Result<ClientMsg, Option<Box<ServerMsg>>> {
+        if !self.bucket.try_take() {
+            let quiet = self
+                .last_rate_notice
+                .is_some_and(|t| t.elapsed() < Duration::from_secs(1));
+            if quiet {
+                return Err(None);
+            }
+            self.last_rate_notice = Some(std::time::Instant::now());
+            return Err(Some(Box::new(ServerMsg::error(
+                None,
+                ErrorCode::RateLimited,
+                format!("Too many messages: at most {RATE_PER_SEC} a second. Some were dropped."),
+            ))));
+        }
+        if text.len() > MAX_MESSAGE_BYTES {
+            return Err(Some(Box::new(ServerMsg::error(
+                None,
+                ErrorCode::TooLarge,
+                format!("Messages may be at most {MAX_MESSAGE_BYTES} bytes."),
+            ))));
+        }
+        serde_json::from_str::<ClientMsg>(text).map_err(|e| {
+            let mut detail = e.to_string();
+            detail.truncate(200);
+            Some(Box::new(ServerMsg::error(
+                None,
+                ErrorCode::Malformed,
+                format!("Unreadable message: {detail}"),
+            )))
+        })
+    }
+}
+
+/// The clock-sync reply to a ping received at `received_at`.
+fn pong(t0: f64, received_at: f64) -> ServerMsg {
+    ServerMsg::Pong {
+        t0,
+        t1: received_at,
+        t2: now_ms(),
+    }
 }
 
 /// Per-connection state once joined.
@@ -81,8 +137,7 @@ struct Viewer<'a> {
     hub: &'a Hub,
     session: &'a str,
     member: String,
-    bucket: TokenBucket,
-    last_rate_error: Option<std::time::Instant>,
+    gate: Gate,
 }
 
 async fn run(
@@ -91,7 +146,7 @@ async fn run(
     sink: &mut Sink,
     mut stream: SplitStream<WebSocket>,
 ) -> Result<(), axum::Error> {
-    let exists = if valid_session_id(session) {
+    let exists = if marquee_sync::session::valid_id(session) {
         hub.sessions().get(session).await
     } else {
         Ok(None)
@@ -123,10 +178,10 @@ async fn run(
 
     // Subscribe before joining so no event after our snapshot can slip past.
     let mut room = hub.enter(session);
-    let mut bucket = TokenBucket::new(RATE_PER_SEC, RATE_BURST);
+    let mut gate = Gate::new();
     let member = match tokio::time::timeout(
         HELLO_TIMEOUT,
-        await_hello(hub, session, sink, &mut stream, &mut bucket),
+        await_hello(hub, session, sink, &mut stream, &mut gate),
     )
     .await
     {
@@ -144,8 +199,7 @@ async fn run(
         hub,
         session,
         member,
-        bucket,
-        last_rate_error: None,
+        gate,
     };
 
     let result = loop {
@@ -200,7 +254,7 @@ async fn await_hello(
     session: &str,
     sink: &mut Sink,
     stream: &mut SplitStream<WebSocket>,
-    bucket: &mut TokenBucket,
+    gate: &mut Gate,
 ) -> Result<Option<String>, axum::Error> {
     while let Some(incoming) = stream.next().await {
         let received_at = now_ms();
@@ -209,24 +263,21 @@ async fn await_hello(
             Ok(Message::Close(_)) | Err(_) => return Ok(None),
             Ok(_) => continue,
         };
-        if !bucket.try_take() {
-            send(
-                sink,
-                &ServerMsg::error(None, ErrorCode::RateLimited, "Too many messages."),
-            )
-            .await?;
-            continue;
-        }
-        if text.len() > MAX_MESSAGE_BYTES {
-            send(sink, &too_large()).await?;
-            continue;
-        }
-        match serde_json::from_str::<ClientMsg>(text.as_str()) {
-            Ok(ClientMsg::Hello {
+        let msg = match gate.admit(text.as_str()) {
+            Ok(msg) => msg,
+            Err(reply) => {
+                if let Some(reply) = reply {
+                    send(sink, &reply).await?;
+                }
+                continue;
+            }
+        };
+        match msg {
+            ClientMsg::Hello {
                 protocol,
                 name,
                 member,
-            }) => {
+            } => {
                 if protocol != PROTOCOL_VERSION {
                     let msg = ServerMsg::error(
                         None,
@@ -264,43 +315,14 @@ async fn await_hello(
                     Err(e) => send(sink, &store_error(None, &e)).await?,
                 }
             }
-            Ok(ClientMsg::Ping { t0 }) => {
-                send(
-                    sink,
-                    &ServerMsg::Pong {
-                        t0,
-                        t1: received_at,
-                        t2: now_ms(),
-                    },
-                )
-                .await?;
-            }
-            Ok(_) => {
+            ClientMsg::Ping { t0 } => send(sink, &pong(t0, received_at)).await?,
+            _ => {
                 let msg = ServerMsg::error(None, ErrorCode::NotJoined, "Say hello first.");
                 send(sink, &msg).await?;
             }
-            Err(e) => send(sink, &malformed(&e)).await?,
         }
     }
     Ok(None)
-}
-
-fn too_large() -> ServerMsg {
-    ServerMsg::error(
-        None,
-        ErrorCode::TooLarge,
-        format!("Messages may be at most {MAX_MESSAGE_BYTES} bytes."),
-    )
-}
-
-fn malformed(e: &serde_json::Error) -> ServerMsg {
-    let mut detail = e.to_string();
-    detail.truncate(200);
-    ServerMsg::error(
-        None,
-        ErrorCode::Malformed,
-        format!("Unreadable message: {detail}"),
-    )
 }
 
 /// Maps a failed session update to the client's error.
@@ -342,43 +364,13 @@ impl Viewer<'_> {
         text: &str,
         received_at: f64,
     ) -> Result<(), axum::Error> {
-        if !self.bucket.try_take() {
-            // One notice per second at most, so a flood is not answered with a flood.
-            let quiet = self
-                .last_rate_error
-                .is_some_and(|t| t.elapsed() < Duration::from_secs(1));
-            if !quiet {
-                self.last_rate_error = Some(std::time::Instant::now());
-                let msg = ServerMsg::error(
-                    None,
-                    ErrorCode::RateLimited,
-                    format!(
-                        "Too many messages: at most {RATE_PER_SEC} a second. Some were dropped."
-                    ),
-                );
-                send(sink, &msg).await?;
-            }
-            return Ok(());
-        }
-        if text.len() > MAX_MESSAGE_BYTES {
-            return send(sink, &too_large()).await;
-        }
-        let msg = match serde_json::from_str::<ClientMsg>(text) {
-            Ok(m) => m,
-            Err(e) => return send(sink, &malformed(&e)).await,
+        let msg = match self.gate.admit(text) {
+            Ok(msg) => msg,
+            Err(Some(reply)) => return send(sink, &reply).await,
+            Err(None) => return Ok(()),
         };
         match msg {
-            ClientMsg::Ping { t0 } => {
-                send(
-                    sink,
-                    &ServerMsg::Pong {
-                        t0,
-                        t1: received_at,
-                        t2: now_ms(),
-                    },
-                )
-                .await
-            }
+            ClientMsg::Ping { t0 } => send(sink, &pong(t0, received_at)).await,
             ClientMsg::Command {
                 id,
                 base_version,

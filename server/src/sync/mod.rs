@@ -11,11 +11,4 @@ pub mod rate_limit;
 
 pub use hub::Hub;
 
-/// Server time in milliseconds since the Unix epoch, with sub-millisecond precision: the clock
-/// every viewer syncs to.
-pub fn now_ms() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64() * 1000.0)
-        .unwrap_or(0.0)
-}
+pub use marquee_store::sessions::now_ms;

@@ -17,6 +17,15 @@ use marquee_sync::{Change, Session, SessionError};
 use crate::db::{NewSession, Store, StoreError};
 pub use bus::{Bus, BusError, SessionEvent};
 
+/// Server time in milliseconds since the Unix epoch, with sub-millisecond precision: the clock
+/// sessions are expressed in and every viewer syncs to.
+pub fn now_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
+}
+
 /// Attempts before a write that keeps losing the version race gives up.
 const MAX_ATTEMPTS: u32 = 40;
 /// Longest pause between attempts after a lost race (ms); pauses grow and are jittered so
@@ -53,19 +62,20 @@ pub struct Updated<T> {
 pub struct SessionStore {
     store: Store,
     bus: Bus,
-    locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
-    /// The last version this process stored or loaded of each session. Updates start from it
-    /// and fall back to the database when the version check says another process moved on.
-    recent: Arc<Mutex<HashMap<String, Session>>>,
+    /// One slot per session: its lock serialises this process's updates to the session, and it
+    /// holds the last version this process stored, which the next update starts from (falling
+    /// back to the database when the version check says another process moved on).
+    slots: Arc<Mutex<HashMap<String, Slot>>>,
 }
+
+type Slot = Arc<tokio::sync::Mutex<Option<Session>>>;
 
 impl SessionStore {
     pub fn new(store: Store, bus: Bus) -> Self {
         Self {
             store,
             bus,
-            locks: Arc::default(),
-            recent: Arc::default(),
+            slots: Arc::default(),
         }
     }
 
@@ -107,9 +117,9 @@ impl SessionStore {
     where
         F: FnMut(&mut Session) -> Result<(Vec<Change>, T), SessionError>,
     {
-        let lock = self.lock_for(id);
-        let _guard = lock.lock().await;
-        let mut cached = self.recent_copy(id);
+        let slot = self.slot(id);
+        let mut last_stored = slot.lock().await;
+        let mut cached = last_stored.clone();
         for attempt in 0..MAX_ATTEMPTS {
             if attempt > 1 {
                 let cap = (1u64 << attempt.min(6)).min(MAX_BACKOFF_MS);
@@ -157,7 +167,7 @@ impl SessionStore {
                 .await
             {
                 Ok(_) => {
-                    self.remember(&session);
+                    *last_stored = Some(session.clone());
                     let event = SessionEvent {
                         session: id.to_owned(),
                         version: session.version,
@@ -177,11 +187,11 @@ impl SessionStore {
                 // Another process changed it first (or our copy was stale): reload and retry.
                 Err(StoreError::VersionConflict { .. }) => continue,
                 Err(StoreError::NotFound { .. }) => {
-                    self.forget(id);
+                    *last_stored = None;
                     return Err(SessionStoreError::NotFound(id.to_owned()));
                 }
                 Err(e) => {
-                    self.forget(id);
+                    *last_stored = None;
                     return Err(e.into());
                 }
             }
@@ -209,30 +219,13 @@ impl SessionStore {
         Ok(n)
     }
 
-    fn recent_copy(&self, id: &str) -> Option<Session> {
-        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-        recent.get(id).cloned()
-    }
-
-    fn remember(&self, session: &Session) {
-        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-        if recent.len() >= 1024 && !recent.contains_key(&session.id) {
-            recent.clear(); // crude bound; sessions are re-read from the store on demand
+    fn slot(&self, id: &str) -> Slot {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if slots.len() > 1024 {
+            // Bound the map: drop idle slots (their sessions are re-read from the store).
+            slots.retain(|_, slot| Arc::strong_count(slot) > 1);
         }
-        recent.insert(session.id.clone(), session.clone());
-    }
-
-    fn forget(&self, id: &str) {
-        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-        recent.remove(id);
-    }
-
-    fn lock_for(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-        if locks.len() > 1024 {
-            locks.retain(|_, l| Arc::strong_count(l) > 1);
-        }
-        locks.entry(id.to_owned()).or_default().clone()
+        slots.entry(id.to_owned()).or_default().clone()
     }
 }
 
