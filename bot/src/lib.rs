@@ -1,24 +1,30 @@
-//! Marquee's Discord bot.
+//! Marquee's Discord bot: slash commands (poise on serenity) that start and drive the watch
+//! session of a voice channel, and a now-playing card kept current whoever changes the session.
 //!
-//! The slash commands (poise on serenity) arrive with the bot issue; this crate exists now so the
-//! workspace has its final shape and the server can already ask whether a bot is configured.
+//! The bot reaches the rest of Marquee through [`BotService`]: the session store and event bus
+//! (shared with the web page), the database, and a [`Catalog`] of the Plex library that the server
+//! implements over its cache. It runs inside the server process or alone (`marquee bot`).
 
-/// Why the bot is not running, for the server's start-up log.
-pub fn status(discord_token_present: bool) -> &'static str {
-    if discord_token_present {
-        "DISCORD_TOKEN is set, but this build has no Discord bot yet"
-    } else {
-        "no DISCORD_TOKEN: the Discord bot is off"
-    }
-}
+mod buttons;
+pub mod catalog;
+mod commands;
+mod error;
+mod live;
+pub mod now_playing;
+pub mod permissions;
+mod runner;
+pub mod service;
+pub mod timecode;
 
-#[cfg(test)]
-mod tests {
-    use super::status;
+pub use catalog::{Catalog, CatalogError, Playable, Title, TitleIndex};
+pub use error::BotError;
+pub use runner::{BotConfig, BotHandle, StartError, start};
+pub use service::BotService;
 
-    #[test]
-    fn status_names_the_missing_token() {
-        assert!(status(false).contains("DISCORD_TOKEN"));
-        assert_ne!(status(false), status(true));
-    }
+/// The commands' registration payload, exactly as sent to Discord's
+/// `PUT /applications/{id}/commands` (a test pins it, so a change to it is deliberate).
+pub fn registration_payload() -> serde_json::Value {
+    let commands = commands::all();
+    serde_json::to_value(poise::builtins::create_application_commands(&commands))
+        .unwrap_or_default()
 }

@@ -3,6 +3,9 @@
 //! They exist so tests and the built-in demo library exercise the same code paths a real
 //! deployment does, without a Plex account or a Discord bot token.
 
+#![recursion_limit = "256"]
+
+pub mod discord;
 pub mod plex;
 
 /// Why a fake could not be set up.
@@ -30,6 +33,9 @@ pub enum FakeError {
         #[source]
         source: std::io::Error,
     },
+    /// A test waited for something that did not happen.
+    #[error("timed out waiting for {0}")]
+    Timeout(String),
 }
 
 impl FakeError {

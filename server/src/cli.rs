@@ -17,8 +17,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the web server (the default).
+    /// Run the web server (the default); with DISCORD_TOKEN set, the Discord bot runs in it.
     Serve,
+    /// Run only the Discord bot, next to web servers sharing DATABASE_URL and REDIS_URL.
+    Bot,
     /// Work with the running server's cache.
     Cache {
         #[command(subcommand)]

@@ -51,8 +51,19 @@ pub struct Config {
     /// Bearer token for the admin endpoints; generated into the data dir when unset.
     #[serde(skip_serializing)]
     pub admin_token: Option<SecretString>,
+    /// The Discord bot's token; unset means no bot.
     #[serde(skip_serializing)]
     pub discord_token: Option<SecretString>,
+    /// Another Discord API base (a REST proxy, or a fake Discord in tests); unset is Discord.
+    pub discord_api_url: Option<String>,
+    /// Whether the Discord application has an Activity, so `/watch` launches it.
+    pub discord_activity: bool,
+    /// Run the bot inside `marquee serve` (default: yes without Redis; with Redis, run one
+    /// `marquee bot` next to the web servers instead, so several servers don't all answer).
+    pub bot_in_server: Option<bool>,
+    /// The address people (and Discord, for posters) reach Marquee at, e.g.
+    /// `https://marquee.example.com`; default `http://<bind>`.
+    pub public_url: Option<String>,
     /// Cache lifetimes in seconds, per tier.
     pub cache_session_ttl_secs: u64,
     pub cache_media_ttl_secs: u64,
@@ -76,6 +87,10 @@ impl Default for Config {
             redis_namespace: "marquee".into(),
             admin_token: None,
             discord_token: None,
+            discord_api_url: None,
+            discord_activity: false,
+            bot_in_server: None,
+            public_url: None,
             cache_session_ttl_secs: 24 * 3600,
             cache_media_ttl_secs: 30 * 60,
             cache_system_ttl_secs: 10 * 60,
@@ -163,6 +178,18 @@ impl Config {
         {
             return bad("REDIS_URL must start with redis:// or rediss://".into());
         }
+        for (name, value) in [
+            ("MARQUEE_PUBLIC_URL", &self.public_url),
+            ("MARQUEE_DISCORD_API_URL", &self.discord_api_url),
+        ] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty())
+                && !url::Url::parse(v).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+            {
+                return bad(format!(
+                    "{name} must be an http(s) URL such as https://marquee.example.com, not {v:?}"
+                ));
+            }
+        }
         let media = self.cache_media_ttl_secs;
         if !(15 * 60..=60 * 60).contains(&media) {
             return bad(format!(
@@ -204,6 +231,26 @@ impl Config {
             .as_ref()
             .map(|s| s.expose_secret())
             .filter(|s| !s.is_empty())
+    }
+
+    /// The bot token, if one is set and non-empty.
+    pub fn discord_token(&self) -> Option<&SecretString> {
+        self.discord_token
+            .as_ref()
+            .filter(|t| !t.expose_secret().trim().is_empty())
+    }
+
+    /// Whether `marquee serve` should run the bot (see [`Config::bot_in_server`]).
+    pub fn bot_in_server(&self) -> bool {
+        self.bot_in_server.unwrap_or(self.redis_url().is_none())
+    }
+
+    /// Base URL for links and posters, without a trailing slash.
+    pub fn public_url(&self, bound: SocketAddr) -> String {
+        match self.public_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{bound}"),
+        }
     }
 
     pub fn redis_url(&self) -> Option<&str> {

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod discord;
 pub mod error;
 pub mod routes;
 pub mod startup;

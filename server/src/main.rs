@@ -33,6 +33,9 @@ async fn main() -> ExitCode {
                 .await
                 .map_err(|e| e.to_string())
         }
+        Command::Bot => server::startup::run_bot(config)
+            .await
+            .map_err(|e| e.to_string()),
         Command::Cache {
             action: CacheAction::Clear { url },
         } => admin_post(&config, url, "/api/admin/cache/clear").await,

@@ -53,6 +53,10 @@ pub enum StartError {
     },
     #[error("the server stopped: {0}")]
     Serve(std::io::Error),
+    #[error("the Discord bot could not start: {0}")]
+    Bot(#[from] bot::StartError),
+    #[error("{0}")]
+    BotMode(&'static str),
 }
 
 /// A running server (for tests and the CLI).
@@ -64,6 +68,8 @@ pub struct Running {
     pub admin_token: SecretString,
     /// The configuration it runs with (to start another process on the same data).
     pub config: Config,
+    /// The Discord bot, when a token is configured and it runs in this process.
+    pub bot: Option<bot::BotHandle>,
     task: tokio::task::JoinHandle<Result<(), std::io::Error>>,
 }
 
@@ -339,9 +345,26 @@ async fn listen_and_build(config: &Config) -> Result<(TcpListener, SocketAddr, B
     Ok((listener, addr, built))
 }
 
+/// The bot for `marquee serve`: started here unless the configuration puts it in its own
+/// process (see `Config::bot_in_server`).
+async fn in_server_bot(
+    config: &Config,
+    services: &Services,
+    addr: SocketAddr,
+) -> Result<Option<bot::BotHandle>, StartError> {
+    if config.discord_token().is_some() && !config.bot_in_server() {
+        tracing::info!(
+            "DISCORD_TOKEN is set but the bot runs on its own in scale-out mode: start one `marquee bot` next to the web servers"
+        );
+        return Ok(None);
+    }
+    Ok(crate::discord::maybe_start(services, config, config.public_url(addr)).await?)
+}
+
 /// Start serving in the background on `config.bind` (port 0 picks a free port).
 pub async fn spawn(config: &Config) -> Result<Running, StartError> {
     let (listener, addr, built) = listen_and_build(config).await?;
+    let bot = in_server_bot(config, &built.services, addr).await?;
     let task = tokio::spawn(async move { axum::serve(listener, built.router).await });
     Ok(Running {
         addr,
@@ -349,6 +372,7 @@ pub async fn spawn(config: &Config) -> Result<Running, StartError> {
         demo: built.demo,
         admin_token: built.admin_token,
         config: config.clone(),
+        bot,
         task,
     })
 }
@@ -356,14 +380,46 @@ pub async fn spawn(config: &Config) -> Result<Running, StartError> {
 /// Run until Ctrl-C or SIGTERM.
 pub async fn run(config: Config) -> Result<(), StartError> {
     let (listener, addr, built) = listen_and_build(&config).await?;
-    tracing::info!("{}", bot::status(config.discord_token.is_some()));
+    let bot = in_server_bot(&config, &built.services, addr).await?;
     tracing::info!("Marquee is ready: open http://{addr}/");
     let _demo = built.demo;
     axum::serve(listener, built.router)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(StartError::Serve)?;
+    if let Some(bot) = bot {
+        bot.shutdown().await;
+    }
     tracing::info!("Marquee stopped");
+    Ok(())
+}
+
+/// `marquee bot`: only the Discord bot, next to web servers that share PostgreSQL and Redis
+/// with it. Runs until Ctrl-C or SIGTERM.
+pub async fn run_bot(config: Config) -> Result<(), StartError> {
+    if config.discord_token().is_none() {
+        return Err(StartError::BotMode(
+            "`marquee bot` needs DISCORD_TOKEN (the bot token from the Discord developer portal)",
+        ));
+    }
+    if config.redis_url().is_none() || config.database_url().is_none() {
+        return Err(StartError::BotMode(
+            "`marquee bot` shares sessions with the web servers through DATABASE_URL (PostgreSQL) and REDIS_URL; set both, or run the bot inside `marquee serve` by setting DISCORD_TOKEN there",
+        ));
+    }
+    let built = build(&config, config.bind).await?;
+    let public_url = config.public_url(config.bind);
+    let Some(mut bot) = crate::discord::maybe_start(&built.services, &config, public_url).await?
+    else {
+        return Ok(());
+    };
+    let _demo = built.demo;
+    tokio::select! {
+        _ = shutdown_signal() => {}
+        _ = bot.finished() => tracing::warn!("the Discord connection ended"),
+    }
+    bot.shutdown().await;
+    tracing::info!("Discord bot stopped");
     Ok(())
 }
 

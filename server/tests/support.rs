@@ -89,6 +89,11 @@ pub fn base_config(data: &tempfile::TempDir) -> Config {
 
 /// A server in `mode` with its own demo Plex.
 pub async fn spawn_app(mode: Mode) -> TestApp {
+    spawn_app_with(mode, |_| {}).await
+}
+
+/// A server in `mode` with its own demo Plex, with settings changed by `adjust`.
+pub async fn spawn_app_with(mode: Mode, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let data = tempfile::tempdir().unwrap();
     let mut config = base_config(&data);
     if let Mode::ScaleOut = mode {
@@ -96,6 +101,7 @@ pub async fn spawn_app(mode: Mode) -> TestApp {
         config.redis_url = Some(redis_url().into());
         config.redis_namespace = unique_namespace();
     }
+    adjust(&mut config);
     media().await;
     let running = spawn(&config)
         .await
@@ -113,6 +119,16 @@ pub async fn spawn_with_plex(
     database_url: Option<String>,
     redis: Option<(String, String)>,
 ) -> TestApp {
+    spawn_with_plex_and(plex, database_url, redis, |_| {}).await
+}
+
+/// [`spawn_with_plex`], with settings changed by `adjust`.
+pub async fn spawn_with_plex_and(
+    plex: &FakePlex,
+    database_url: Option<String>,
+    redis: Option<(String, String)>,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
     let data = tempfile::tempdir().unwrap();
     let mut config = base_config(&data);
     config.plex_url = Some(plex.base_url());
@@ -122,6 +138,7 @@ pub async fn spawn_with_plex(
         config.redis_url = Some(url.into());
         config.redis_namespace = namespace;
     }
+    adjust(&mut config);
     let running = spawn(&config)
         .await
         .unwrap_or_else(|e| panic!("server start: {e}"));
@@ -141,4 +158,14 @@ pub async fn start_fake_plex() -> FakePlex {
 /// A Redis key namespace no other test uses.
 pub fn unique_namespace() -> String {
     format!("marquee-test-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A Plex server whose library has sections but nothing in them.
+pub async fn start_empty_fake_plex() -> FakePlex {
+    let options = FakePlexOptions {
+        large_section_items: 0,
+        demo_items: false,
+        ..FakePlexOptions::default()
+    };
+    FakePlex::start(media().await, options).await.unwrap()
 }

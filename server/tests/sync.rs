@@ -5,18 +5,18 @@
 #![allow(clippy::unwrap_used)]
 
 mod support;
+#[path = "common/viewer.rs"]
+mod viewer;
 
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use marquee_sync::session::{Cause, describe};
 use marquee_sync::{Change, Command, ErrorCode, Role, ServerMsg, Session};
 use serde_json::json;
 use support::{Mode, TestApp, spawn_app};
 use tokio_tungstenite::tungstenite::Message;
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use viewer::{Viewer, connect, create_session, now_ms, recv_msg, recv_raw, snapshot};
 
 macro_rules! both_modes {
     ($($name:ident),* $(,)?) => {
@@ -51,197 +51,6 @@ both_modes!(
     the_queue_drives_what_plays,
     a_session_survives_a_server_restart,
 );
-
-const WAIT: Duration = Duration::from_secs(10);
-
-/// A test viewer: a raw WebSocket speaking the protocol.
-struct Viewer {
-    ws: Ws,
-    member: String,
-    session: Session,
-    next_id: u64,
-}
-
-async fn connect(app_url: &str, session: &str) -> Ws {
-    let url = format!(
-        "{}/ws/session/{session}",
-        app_url.replace("http://", "ws://")
-    );
-    tokio_tungstenite::connect_async(url).await.unwrap().0
-}
-
-async fn create_session(app: &TestApp, key: &str, name: &str) -> (String, String) {
-    let r = app
-        .client
-        .post(app.url("/api/sessions"))
-        .json(&json!({"rating_key": key, "name": name}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(
-        body["url"].as_str().unwrap(),
-        format!("/session/{}", body["id"].as_str().unwrap())
-    );
-    (
-        body["id"].as_str().unwrap().to_owned(),
-        body["member"].as_str().unwrap().to_owned(),
-    )
-}
-
-async fn recv_raw(ws: &mut Ws) -> Option<Message> {
-    tokio::time::timeout(WAIT, ws.next())
-        .await
-        .expect("a message within 10 s")
-        .map(|m| m.unwrap())
-}
-
-async fn recv_msg(ws: &mut Ws) -> ServerMsg {
-    loop {
-        match recv_raw(ws).await.expect("connection open") {
-            Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
-            Message::Close(f) => panic!("closed: {f:?}"),
-            _ => continue,
-        }
-    }
-}
-
-impl Viewer {
-    async fn join(app_url: &str, session: &str, name: &str, member: Option<&str>) -> Viewer {
-        let mut ws = connect(app_url, session).await;
-        let hello = json!({"type": "hello", "protocol": 1, "name": name, "member": member});
-        ws.send(Message::Text(hello.to_string().into()))
-            .await
-            .unwrap();
-        match recv_msg(&mut ws).await {
-            ServerMsg::Welcome {
-                member, session, ..
-            } => Viewer {
-                ws,
-                member,
-                session,
-                next_id: 1,
-            },
-            other => panic!("expected welcome, got {other:?}"),
-        }
-    }
-
-    async fn send(&mut self, value: serde_json::Value) {
-        self.ws
-            .send(Message::Text(value.to_string().into()))
-            .await
-            .unwrap();
-    }
-
-    async fn send_text(&mut self, text: String) {
-        self.ws.send(Message::Text(text.into())).await.unwrap();
-    }
-
-    /// Receives until `pred` matches, applying events to the mirror on the way.
-    async fn until<T>(&mut self, mut pred: impl FnMut(&ServerMsg) -> Option<T>) -> T {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let msg = tokio::time::timeout_at(deadline, recv_msg(&mut self.ws))
-                .await
-                .expect("the expected message within 10 s");
-            match &msg {
-                ServerMsg::Event {
-                    version, changes, ..
-                } if *version > self.session.version => {
-                    for c in changes {
-                        self.session.apply_change(c);
-                    }
-                    self.session.version = *version;
-                }
-                ServerMsg::Welcome { session, .. } => self.session = session.clone(),
-                _ => {}
-            }
-            if let Some(t) = pred(&msg) {
-                return t;
-            }
-        }
-    }
-
-    /// Sends a command and returns the Ack or Error answering it.
-    async fn command(&mut self, command: Command) -> ServerMsg {
-        let id = self.next_id;
-        self.next_id += 1;
-        let msg = json!({"type": "command", "id": id, "base_version": self.session.version, "command": command});
-        self.send(msg).await;
-        self.until(|m| match m {
-            ServerMsg::Ack { id: i, .. } | ServerMsg::Error { id: Some(i), .. } if *i == id => {
-                Some(m.clone())
-            }
-            _ => None,
-        })
-        .await
-    }
-
-    /// Sends a command that must be accepted; returns once this viewer's mirror includes it
-    /// (the broadcast may arrive after the acknowledgement).
-    async fn ok(&mut self, command: Command) -> u64 {
-        let version = match self.command(command.clone()).await {
-            ServerMsg::Ack { version, .. } => version,
-            other => panic!("{command:?} refused: {other:?}"),
-        };
-        while self.session.version < version {
-            self.until(|m| {
-                matches!(m, ServerMsg::Event { .. } | ServerMsg::Welcome { .. }).then_some(())
-            })
-            .await;
-        }
-        version
-    }
-
-    /// The next playback change (and who made it).
-    async fn playback_event(&mut self) -> (Option<String>, Cause, marquee_sync::Playback) {
-        self.until(|m| match m {
-            ServerMsg::Event { by, changes, .. } => changes.iter().find_map(|c| match c {
-                Change::Playback {
-                    playback, cause, ..
-                } => Some((
-                    by.as_ref().map(|a| a.name.clone()),
-                    cause.clone(),
-                    *playback,
-                )),
-                _ => None,
-            }),
-            _ => None,
-        })
-        .await
-    }
-
-    /// The next host hand-over: the new host's member id.
-    async fn host_change(&mut self) -> String {
-        self.until(|m| match m {
-            ServerMsg::Event { changes, .. } => changes.iter().find_map(|c| match c {
-                Change::HostChanged { host } => Some(host.clone()),
-                _ => None,
-            }),
-            _ => None,
-        })
-        .await
-    }
-
-    async fn error(&mut self) -> (ErrorCode, String) {
-        self.until(|m| match m {
-            ServerMsg::Error { code, message, .. } => Some((*code, message.clone())),
-            _ => None,
-        })
-        .await
-    }
-}
-
-fn now_ms() -> f64 {
-    server::sync::now_ms()
-}
-
-async fn snapshot(app: &TestApp, id: &str) -> Session {
-    let r = app.get(&format!("/api/sessions/{id}")).await;
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
-}
 
 async fn join_gives_a_snapshot_and_a_late_joiner_disturbs_nobody(app: TestApp, _mode: Mode) {
     let (id, host) = create_session(&app, "101", "Ana").await;

@@ -10,5 +10,8 @@ pub mod db;
 pub mod sessions;
 
 pub use cache::{Cache, CacheError, CacheFetchError, CacheStats, Tier, TierTtls};
-pub use db::{Backend, MediaCacheEntry, NewSession, SessionRow, Store, StoreError, User};
+pub use db::{
+    Backend, ChannelLink, MediaCacheEntry, NewChannelLink, NewSession, SessionRow, Store,
+    StoreError, User,
+};
 pub use sessions::{Bus, BusError, SessionEvent, SessionStore, SessionStoreError, Updated};

@@ -121,7 +121,81 @@ on_both_backends!(
     media_cache_upsert_expiry_and_purge,
     preferences_per_scope,
     processes_starting_together_migrate_one_at_a_time,
+    channel_links_follow_their_session,
 );
+
+/// A voice channel watches one session; relinking replaces it, and a stale unlink is ignored.
+/// Deleting a session leaves its link, so the bot can tell the channel its session ended.
+async fn channel_links_follow_their_session(fx: Fixture) {
+    use marquee_store::NewChannelLink;
+    let store = fx.connect().await;
+    for id in ["firstone", "secondone"] {
+        let mut new = NewSession::new("Ana", "Harbor Lights");
+        new.id = id.into();
+        store.create_session(&new).await.unwrap();
+    }
+    let link = |session: &str| NewChannelLink {
+        voice_channel_id: "700".into(),
+        guild_id: "600".into(),
+        session_id: session.into(),
+        owner_discord_id: "42".into(),
+    };
+    assert_eq!(store.channel_link("700").await.unwrap(), None);
+    let first = store.put_channel_link(&link("firstone")).await.unwrap();
+    assert_eq!(first.session_id, "firstone");
+    assert!(
+        store
+            .set_now_playing_message("700", "firstone", "800", "900")
+            .await
+            .unwrap()
+    );
+    let read = store.channel_link("700").await.unwrap().unwrap();
+    assert_eq!(
+        (read.np_channel_id.as_deref(), read.np_message_id.as_deref()),
+        (Some("800"), Some("900"))
+    );
+    assert_eq!(
+        store
+            .channel_links_of_session("firstone")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Relinking the channel replaces the session and forgets the old now-playing message.
+    let second = store.put_channel_link(&link("secondone")).await.unwrap();
+    assert_eq!(second.session_id, "secondone");
+    assert_eq!(second.np_message_id, None);
+    assert!(
+        store
+            .channel_links_of_session("firstone")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A now-playing update or unlink meant for the old session changes nothing.
+    assert!(
+        !store
+            .set_now_playing_message("700", "firstone", "1", "2")
+            .await
+            .unwrap()
+    );
+    assert!(!store.remove_channel_link("700", "firstone").await.unwrap());
+    assert!(store.channel_link("700").await.unwrap().is_some());
+
+    assert!(store.delete_session("secondone").await.unwrap());
+    assert_eq!(
+        store
+            .channel_link("700")
+            .await
+            .unwrap()
+            .map(|l| l.session_id),
+        Some("secondone".into())
+    );
+    assert!(store.remove_channel_link("700", "secondone").await.unwrap());
+    assert_eq!(store.channel_link("700").await.unwrap(), None);
+}
 
 /// Several servers started at once on a fresh database (a scale-out deploy) must all come up.
 async fn processes_starting_together_migrate_one_at_a_time(fx: Fixture) {

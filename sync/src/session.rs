@@ -405,6 +405,35 @@ impl Session {
         Ok((member.id, changes))
     }
 
+    /// Makes sure `id` is a member, without connecting them: someone who drives the session from
+    /// elsewhere (a Discord command) needs a name for "Ana paused" but is not watching here.
+    /// Returns the changes (none if they were already a member under that name).
+    pub fn enrol(&mut self, id: &str, name: &str, now: f64) -> Result<Vec<Change>, SessionError> {
+        let name = clean_name(name)?;
+        if let Some(m) = self.member_mut(id) {
+            if m.name == name {
+                return Ok(Vec::new());
+            }
+            m.name = name;
+            let member = m.clone();
+            self.version += 1;
+            return Ok(vec![Change::MemberUpdated { member }]);
+        }
+        let member = Member {
+            id: id.to_owned(),
+            name,
+            role: Role::Viewer,
+            connections: 0,
+            buffering: false,
+            joined_at: now,
+            last_command: 0,
+            rtt_ms: 0.0,
+        };
+        self.members.push(member.clone());
+        self.version += 1;
+        Ok(vec![Change::MemberJoined { member }])
+    }
+
     /// A host who is not connected (left while alone, or never came) hands the role to whoever
     /// arrives, so a session is never stuck without someone in charge.
     fn claim_vacant_host(&mut self, id: &str) -> Option<Change> {
@@ -893,6 +922,8 @@ pub fn describe(by: Option<&Actor>, change: &Change, session: &Session) -> Optio
                 format!("Carrying on without {}", names.join(", "))
             }
         }),
+        // A member enrolled from elsewhere (a Discord command) is not watching: no "joined".
+        Change::MemberJoined { member } if !member.online() => None,
         Change::MemberJoined { member } => Some(format!("{} joined", member.name)),
         Change::HostChanged { host } => Some(format!("{} is now the host", name_of(host))),
         Change::Queue { .. } => by.map(|a| format!("{} changed the queue", a.name)),
@@ -938,6 +969,33 @@ mod tests {
         .expect("valid");
         s.join(None, "ben", "Ben", 2_000.0).expect("join");
         s
+    }
+
+    #[test]
+    fn enrolling_names_a_remote_driver_without_bringing_them_online() {
+        let mut s = session();
+        let v = s.version;
+        let changes = s.enrol("discord-7", "Cleo", 3_000.0).expect("enrol");
+        assert!(matches!(&changes[..], [Change::MemberJoined { member }] if !member.online()));
+        assert_eq!(s.version, v + 1);
+        assert_eq!(s.member("discord-7").map(|m| m.role), Some(Role::Viewer));
+        // Again under the same name: nothing changes; a new name is an update.
+        assert!(
+            s.enrol("discord-7", "Cleo", 4_000.0)
+                .expect("again")
+                .is_empty()
+        );
+        assert_eq!(s.version, v + 1);
+        assert_eq!(
+            s.enrol("discord-7", "Cleo B", 5_000.0)
+                .expect("rename")
+                .len(),
+            1
+        );
+        // The remote driver can now command, and is named as the actor.
+        s.apply("discord-7", &Command::Play, 6_000.0).expect("play");
+        assert_eq!(s.actor("discord-7").map(|a| a.name), Some("Cleo B".into()));
+        assert!(s.enrol("x", "   ", 0.0).is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use marquee_plex::{Metadata, PlexClient, PlexError, Section, TranscodeRequest};
+use marquee_plex::{Metadata, PlexClient, PlexError, Section, SectionType, TranscodeRequest};
 use marquee_store::{Cache, CacheFetchError, Store, Tier};
 
 use crate::error::AppError;
@@ -18,6 +18,8 @@ use crate::ssr::mapping;
 pub const PAGE_SIZE: u32 = 60;
 /// Longest search query accepted, to keep cache keys and Plex requests small.
 pub const MAX_QUERY_LEN: usize = 100;
+/// Items fetched per Plex request when building the title list.
+const TITLES_PAGE: u32 = 500;
 /// How long item metadata stays in the store's `media_cache` table.
 const STORED_METADATA_TTL: Duration = Duration::from_secs(30 * 60);
 
@@ -190,6 +192,53 @@ impl Library {
         Ok(hits.iter().map(mapping::card).collect())
     }
 
+    /// Every movie and show of every video section, for the bot's title autocomplete: one
+    /// cached value (system tier), fetched from Plex in pages of 500 when it expires.
+    pub async fn titles(&self) -> Result<Vec<crate::model::ItemCard>, AppError> {
+        self.cached(Tier::System, "plex:titles", || async {
+            let mut all = Vec::new();
+            for section in self.sections().await? {
+                if !matches!(section.r#type, SectionType::Movie | SectionType::Show) {
+                    continue;
+                }
+                let mut start = 0;
+                loop {
+                    let page = self
+                        .plex
+                        .section_items(&section.key, start, TITLES_PAGE)
+                        .await?;
+                    let got = page.items.len() as u32;
+                    all.extend(page.items.iter().map(mapping::card));
+                    start += got;
+                    if got == 0 || start >= page.total_size {
+                        break;
+                    }
+                }
+            }
+            Ok(all)
+        })
+        .await
+    }
+
+    /// The episode to start a show with: the first episode of its first regular season
+    /// (specials, season 0, only when there is nothing else).
+    pub async fn first_episode(&self, show_key: &str) -> Result<String, AppError> {
+        let by_index = |items: &[Metadata], skip_zero: bool| {
+            items
+                .iter()
+                .filter(|m| !skip_zero || m.index != Some(0))
+                .min_by_key(|m| m.index.unwrap_or(i64::MAX))
+                .map(|m| m.rating_key.clone())
+        };
+        let seasons = self.children(show_key).await?;
+        let season = by_index(&seasons, true)
+            .or_else(|| by_index(&seasons, false))
+            .ok_or_else(|| AppError::NotFound("an episode of that show".into()))?;
+        let episodes = self.children(&season).await?;
+        by_index(&episodes, false)
+            .ok_or_else(|| AppError::NotFound("an episode of that show".into()))
+    }
+
     /// Choose how to play an item: direct play when the browser can decode the version and Plex
     /// agrees, otherwise Plex's HLS transcoder.
     pub async fn playback(
@@ -270,6 +319,7 @@ impl Library {
             format!("plex:section:{section_key}:"),
             "plex:sections".to_string(),
             "plex:search:".to_string(),
+            "plex:titles".to_string(),
         ] {
             dropped += self
                 .cache

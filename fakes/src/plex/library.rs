@@ -288,6 +288,12 @@ impl Library {
         }
     }
 
+    /// The same library without the hand-made demo items (only the large section remains).
+    pub fn without_demo_items(mut self) -> Self {
+        self.fixed.clear();
+        self
+    }
+
     /// Look an item up by ratingKey.
     pub fn get(&self, rating_key: i64) -> Option<Item> {
         if let Some(item) = self.fixed.iter().find(|i| i.rating_key == rating_key) {

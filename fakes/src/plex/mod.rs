@@ -49,6 +49,9 @@ pub struct FakePlexOptions {
     pub version: String,
     /// Friendly server name.
     pub friendly_name: String,
+    /// Whether the hand-made demo movies and show are there (off, with no large section, gives
+    /// an empty library).
+    pub demo_items: bool,
 }
 
 impl Default for FakePlexOptions {
@@ -59,6 +62,7 @@ impl Default for FakePlexOptions {
             machine_identifier: "marquee-fake-plex-0001".to_string(),
             version: "1.41.3.9314-a0bfb8370".to_string(),
             friendly_name: "Marquee Demo Library".to_string(),
+            demo_items: true,
         }
     }
 }

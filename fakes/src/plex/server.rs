@@ -112,7 +112,10 @@ impl FakePlexState {
             h264: size(&media.h264_mp4)?,
             hevc: size(&media.hevc_mkv)?,
         };
-        let library = Library::new(opts.large_section_items, sizes);
+        let mut library = Library::new(opts.large_section_items, sizes);
+        if !opts.demo_items {
+            library = library.without_demo_items();
+        }
         let section_updated = [MOVIES_SECTION, SHOWS_SECTION, ARCHIVE_SECTION]
             .into_iter()
             .map(|s| (s, AtomicI64::new(1_700_000_000)))

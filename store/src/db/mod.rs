@@ -23,7 +23,9 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncC
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use error::{StoreError, redact_url};
-pub use models::{MediaCacheEntry, NewSession, SessionRow, User, random_slug};
+pub use models::{
+    ChannelLink, MediaCacheEntry, NewChannelLink, NewSession, SessionRow, User, random_slug,
+};
 use schema::{media_cache, preferences, sessions, users};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
@@ -86,6 +88,8 @@ macro_rules! with_conn {
         }
     };
 }
+
+mod links;
 
 /// Where a database URL points after parsing.
 #[derive(Debug, PartialEq, Eq)]

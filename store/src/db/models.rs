@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::schema::{media_cache, sessions, users};
+use super::schema::{channel_links, media_cache, sessions, users};
 
 /// A Discord account that has used Marquee; `settings` is free-form so the UI can evolve
 /// without migrations.
@@ -88,4 +88,34 @@ pub fn random_slug(len: usize) -> String {
             char::from(ALPHABET.get(idx).copied().unwrap_or(b'x'))
         })
         .collect()
+}
+
+/// A Discord voice channel's watch session: the session belongs to the channel of the member
+/// who started it, so the bot, the Activity and the watch page all find the same one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Queryable, Selectable)]
+#[diesel(table_name = channel_links)]
+pub struct ChannelLink {
+    pub voice_channel_id: String,
+    pub guild_id: String,
+    pub session_id: String,
+    /// The Discord user who started the session; always allowed to control it.
+    pub owner_discord_id: String,
+    /// Where the bot's now-playing message is, once it has posted one.
+    pub np_channel_id: Option<String>,
+    pub np_message_id: Option<String>,
+    /// The Discord Activity instance bound to this channel, once one has been launched.
+    pub activity_instance_id: Option<String>,
+    /// UTC.
+    pub created_at: NaiveDateTime,
+    /// UTC.
+    pub updated_at: NaiveDateTime,
+}
+
+/// What the bot supplies to link a voice channel to a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewChannelLink {
+    pub voice_channel_id: String,
+    pub guild_id: String,
+    pub session_id: String,
+    pub owner_discord_id: String,
 }

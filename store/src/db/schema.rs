@@ -45,4 +45,24 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, media_cache, preferences);
+diesel::table! {
+    channel_links (voice_channel_id) {
+        voice_channel_id -> Text,
+        guild_id -> Text,
+        session_id -> Text,
+        owner_discord_id -> Text,
+        np_channel_id -> Nullable<Text>,
+        np_message_id -> Nullable<Text>,
+        activity_instance_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    media_cache,
+    preferences,
+    channel_links
+);
