@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Marquee's benchmarks; prints the figures recorded in docs/benchmarks.md.
-# Usage: scripts/bench.sh [all|foundation|sync|fanout]   (default: all)
+# Usage: scripts/bench.sh [all|foundation|sync|fanout|autocomplete]   (default: all)
 #   foundation: release WASM bundle size; cold start (process start → /healthz 200);
 #               SSR throughput of a section page with a warm cache (wrk, 2 threads, 32 conns, 15 s)
 #   sync:       two headless Chromium viewers, 60 s of shared playback: |position difference|
@@ -8,6 +8,9 @@
 #   fanout:     2,000 WebSocket viewers on loopback (marquee-loadgen): command → broadcast
 #               latency p50/p99 and server memory per connection, on one process and on two
 #               processes behind PostgreSQL + Redis
+#   autocomplete: /play title autocomplete through a fake Discord on the 5,000-item demo library:
+#               cold first keystroke, then 2,000 warm keystrokes p50/p95/p99/max, and the
+#               keystroke that rebuilds the bot's title index; embedded and scale-out mode
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 what="${1:-all}"
@@ -57,11 +60,24 @@ fanout_bench() {
   psql "${MARQUEE_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}" -qc "DROP DATABASE $db" || true
 }
 
+autocomplete_bench() {
+  say "autocomplete benchmark (about 70 s)"
+  (cd "$ROOT" && cargo build --release -p marquee-loadgen)
+  local bench="$ROOT/target/release/marquee-autocomplete-bench" db
+  "$bench" --bin "$BIN" --media "$MEDIA" --rebuild | sed 's/^/  /'
+  db="marquee_acbench_$(date +%s)"
+  psql "${MARQUEE_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}" -qc "CREATE DATABASE $db"
+  "$bench" --bin "$BIN" --media "$MEDIA" --rebuild --port 3932 \
+    --database-url "postgres://postgres@127.0.0.1:5432/$db" --redis-url redis://127.0.0.1:6379 | sed 's/^/  /'
+  psql "${MARQUEE_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}" -qc "DROP DATABASE $db WITH (FORCE)" || true
+}
+
 case "$what" in
   sync) sync_bench; exit 0 ;;
+  autocomplete) autocomplete_bench; exit 0 ;;
   fanout) fanout_bench; exit 0 ;;
   foundation|all) ;;
-  *) die "usage: scripts/bench.sh [all|foundation|sync|fanout]" ;;
+  *) die "usage: scripts/bench.sh [all|foundation|sync|fanout|autocomplete]" ;;
 esac
 
 wasm="$SITE_ROOT/pkg/marquee_bg.wasm"
@@ -102,4 +118,5 @@ kill "$pid"; wait "$pid" 2>/dev/null || true
 if [ "$what" = all ]; then
   sync_bench
   fanout_bench
+  autocomplete_bench
 fi
