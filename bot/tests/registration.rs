@@ -28,7 +28,10 @@ fn the_registration_payload_is_pinned() {
 fn every_command_is_guild_scoped_where_it_must_be_and_autocompletes_titles() {
     let payload = bot::registration_payload();
     let commands = payload.as_array().unwrap();
-    let names: Vec<&str> = commands.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = commands
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
     assert_eq!(
         names,
         [

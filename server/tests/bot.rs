@@ -40,11 +40,16 @@ struct World {
 }
 
 async fn world(mode: Mode) -> World {
-    world_on(mode, None).await
+    world_on(mode, None, false).await
 }
 
-/// [`world`], on a given Plex server instead of the demo library.
-async fn world_on(mode: Mode, plex: Option<marquee_fakes::plex::FakePlex>) -> World {
+/// [`world`], on a given Plex server instead of the demo library, and with or without a
+/// Discord Activity configured.
+async fn world_on(
+    mode: Mode,
+    plex: Option<marquee_fakes::plex::FakePlex>,
+    activity: bool,
+) -> World {
     let discord = FakeDiscord::start(FakeDiscordOptions::default())
         .await
         .unwrap();
@@ -69,6 +74,7 @@ async fn world_on(mode: Mode, plex: Option<marquee_fakes::plex::FakePlex>) -> Wo
         c.public_url = Some(PUBLIC_URL.into());
         // Scale-out deployments normally run `marquee bot` on its own; here one server hosts it.
         c.bot_in_server = Some(true);
+        c.discord_activity = activity;
     };
     let app = match &plex {
         None => spawn_app_with(mode, adjust).await,
@@ -569,7 +575,7 @@ async fn queue_skip_seek_and_stop(w: World) {
 }
 
 async fn an_empty_library_is_explained(mode: Mode) {
-    let w = world_on(mode, Some(support::start_empty_fake_plex().await)).await;
+    let w = world_on(mode, Some(support::start_empty_fake_plex().await), false).await;
     let typed = json!([{"name": "title", "type": 3, "value": "a", "focused": true}]);
     let suggestions = w.discord.autocomplete(&w.ana, "play", typed).await.unwrap();
     assert!(suggestions.choices().is_empty());
@@ -592,6 +598,16 @@ async fn an_empty_library_is_explained_scale_out() {
     an_empty_library_is_explained(Mode::ScaleOut).await;
 }
 
+/// With an Activity configured, `/watch` launches it in the voice channel (interaction response
+/// type 12) instead of posting a browser link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_launches_the_activity_when_there_is_one() {
+    let w = world_on(Mode::Embedded, None, true).await;
+    w.play(&w.ana, "rk:101").await;
+    let reply = w.run(&w.ben, "watch", json!([])).await;
+    assert_eq!(reply.kind, 12, "{:?}", reply.data);
+}
+
 /// Without a token the server starts with no bot; in scale-out mode a token alone does not put the
 /// bot in every web server (one `marquee bot` runs next to them).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -606,4 +622,89 @@ async fn the_bot_runs_where_it_is_configured_to() {
         app.running.bot.is_none(),
         "scale-out servers leave the bot to `marquee bot`"
     );
+}
+
+/// Scale-out: `marquee bot` runs alone; viewers are on a web server without a bot. Both share
+/// PostgreSQL and Redis, so the bot's `/play` and `/pause` reach the viewer, and the viewer's pause
+/// reaches the bot's card, through Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_separate_bot_process_drives_sessions_through_redis() {
+    let discord = FakeDiscord::start(FakeDiscordOptions::default())
+        .await
+        .unwrap();
+    let ana = FakeUser::new(900_000_000_000_000_001, "ana");
+    discord.add_guild(FakeGuild {
+        id: GUILD,
+        name: "Movie Club".into(),
+        owner_id: ana.id,
+        text_channel: TEXT,
+        voice_channels: vec![CINEMA],
+        roles: Vec::new(),
+        members: vec![ana.clone()],
+        voice: vec![(ana.id, CINEMA)],
+    });
+    let database = support::fresh_postgres_database().await;
+    let namespace = support::unique_namespace();
+    let (db, ns) = (database.clone(), namespace.clone());
+    let web = spawn_app_with(Mode::Embedded, move |c| {
+        c.database_url = Some(db.into());
+        c.redis_url = Some(support::redis_url().into());
+        c.redis_namespace = ns;
+        // A token alone does not start a bot in a scale-out web server.
+        c.discord_token = Some("fake-discord-bot-token".to_string().into());
+    })
+    .await;
+    assert!(web.running.bot.is_none());
+
+    let data = tempfile::tempdir().unwrap();
+    let mut config = support::base_config(&data);
+    config.database_url = Some(database.into());
+    config.redis_url = Some(support::redis_url().into());
+    config.redis_namespace = namespace;
+    config.discord_token = Some(discord.token().to_owned().into());
+    config.discord_api_url = Some(discord.base_url());
+    config.public_url = Some(PUBLIC_URL.into());
+    let bot_process = tokio::spawn(server::startup::run_bot(config));
+    discord.registered_commands(WAIT).await.unwrap();
+
+    let reply = discord
+        .command(&ana, "play", json!([opt("title", json!("rk:105"))]))
+        .await
+        .unwrap();
+    let url = reply.embeds()[0]["url"].as_str().unwrap().to_owned();
+    let id = url.rsplit('/').next().unwrap().to_owned();
+    let mut viewer = Viewer::join(&web.running.url(), &id, "Webby", None).await;
+    assert!(viewer.session.playback.playing);
+    assert_eq!(
+        viewer.session.current_entry().unwrap().title,
+        "Paper Satellites"
+    );
+
+    discord.command(&ana, "pause", json!([])).await.unwrap();
+    let (by, cause, _) = viewer.playback_event().await;
+    assert_eq!((by.as_deref(), cause), (Some("ana"), Cause::Pause));
+
+    viewer.ok(Command::Play).await;
+    let card = reply.message_id.unwrap();
+    discord
+        .wait_for_message(card, WAIT, |m| {
+            m.body["embeds"][0]["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("Webby pressed play"))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}: {:?}", discord.message(card)));
+    bot_process.abort();
+}
+
+/// `marquee bot` refuses to run where it could not share sessions with web servers.
+#[tokio::test]
+async fn a_separate_bot_needs_the_shared_stores() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = support::base_config(&data);
+    let err = server::startup::run_bot(config.clone()).await.unwrap_err();
+    assert!(err.to_string().contains("needs DISCORD_TOKEN"), "{err}");
+    config.discord_token = Some("t".to_string().into());
+    let err = server::startup::run_bot(config).await.unwrap_err();
+    assert!(err.to_string().contains("REDIS_URL"), "{err}");
 }

@@ -46,9 +46,28 @@ struct Args {
 /// few that match nothing.
 fn keystrokes(n: usize) -> Vec<String> {
     let words = [
-        "amber", "distant", "hollow", "velvet", "northern", "broken", "silent", "crimson", "harvest",
-        "signal", "meridian", "tide", "parade", "engine", "garden", "frontier", "harbor lights",
-        "copper sky", "lanterns", "no. 42", "quiet", "zzyzx",
+        "amber",
+        "distant",
+        "hollow",
+        "velvet",
+        "northern",
+        "broken",
+        "silent",
+        "crimson",
+        "harvest",
+        "signal",
+        "meridian",
+        "tide",
+        "parade",
+        "engine",
+        "garden",
+        "frontier",
+        "harbor lights",
+        "copper sky",
+        "lanterns",
+        "no. 42",
+        "quiet",
+        "zzyzx",
     ];
     let typed: Vec<String> = words
         .iter()
@@ -84,7 +103,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         command
             .env("DATABASE_URL", db)
             .env("REDIS_URL", redis)
-            .env("MARQUEE_REDIS_NAMESPACE", format!("marquee-ac-bench-{}", std::process::id()))
+            .env(
+                "MARQUEE_REDIS_NAMESPACE",
+                format!("marquee-ac-bench-{}", std::process::id()),
+            )
             .env("MARQUEE_BOT_IN_SERVER", "true");
     }
     let mut server = command
@@ -125,7 +147,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "embedded: SQLite + in-process cache"
     };
     println!("{mode}; library: 5,000 archive films + demo items");
-    println!("cold first keystroke (titles fetched from Plex into the cache): {cold_ms:.1} ms ({titles} choices)");
+    println!(
+        "cold first keystroke (titles fetched from Plex into the cache): {cold_ms:.1} ms ({titles} choices)"
+    );
     println!(
         "warm cache, {} keystrokes ({} with no match): p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         samples.len(),
