@@ -304,7 +304,23 @@ async fn bad_input_gets_a_clear_ephemeral_reply_and_changes_nothing(w: World) {
         &reply,
         "Join a voice channel first: a watch session belongs to the voice channel you are in.",
     );
-    // Nothing playing yet.
+    // Once Dan joins the Lounge (a voice state update on the gateway), he can start a session
+    // there: one session per voice channel.
+    w.discord.set_voice(GUILD, &w.dan, Some(LOUNGE));
+    let lounge = tokio::time::timeout(WAIT, async {
+        loop {
+            let reply = w.run(&w.dan, "play", json!([opt("title", json!("rk:104"))])).await;
+            if !reply.ephemeral() {
+                return reply;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the voice state update reaches the bot");
+    assert_eq!(lounge.embeds()[0]["title"], "Midnight Cartographers");
+    w.discord.set_voice(GUILD, &w.dan, None);
+    // Nothing playing yet in the Cinema.
     let reply = w.run(&w.ana, "pause", json!([])).await;
     assert_refused(
         &reply,
