@@ -309,7 +309,9 @@ async fn bad_input_gets_a_clear_ephemeral_reply_and_changes_nothing(w: World) {
     w.discord.set_voice(GUILD, &w.dan, Some(LOUNGE));
     let lounge = tokio::time::timeout(WAIT, async {
         loop {
-            let reply = w.run(&w.dan, "play", json!([opt("title", json!("rk:104"))])).await;
+            let reply = w
+                .run(&w.dan, "play", json!([opt("title", json!("rk:104"))]))
+                .await;
             if !reply.ephemeral() {
                 return reply;
             }
