@@ -170,7 +170,10 @@ impl Store {
                 }
             })?;
             conn.batch_execute(SQLITE_PRAGMAS)?;
-            run_migrations(&mut conn, SQLITE_MIGRATIONS)
+            // One exclusive transaction around all pending migrations: a second process (or
+            // connection) starting at the same moment waits (busy_timeout) and then finds them
+            // applied, instead of racing to create the same tables.
+            conn.exclusive_transaction(|conn| run_migrations(conn, SQLITE_MIGRATIONS))
         })
         .await
         .map_err(|e| StoreError::Migration(format!("migration task failed: {e}")))??;
