@@ -61,6 +61,21 @@ pub struct Config {
     /// Run the bot inside `marquee serve` (default: yes without Redis; with Redis, run one
     /// `marquee bot` next to the web servers instead, so several servers don't all answer).
     pub bot_in_server: Option<bool>,
+    /// The Discord application's id, for "Sign in with Discord" (OAuth2).
+    pub discord_client_id: Option<String>,
+    /// The Discord application's OAuth2 client secret (server-side only).
+    #[serde(skip_serializing)]
+    pub discord_client_secret: Option<SecretString>,
+    /// Key that signs access tokens; generated into the data dir when unset (every server of a
+    /// scale-out deployment needs the same one).
+    #[serde(skip_serializing)]
+    pub jwt_secret: Option<SecretString>,
+    /// Lifetime of an access token (seconds) and of a sign-in without activity (days).
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_days: u64,
+    /// Sign-in requests per minute per client address, and the burst allowed.
+    pub auth_rate_per_minute: u32,
+    pub auth_rate_burst: u32,
     /// The address people (and Discord, for posters) reach Marquee at, e.g.
     /// `https://marquee.example.com`; default `http://<bind>`.
     pub public_url: Option<String>,
@@ -91,6 +106,13 @@ impl Default for Config {
             discord_activity: false,
             bot_in_server: None,
             public_url: None,
+            discord_client_id: None,
+            discord_client_secret: None,
+            jwt_secret: None,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_days: 30,
+            auth_rate_per_minute: 30,
+            auth_rate_burst: 10,
             cache_session_ttl_secs: 24 * 3600,
             cache_media_ttl_secs: 30 * 60,
             cache_system_ttl_secs: 10 * 60,
@@ -190,6 +212,23 @@ impl Config {
                 ));
             }
         }
+        if self
+            .discord_client_id
+            .as_deref()
+            .is_some_and(|s| !s.is_empty())
+            != self
+                .discord_client_secret
+                .as_ref()
+                .is_some_and(|s| !s.expose_secret().is_empty())
+        {
+            return bad(
+                "set both MARQUEE_DISCORD_CLIENT_ID and MARQUEE_DISCORD_CLIENT_SECRET for Discord sign-in, or neither"
+                    .into(),
+            );
+        }
+        if self.access_token_ttl_secs == 0 || self.refresh_token_ttl_days == 0 {
+            return bad("token lifetimes must be positive".into());
+        }
         let media = self.cache_media_ttl_secs;
         if !(15 * 60..=60 * 60).contains(&media) {
             return bad(format!(
@@ -238,6 +277,19 @@ impl Config {
         self.discord_token
             .as_ref()
             .filter(|t| !t.expose_secret().trim().is_empty())
+    }
+
+    /// The Discord OAuth2 client, when both its id and secret are set.
+    pub fn discord_oauth(&self) -> Option<(&str, &SecretString)> {
+        let id = self
+            .discord_client_id
+            .as_deref()
+            .filter(|s| !s.is_empty())?;
+        let secret = self
+            .discord_client_secret
+            .as_ref()
+            .filter(|t| !t.expose_secret().is_empty())?;
+        Some((id, secret))
     }
 
     /// Whether `marquee serve` should run the bot (see [`Config::bot_in_server`]).

@@ -191,6 +191,7 @@ async fn build(config: &Config, bind: SocketAddr) -> Result<Built, StartError> {
             "no WASM bundle found: pages render, but the player will not start. Run scripts/build.sh"
         );
     }
+    let auth = build_auth(config, &services, bind)?;
     let state = AppState {
         services: services.clone(),
         leptos: leptos.clone(),
@@ -198,12 +199,54 @@ async fn build(config: &Config, bind: SocketAddr) -> Result<Built, StartError> {
         plex_base: Arc::new(base_url),
         metrics: telemetry::metrics_handle(),
         hub,
+        auth: Arc::new(auth),
     };
     Ok(Built {
         router: router(state),
         services,
         demo,
         admin_token,
+    })
+}
+
+/// Sign-in: the token key (configured, or generated into the data dir), and Discord OAuth2 when
+/// configured.
+fn build_auth(
+    config: &Config,
+    services: &Services,
+    bind: SocketAddr,
+) -> Result<crate::auth::Auth, StartError> {
+    let key = match &config.jwt_secret {
+        Some(k) if !k.expose_secret().is_empty() => k.clone(),
+        _ if config.discord_oauth().is_some() && config.redis_url().is_some() => {
+            return Err(StartError::BotMode(
+                "Discord sign-in on several servers needs one shared MARQUEE_JWT_SECRET (a long random string)",
+            ));
+        }
+        _ => stored_secret(&config.data_dir.join("jwt-key"))?,
+    };
+    let public_url = config.public_url(bind);
+    let discord = config.discord_oauth().map(|(id, secret)| {
+        let base = config
+            .discord_api_url
+            .clone()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "https://discord.com".into());
+        crate::auth::discord::DiscordOAuth::new(&base, id.to_owned(), secret.clone())
+    });
+    Ok(crate::auth::Auth {
+        keys: crate::auth::tokens::AccessKeys::new(
+            key.expose_secret().as_bytes(),
+            std::time::Duration::from_secs(config.access_token_ttl_secs),
+        ),
+        refresh_ttl: std::time::Duration::from_secs(config.refresh_token_ttl_days * 24 * 3600),
+        discord,
+        public_url,
+        store: services.store.clone(),
+        limits: crate::auth::limits::Limiter::new(
+            config.auth_rate_per_minute,
+            config.auth_rate_burst,
+        ),
     })
 }
 
@@ -247,6 +290,7 @@ fn router(state: AppState) -> Router {
             "/ws/session/{session}",
             get(crate::sync::connection::upgrade),
         )
+        .merge(auth_routes(state.clone()))
         .route("/api/sessions", post(sessions::create))
         .route("/api/sessions/{session}", get(sessions::get))
         .route("/healthz", get(ops::health))
@@ -280,6 +324,19 @@ fn router(state: AppState) -> Router {
 }
 
 use tower_http::compression::Predicate as _;
+
+/// The sign-in routes, rate limited per client and guarded against cross-site POSTs.
+fn auth_routes(state: AppState) -> Router<AppState> {
+    use crate::auth::routes as auth;
+    Router::new()
+        .route("/auth/login", get(auth::login))
+        .route("/auth/callback", get(auth::callback))
+        .route("/auth/refresh", post(auth::refresh))
+        .route("/auth/logout", post(auth::logout))
+        .route("/api/me", get(auth::me))
+        .route_layer(middleware::from_fn(auth::same_origin))
+        .route_layer(middleware::from_fn_with_state(state, auth::rate_limit))
+}
 
 /// Count requests by route and status class for `/metrics`.
 async fn count_requests(req: Request, next: Next) -> Response {
@@ -365,7 +422,10 @@ async fn in_server_bot(
 pub async fn spawn(config: &Config) -> Result<Running, StartError> {
     let (listener, addr, built) = listen_and_build(config).await?;
     let bot = in_server_bot(config, &built.services, addr).await?;
-    let task = tokio::spawn(async move { axum::serve(listener, built.router).await });
+    let app = built
+        .router
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(Running {
         addr,
         services: built.services,
@@ -383,10 +443,15 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     let bot = in_server_bot(&config, &built.services, addr).await?;
     tracing::info!("Marquee is ready: open http://{addr}/");
     let _demo = built.demo;
-    axum::serve(listener, built.router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(StartError::Serve)?;
+    axum::serve(
+        listener,
+        built
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(StartError::Serve)?;
     if let Some(bot) = bot {
         bot.shutdown().await;
     }

@@ -20,6 +20,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The WebSocket sync hub.
     pub hub: crate::sync::Hub,
+    /// Sign-in: tokens, Discord OAuth2, limits.
+    pub auth: Arc<crate::auth::Auth>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -50,9 +50,12 @@ async fn world_on(
     plex: Option<marquee_fakes::plex::FakePlex>,
     activity: bool,
 ) -> World {
-    let discord = FakeDiscord::start(FakeDiscordOptions::default())
-        .await
-        .unwrap();
+    let options = FakeDiscordOptions {
+        // Short, so the tests see the bot keep its heartbeat.
+        heartbeat_interval_ms: 400,
+        ..FakeDiscordOptions::default()
+    };
+    let discord = FakeDiscord::start(options).await.unwrap();
     let ana = FakeUser::new(900_000_000_000_000_001, "ana");
     let ben = FakeUser::new(900_000_000_000_000_002, "ben");
     let cleo = FakeUser::new(900_000_000_000_000_003, "cleo").with_roles(&[DJ]);
@@ -293,6 +296,14 @@ async fn play_pause_and_the_card_follow_the_web_viewer(w: World) {
         })
         .await
         .unwrap();
+    // The connection stayed up: the bot heartbeats and the gateway acknowledges.
+    tokio::time::timeout(WAIT, async {
+        while w.discord.heartbeats() == 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("a heartbeat within 10 s");
 }
 
 async fn bad_input_gets_a_clear_ephemeral_reply_and_changes_nothing(w: World) {

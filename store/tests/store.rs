@@ -122,7 +122,74 @@ on_both_backends!(
     preferences_per_scope,
     processes_starting_together_migrate_one_at_a_time,
     channel_links_follow_their_session,
+    refresh_tokens_rotate_once_and_a_replay_revokes_the_family,
 );
+
+/// A refresh token works once; presenting it again (a stolen copy, say) revokes every token of
+/// its sign-in, including the one that replaced it.
+async fn refresh_tokens_rotate_once_and_a_replay_revokes_the_family(fx: Fixture) {
+    use marquee_store::{NewRefreshToken, Rotation};
+    let store = fx.connect().await;
+    let user = store.upsert_user("42", "ana", None).await.unwrap();
+    let later = chrono::Utc::now().naive_utc() + chrono::TimeDelta::days(30);
+    store
+        .insert_refresh_token(&NewRefreshToken {
+            token_hash: "h1".into(),
+            user_id: user.id,
+            family: "fam".into(),
+            expires_at: later,
+        })
+        .await
+        .unwrap();
+    let first = store.rotate_refresh_token("h1", "h2", later).await.unwrap();
+    assert_eq!(
+        first,
+        Rotation::Rotated {
+            user_id: user.id,
+            family: "fam".into()
+        }
+    );
+    // h1 again: a replay. The family goes, so h2 no longer works either.
+    assert_eq!(
+        store.rotate_refresh_token("h1", "h3", later).await.unwrap(),
+        Rotation::Reused {
+            family: "fam".into()
+        }
+    );
+    assert!(matches!(
+        store.rotate_refresh_token("h2", "h4", later).await.unwrap(),
+        Rotation::Reused { .. }
+    ));
+    assert_eq!(
+        store
+            .rotate_refresh_token("nope", "h5", later)
+            .await
+            .unwrap(),
+        Rotation::Unknown
+    );
+    // An expired token is refused without revoking anything.
+    let past = chrono::Utc::now().naive_utc() - chrono::TimeDelta::seconds(1);
+    store
+        .insert_refresh_token(&NewRefreshToken {
+            token_hash: "old".into(),
+            user_id: user.id,
+            family: "fam2".into(),
+            expires_at: past,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .rotate_refresh_token("old", "h6", later)
+            .await
+            .unwrap(),
+        Rotation::Expired
+    );
+    assert_eq!(
+        store.refresh_family_of("old").await.unwrap().as_deref(),
+        Some("fam2")
+    );
+}
 
 /// A voice channel watches one session; relinking replaces it, and a stale unlink is ignored.
 /// Deleting a session leaves its link, so the bot can tell the channel its session ended.

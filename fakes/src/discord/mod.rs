@@ -6,6 +6,7 @@
 //! Point serenity at it with `HttpBuilder::new(token).proxy(fake.base_url())
 //! .ratelimiter_disabled(true)`; `GET /api/v10/gateway` then hands the bot this gateway.
 
+mod oauth;
 pub mod payloads;
 mod server;
 
@@ -30,6 +31,10 @@ pub struct FakeDiscordOptions {
     pub application_id: u64,
     pub bot_user_id: u64,
     pub bot_name: String,
+    /// The application's OAuth2 client secret (the token endpoint checks it).
+    pub client_secret: String,
+    /// Milliseconds between heartbeats the gateway asks for (Discord: about 41).
+    pub heartbeat_interval_ms: u64,
 }
 
 impl Default for FakeDiscordOptions {
@@ -39,6 +44,8 @@ impl Default for FakeDiscordOptions {
             application_id: 1_100_000_000_000_000_001,
             bot_user_id: 1_100_000_000_000_000_001,
             bot_name: "Marquee".into(),
+            client_secret: "fake-discord-client-secret".into(),
+            heartbeat_interval_ms: 41_250,
         }
     }
 }
@@ -126,6 +133,13 @@ pub(crate) struct State {
     pub pending: Mutex<HashMap<u64, (u64, oneshot::Sender<Reply>)>>,
     pub messages: Mutex<Vec<FakeMessage>>,
     pub replies: Mutex<HashMap<String, u64>>,
+    pub heartbeats: AtomicU64,
+    /// Who is signed in to Discord in the browser (the authorize page approves as them).
+    pub oauth_user: Mutex<Option<FakeUser>>,
+    /// Unused authorization codes: user and the redirect URI they were issued for.
+    pub codes: Mutex<HashMap<String, (FakeUser, String)>>,
+    /// OAuth2 access tokens handed out, and whose they are.
+    pub access_tokens: Mutex<HashMap<String, FakeUser>>,
 }
 
 impl State {
@@ -184,6 +198,10 @@ impl FakeDiscord {
             pending: Mutex::default(),
             messages: Mutex::default(),
             replies: Mutex::default(),
+            heartbeats: AtomicU64::new(0),
+            oauth_user: Mutex::default(),
+            codes: Mutex::default(),
+            access_tokens: Mutex::default(),
         });
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
@@ -212,6 +230,29 @@ impl FakeDiscord {
 
     pub fn application_id(&self) -> u64 {
         self.state.opts.application_id
+    }
+
+    /// The application's OAuth2 client secret.
+    pub fn client_secret(&self) -> &str {
+        &self.state.opts.client_secret
+    }
+
+    /// Heartbeats the bot has sent (each answered with an ACK).
+    pub fn heartbeats(&self) -> u64 {
+        self.state.heartbeats.load(Ordering::SeqCst)
+    }
+
+    /// Who the authorize page signs in (`None`: the user presses "Cancel").
+    pub fn sign_in_as(&self, user: Option<FakeUser>) {
+        *lock(&self.state.oauth_user) = user;
+    }
+
+    /// An authorization code for `user`, as the Embedded App SDK's `authorize` command returns
+    /// (no redirect URI).
+    pub fn authorization_code(&self, user: &FakeUser) -> String {
+        let code = format!("code-{}", self.state.snowflake());
+        lock(&self.state.codes).insert(code.clone(), (user.clone(), String::new()));
+        code
     }
 
     /// Every REST call so far.

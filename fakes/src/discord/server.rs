@@ -22,7 +22,12 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/gw", get(gateway))
         .route("/api/v10/gateway", get(gateway_url))
         .route("/api/v10/gateway/bot", get(gateway_bot))
-        .route("/api/v10/users/@me", get(me))
+        .route("/api/v10/users/@me", get(super::oauth::me))
+        .route(
+            "/api/v10/oauth2/token",
+            axum::routing::post(super::oauth::token),
+        )
+        .route("/oauth2/authorize", get(super::oauth::authorize))
         .route("/api/v10/applications/{app}/commands", any(commands))
         .route(
             "/api/v10/applications/{app}/guilds/{guild}/commands",
@@ -103,10 +108,6 @@ async fn gateway_bot(AxState(state): S, headers: HeaderMap) -> Response {
         "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
     }))
     .into_response()
-}
-
-async fn me(AxState(state): S) -> Json<Value> {
-    Json(state.bot_user())
 }
 
 async fn commands(
@@ -334,7 +335,8 @@ async fn gateway(AxState(state): S, ws: WebSocketUpgrade) -> Response {
 async fn gateway_session(state: Arc<State>, socket: WebSocket) {
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
-    let hello = json!({"op": 10, "d": {"heartbeat_interval": 41250}, "s": null, "t": null});
+    let interval = state.opts.heartbeat_interval_ms;
+    let hello = json!({"op": 10, "d": {"heartbeat_interval": interval}, "s": null, "t": null});
     if sink
         .send(Message::Text(hello.to_string().into()))
         .await
@@ -360,6 +362,9 @@ async fn gateway_session(state: Arc<State>, socket: WebSocket) {
         };
         match msg["op"].as_u64() {
             Some(1) => {
+                state
+                    .heartbeats
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let _ = tx.send(json!({"op": 11, "d": null, "s": null, "t": null}).to_string());
             }
             Some(2) => {

@@ -89,7 +89,10 @@ macro_rules! with_conn {
     };
 }
 
+mod auth;
 mod links;
+
+pub use auth::{NewRefreshToken, Rotation};
 
 /// Where a database URL points after parsing.
 #[derive(Debug, PartialEq, Eq)]
@@ -280,6 +283,18 @@ impl Store {
                 .returning(User::as_returning())
                 .get_result(conn)
                 .await?)
+        })
+    }
+
+    /// Looks a user up by Marquee's id.
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
+        with_conn!(self, |conn| {
+            Ok(users::table
+                .find(id)
+                .select(User::as_select())
+                .first(conn)
+                .await
+                .optional()?)
         })
     }
 

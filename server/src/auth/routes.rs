@@ -1,0 +1,322 @@
+//! `/auth/login`, `/auth/callback`, `/auth/refresh`, `/auth/logout` and `/api/me`, plus the rate
+//! limit and same-origin check that guard them.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use cookie::SameSite;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Auth, AuthError, REFRESH_COOKIE, STATE_COOKIE, build_cookie, cookie_value};
+use crate::state::AppState;
+
+fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({"error": code, "message": message}))).into_response()
+}
+
+fn with_cookies(mut response: Response, cookies: &[String]) -> Response {
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(c) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+/// A small page for sign-in problems: people arrive here from Discord's consent screen, not from
+/// a script, so they get words and a way back rather than JSON.
+fn error_page(status: StatusCode, message: &str) -> Response {
+    let escaped = message
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in failed · Marquee</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/marquee.css\"></head><body><main class=\"page error-page\">\
+         <h1>Sign-in did not work</h1><p class=\"auth-error\">{escaped}</p>\
+         <p><a href=\"/auth/login\">Try again</a> · <a href=\"/\">Back to the library</a></p></main></body></html>"
+    );
+    (status, Html(body)).into_response()
+}
+
+/// An error message as a sentence: capital first letter, full stop.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!(
+            "{}{}.",
+            first.to_uppercase(),
+            chars.as_str().trim_end_matches('.')
+        ),
+        None => String::new(),
+    }
+}
+
+/// Where to go after signing in: only a path on this site.
+fn safe_return(to: Option<&str>) -> String {
+    match to {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+fn auth_of(state: &AppState) -> &Auth {
+    &state.auth
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    return_to: Option<String>,
+}
+
+/// `GET /auth/login`: off to Discord's consent screen.
+pub async fn login(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
+    let auth = auth_of(&state);
+    let Some(discord) = &auth.discord else {
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "Signing in with Discord is not set up on this server (MARQUEE_DISCORD_CLIENT_ID and MARQUEE_DISCORD_CLIENT_SECRET).",
+        );
+    };
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let value = format!("{nonce}|{}", safe_return(q.return_to.as_deref()));
+    let cookie = build_cookie(
+        STATE_COOKIE,
+        &value,
+        "/auth",
+        SameSite::Lax,
+        Some(std::time::Duration::from_secs(600)),
+    );
+    let target = discord.authorize_url(&auth.redirect_uri(), &nonce);
+    with_cookies(Redirect::to(&target).into_response(), &[cookie])
+}
+
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /auth/callback`: Discord sends the browser back here with a code.
+pub async fn callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<CallbackQuery>,
+) -> Response {
+    let auth = auth_of(&state);
+    let Some(discord) = &auth.discord else {
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "Signing in with Discord is not set up on this server.",
+        );
+    };
+    let clear_state = build_cookie(
+        STATE_COOKIE,
+        "",
+        "/auth",
+        SameSite::Lax,
+        Some(std::time::Duration::ZERO),
+    );
+    let expected = cookie_value(&headers, STATE_COOKIE);
+    let (nonce, return_to) = match expected.as_deref().and_then(|v| v.split_once('|')) {
+        Some((n, r)) => (n.to_owned(), safe_return(Some(r))),
+        None => {
+            return with_cookies(
+                error_page(
+                    StatusCode::BAD_REQUEST,
+                    "This sign-in link has expired or was opened in another browser. Start again from Marquee.",
+                ),
+                &[clear_state],
+            );
+        }
+    };
+    if q.state.as_deref() != Some(nonce.as_str()) {
+        return with_cookies(
+            error_page(
+                StatusCode::BAD_REQUEST,
+                "This sign-in does not match the one you started (state mismatch). Start again from Marquee.",
+            ),
+            &[clear_state],
+        );
+    }
+    if let Some(error) = &q.error {
+        let message = if error == "access_denied" {
+            "You cancelled the sign-in on Discord.".to_owned()
+        } else {
+            format!("Discord did not sign you in ({error}).")
+        };
+        return with_cookies(
+            error_page(StatusCode::BAD_REQUEST, &message),
+            &[clear_state],
+        );
+    }
+    let Some(code) = q
+        .code
+        .as_deref()
+        .filter(|c| !c.is_empty() && c.len() <= 200)
+    else {
+        return with_cookies(
+            error_page(StatusCode::BAD_REQUEST, "Discord sent no sign-in code."),
+            &[clear_state],
+        );
+    };
+    let user = match discord
+        .user_for_code(code, Some(&auth.redirect_uri()))
+        .await
+    {
+        Ok(user) => user,
+        Err(e) => {
+            tracing::info!(error = %e, "a Discord sign-in failed");
+            let status = match e {
+                super::discord::OAuthError::InvalidCode => StatusCode::BAD_REQUEST,
+                _ => StatusCode::BAD_GATEWAY,
+            };
+            return with_cookies(
+                error_page(status, &sentence(&e.to_string())),
+                &[clear_state],
+            );
+        }
+    };
+    let issued = match state
+        .services
+        .store
+        .upsert_user(&user.id, user.display_name(), user.avatar.as_deref())
+        .await
+    {
+        Ok(stored) => auth.sign_in(&stored).await,
+        Err(e) => Err(e),
+    };
+    match issued {
+        Ok(issued) => {
+            tracing::info!(discord_id = %user.id, "signed in with Discord");
+            let mut cookies = auth.cookies(&issued).to_vec();
+            cookies.push(clear_state);
+            with_cookies(Redirect::to(&return_to).into_response(), &cookies)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not store a sign-in");
+            error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Marquee could not save your sign-in; try again.",
+            )
+        }
+    }
+}
+
+/// `POST /auth/refresh`: a new access token (and refresh token) for the refresh cookie.
+pub async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let auth = auth_of(&state);
+    let Some(token) = cookie_value(&headers, REFRESH_COOKIE) else {
+        return json_error(StatusCode::UNAUTHORIZED, "not_signed_in", "sign in again");
+    };
+    match auth.refresh(&token).await {
+        Ok(Ok(issued)) => {
+            let claims = auth.keys.verify(&issued.access).ok();
+            let body = Json(
+                json!({"ok": true, "user": claims.map(|c| json!({"id": c.sub.parse::<i64>().ok(), "discord_id": c.did, "name": c.name}))}),
+            );
+            with_cookies(body.into_response(), &auth.cookies(&issued))
+        }
+        Ok(Err(outcome)) => {
+            let code = match outcome {
+                marquee_store::Rotation::Reused { .. } => "refresh_reused",
+                marquee_store::Rotation::Expired => "refresh_expired",
+                _ => "invalid_refresh",
+            };
+            with_cookies(
+                json_error(
+                    StatusCode::UNAUTHORIZED,
+                    code,
+                    "your sign-in has ended; sign in again",
+                ),
+                &Auth::cleared_cookies(),
+            )
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "refresh failed");
+            json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "try again")
+        }
+    }
+}
+
+/// `POST /auth/logout`: ends this sign-in everywhere its tokens went.
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = cookie_value(&headers, REFRESH_COOKIE)
+        && let Err(e) = auth_of(&state).sign_out(&token).await
+    {
+        tracing::error!(error = %e, "sign-out failed");
+        return json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "try again");
+    }
+    with_cookies(
+        Json(json!({"ok": true})).into_response(),
+        &Auth::cleared_cookies(),
+    )
+}
+
+/// `GET /api/me`: who is signed in.
+pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match auth_of(&state).current(&headers) {
+        Ok(c) => {
+            Json(json!({"id": c.sub.parse::<i64>().ok(), "discord_id": c.did, "name": c.name}))
+                .into_response()
+        }
+        Err(e @ AuthError::Token(_)) => {
+            json_error(StatusCode::UNAUTHORIZED, e.code(), &e.to_string())
+        }
+        Err(e) => json_error(StatusCode::UNAUTHORIZED, e.code(), "sign in with Discord"),
+    }
+}
+
+/// Rate limit for the sign-in routes, per client address.
+pub async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(ip) = ip
+        && let Err(wait) = state.auth.limits.check(ip)
+    {
+        let mut response = json_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            &format!("too many sign-in requests; try again in {wait} s"),
+        );
+        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return response;
+    }
+    next.run(request).await
+}
+
+/// CSRF protection for cookie-authenticated POSTs: the browser must say the request comes from
+/// this site (`Sec-Fetch-Site`, or an `Origin` equal to the request's own host).
+pub async fn same_origin(request: Request, next: Next) -> Response {
+    if request.method() == http::Method::POST {
+        let headers = request.headers();
+        let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+        let cross_site = matches!(site, Some("cross-site" | "same-site"));
+        let origin_mismatch = headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .zip(headers.get(header::HOST).and_then(|v| v.to_str().ok()))
+            .is_some_and(|(origin, host)| {
+                let origin_host = origin.split("://").nth(1).unwrap_or("");
+                origin == "null" || origin_host != host
+            });
+        if cross_site || origin_mismatch {
+            return json_error(
+                StatusCode::FORBIDDEN,
+                "cross_site",
+                "this request must come from Marquee's own pages",
+            );
+        }
+    }
+    next.run(request).await
+}

@@ -1,0 +1,435 @@
+//! Signing in with Discord against the fake Discord's OAuth2 endpoints, and Marquee's own tokens:
+//! the login round trip, cookies, expiry and refresh, rotation and replay, tampering, bad codes,
+//! rate limits and cross-site POSTs. Each flow runs in the embedded and the scale-out mode.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use marquee_fakes::discord::{FakeDiscord, FakeDiscordOptions, FakeUser};
+use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use server::auth::tokens::{AccessKeys, Claims};
+use support::{Mode, TestApp, spawn_app_with};
+
+struct World {
+    app: TestApp,
+    discord: FakeDiscord,
+    http: reqwest::Client,
+    ana: FakeUser,
+}
+
+async fn world(mode: Mode, adjust: impl FnOnce(&mut server::config::Config)) -> World {
+    let discord = FakeDiscord::start(FakeDiscordOptions::default())
+        .await
+        .unwrap();
+    let (id, secret, base) = (
+        discord.application_id().to_string(),
+        discord.client_secret().to_owned(),
+        discord.base_url(),
+    );
+    let app = spawn_app_with(mode, move |c| {
+        c.discord_client_id = Some(id);
+        c.discord_client_secret = Some(secret.into());
+        c.discord_api_url = Some(base);
+        if c.redis_url.is_some() {
+            c.jwt_secret = Some("a-shared-test-key-for-every-server".to_string().into());
+        }
+        adjust(c);
+    })
+    .await;
+    let ana = FakeUser::new(900_000_000_000_000_001, "ana");
+    discord.sign_in_as(Some(ana.clone()));
+    World {
+        app,
+        discord,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        ana,
+    }
+}
+
+/// The cookies a response sets, as (name, value, full Set-Cookie line).
+fn set_cookies(r: &reqwest::Response) -> Vec<(String, String, String)> {
+    r.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| {
+            let line = v.to_str().unwrap().to_owned();
+            let pair = line.split(';').next().unwrap();
+            let (n, v) = pair.split_once('=').unwrap();
+            (n.to_owned(), v.to_owned(), line)
+        })
+        .collect()
+}
+
+fn cookie<'a>(cookies: &'a [(String, String, String)], name: &str) -> &'a (String, String, String) {
+    cookies
+        .iter()
+        .find(|c| c.0 == name)
+        .unwrap_or_else(|| panic!("no {name} cookie in {cookies:?}"))
+}
+
+struct Signed {
+    access: String,
+    refresh: String,
+}
+
+impl World {
+    /// The whole browser round trip: Marquee → Discord's consent page → back to Marquee.
+    async fn sign_in(&self) -> Signed {
+        let r = self
+            .http
+            .get(self.app.url("/auth/login?return_to=/library/1"))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_redirection(), "{}", r.status());
+        let to_discord = r.headers()[LOCATION].to_str().unwrap().to_owned();
+        assert!(
+            to_discord.starts_with(&format!("{}/oauth2/authorize?", self.discord.base_url())),
+            "{to_discord}"
+        );
+        assert!(to_discord.contains("scope=identify") && to_discord.contains("response_type=code"));
+        let state = cookie(&set_cookies(&r), "marquee_oauth_state").1.clone();
+
+        let r = self.http.get(&to_discord).send().await.unwrap();
+        let back = r.headers()[LOCATION].to_str().unwrap().to_owned();
+        assert!(
+            back.starts_with(&self.app.url("/auth/callback?code=")),
+            "{back}"
+        );
+
+        let r = self
+            .http
+            .get(&back)
+            .header(COOKIE, format!("marquee_oauth_state={state}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status().is_redirection(),
+            "{}: {}",
+            r.status(),
+            r.text().await.unwrap()
+        );
+        assert_eq!(r.headers()[LOCATION], "/library/1");
+        let cookies = set_cookies(&r);
+        let access = cookie(&cookies, "marquee_access");
+        let refresh = cookie(&cookies, "marquee_refresh");
+        for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+            assert!(access.2.contains(attr), "{attr} in {}", access.2);
+        }
+        for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/auth"] {
+            assert!(refresh.2.contains(attr), "{attr} in {}", refresh.2);
+        }
+        Signed {
+            access: access.1.clone(),
+            refresh: refresh.1.clone(),
+        }
+    }
+
+    async fn me(&self, access: &str) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .get(self.app.url("/api/me"))
+            .header(COOKIE, format!("marquee_access={access}"))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    async fn refresh(&self, refresh: &str) -> reqwest::Response {
+        self.http
+            .post(self.app.url("/auth/refresh"))
+            .header(COOKIE, format!("marquee_refresh={refresh}"))
+            .header(ORIGIN, self.app.running.url())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The server's signing key (generated into its data dir, or the shared configured one).
+    fn keys(&self) -> AccessKeys {
+        let key = match &self.app.running.config.jwt_secret {
+            Some(k) => secrecy::ExposeSecret::expose_secret(k).to_owned(),
+            None => std::fs::read_to_string(self.app.running.config.data_dir.join("jwt-key"))
+                .unwrap()
+                .trim()
+                .to_owned(),
+        };
+        AccessKeys::new(key.as_bytes(), std::time::Duration::from_secs(900))
+    }
+}
+
+macro_rules! both_modes {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::world(super::Mode::Embedded, |_| {}).await).await;
+                }
+            )*
+        }
+        mod scale_out {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::world(super::Mode::ScaleOut, |_| {}).await).await;
+                }
+            )*
+        }
+    };
+}
+
+both_modes!(
+    signing_in_sets_cookies_and_names_the_user,
+    an_expired_access_token_is_refreshed_and_the_refresh_token_rotates,
+    a_replayed_refresh_token_revokes_the_whole_sign_in,
+    tampered_or_foreign_tokens_are_refused,
+    bad_codes_and_cancelled_sign_ins_get_a_clear_page,
+    signing_out_ends_the_sign_in,
+    cross_site_posts_are_refused,
+);
+
+async fn signing_in_sets_cookies_and_names_the_user(w: World) {
+    let signed = w.sign_in().await;
+    let (status, me) = w.me(&signed.access).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["name"], "ana");
+    assert_eq!(me["discord_id"], w.ana.id.to_string());
+    let stored = w
+        .app
+        .running
+        .services
+        .store
+        .user_by_discord_id(&w.ana.id.to_string())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.username, "ana");
+    // Not signed in at all:
+    let r = w.http.get(w.app.url("/api/me")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "not_signed_in");
+}
+
+async fn an_expired_access_token_is_refreshed_and_the_refresh_token_rotates(w: World) {
+    let signed = w.sign_in().await;
+    let (_, me) = w.me(&signed.access).await;
+    let now = chrono::Utc::now().timestamp();
+    let expired = w.keys().sign(&Claims {
+        sub: me["id"].as_i64().unwrap().to_string(),
+        did: w.ana.id.to_string(),
+        name: "ana".into(),
+        iat: now - 1000,
+        exp: now - 1,
+    });
+    let (status, body) = w.me(&expired).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("token_expired"))
+    );
+
+    let r = w.refresh(&signed.refresh).await;
+    assert_eq!(r.status(), 200);
+    let cookies = set_cookies(&r);
+    let access = cookie(&cookies, "marquee_access").1.clone();
+    let refresh = cookie(&cookies, "marquee_refresh").1.clone();
+    assert_ne!(refresh, signed.refresh, "the refresh token rotates");
+    let (status, me) = w.me(&access).await;
+    assert_eq!((status, me["name"].as_str()), (200, Some("ana")));
+    // The new refresh token works in turn.
+    assert_eq!(w.refresh(&refresh).await.status(), 200);
+}
+
+async fn a_replayed_refresh_token_revokes_the_whole_sign_in(w: World) {
+    let signed = w.sign_in().await;
+    let r = w.refresh(&signed.refresh).await;
+    let newer = cookie(&set_cookies(&r), "marquee_refresh").1.clone();
+    // Someone presents the old one again.
+    let r = w.refresh(&signed.refresh).await;
+    assert_eq!(r.status(), 401);
+    let cleared = set_cookies(&r);
+    assert!(cookie(&cleared, "marquee_access").2.contains("Max-Age=0"));
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "refresh_reused");
+    // ...and the legitimate newer token is dead too.
+    let r = w.refresh(&newer).await;
+    assert_eq!(r.status(), 401);
+    // A fresh sign-in is unaffected.
+    let again = w.sign_in().await;
+    assert_eq!(w.refresh(&again.refresh).await.status(), 200);
+}
+
+async fn tampered_or_foreign_tokens_are_refused(w: World) {
+    let signed = w.sign_in().await;
+    let mut parts: Vec<String> = signed.access.split('.').map(str::to_owned).collect();
+    // Flip one character of the payload: the signature no longer matches.
+    let payload = &mut parts[1];
+    let last = payload.pop().unwrap();
+    payload.push(if last == 'A' { 'B' } else { 'A' });
+    let tampered = parts.join(".");
+    let (status, body) = w.me(&tampered).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token"))
+    );
+
+    let now = chrono::Utc::now().timestamp();
+    let foreign = AccessKeys::new(
+        b"some other server's key",
+        std::time::Duration::from_secs(900),
+    )
+    .sign(&Claims {
+        sub: "1".into(),
+        did: w.ana.id.to_string(),
+        name: "ana".into(),
+        iat: now,
+        exp: now + 600,
+    });
+    let (status, body) = w.me(&foreign).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token"))
+    );
+    let (status, _) = w.me("not-a-jwt").await;
+    assert_eq!(status, 401);
+}
+
+async fn bad_codes_and_cancelled_sign_ins_get_a_clear_page(w: World) {
+    let start = w.http.get(w.app.url("/auth/login")).send().await.unwrap();
+    let state = cookie(&set_cookies(&start), "marquee_oauth_state")
+        .1
+        .clone();
+    let nonce = state.split('|').next().unwrap().to_owned();
+    let callback = |query: String| {
+        w.http
+            .get(w.app.url(&format!("/auth/callback?{query}")))
+            .header(COOKIE, format!("marquee_oauth_state={state}"))
+            .send()
+    };
+    // A code Discord never issued (or one already used, or expired).
+    let r = callback(format!("code=bogus&state={nonce}")).await.unwrap();
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("The sign-in code is invalid or has expired; please sign in again."),
+        "{page}"
+    );
+    assert!(page.contains("href=\"/auth/login\""), "a way to try again");
+    // The person pressed Cancel on Discord.
+    let r = callback(format!("error=access_denied&state={nonce}"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("You cancelled the sign-in on Discord.")
+    );
+    // A callback that is not the one this browser started.
+    let r = callback("code=x&state=someone-elses".into()).await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("state mismatch"));
+    // No state cookie at all (another browser, or it expired).
+    let r = w
+        .http
+        .get(w.app.url(&format!("/auth/callback?code=x&state={nonce}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("has expired or was opened in another browser")
+    );
+    // Nothing was signed in along the way.
+    assert!(
+        w.app
+            .running
+            .services
+            .store
+            .user_by_discord_id(&w.ana.id.to_string())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn signing_out_ends_the_sign_in(w: World) {
+    let signed = w.sign_in().await;
+    let r = w
+        .http
+        .post(w.app.url("/auth/logout"))
+        .header(COOKIE, format!("marquee_refresh={}", signed.refresh))
+        .header(ORIGIN, w.app.running.url())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cleared = set_cookies(&r);
+    assert!(cookie(&cleared, "marquee_refresh").2.contains("Max-Age=0"));
+    assert_eq!(w.refresh(&signed.refresh).await.status(), 401);
+}
+
+async fn cross_site_posts_are_refused(w: World) {
+    let signed = w.sign_in().await;
+    for (header, value) in [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let r = w
+            .http
+            .post(w.app.url("/auth/logout"))
+            .header(COOKIE, format!("marquee_refresh={}", signed.refresh))
+            .header(header, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{header}: {value}");
+    }
+    // The sign-in survived both attempts.
+    assert_eq!(w.refresh(&signed.refresh).await.status(), 200);
+}
+
+/// Too many sign-in requests from one address: 429 with Retry-After.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_requests_are_rate_limited() {
+    let w = world(Mode::Embedded, |c| {
+        c.auth_rate_per_minute = 6;
+        c.auth_rate_burst = 3;
+    })
+    .await;
+    for _ in 0..3 {
+        let r = w.http.get(w.app.url("/auth/login")).send().await.unwrap();
+        assert!(r.status().is_redirection());
+    }
+    let r = w.http.get(w.app.url("/auth/login")).send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=10).contains(&wait), "{wait}");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "rate_limited");
+    // Pages are not limited by it.
+    assert_eq!(w.app.get("/healthz").await.status(), 200);
+}
+
+/// Without a Discord client id and secret, sign-in says it is not set up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_without_configuration_says_so() {
+    let app = support::spawn_app(Mode::Embedded).await;
+    let (status, page) = app.text("/auth/login").await;
+    assert_eq!(status, 404);
+    assert!(page.contains("not set up on this server"), "{page}");
+}
