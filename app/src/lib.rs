@@ -29,8 +29,28 @@ use crate::pages::{
 };
 use crate::session::SessionPage;
 
+/// Response header through which a page tells the server the nonce its inline scripts carry,
+/// so the server's Content-Security-Policy allows exactly those scripts (it removes the header).
+pub const SCRIPT_NONCE_HEADER: &str = "x-marquee-script-nonce";
+
+/// Gives this page's inline scripts (Leptos's hydration bootstrap) a fresh nonce and passes it to
+/// the server's security headers.
+#[cfg(feature = "ssr")]
+fn expose_script_nonce() {
+    leptos::nonce::provide_nonce();
+    if let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) && let Ok(value) = http::HeaderValue::from_str(&nonce)
+    {
+        response.insert_header(http::HeaderName::from_static(SCRIPT_NONCE_HEADER), value);
+    }
+}
+
 /// The HTML document around the app; the server renders it for every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    expose_script_nonce();
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -76,6 +76,8 @@ pub struct Config {
     /// Sign-in requests per minute per client address, and the burst allowed.
     pub auth_rate_per_minute: u32,
     pub auth_rate_burst: u32,
+    /// Marquee is reached over HTTPS (a TLS-terminating proxy): send HSTS.
+    pub hsts: bool,
     /// The address people (and Discord, for posters) reach Marquee at, e.g.
     /// `https://marquee.example.com`; default `http://<bind>`.
     pub public_url: Option<String>,
@@ -113,6 +115,7 @@ impl Default for Config {
             refresh_token_ttl_days: 30,
             auth_rate_per_minute: 30,
             auth_rate_burst: 10,
+            hsts: false,
             cache_session_ttl_secs: 24 * 3600,
             cache_media_ttl_secs: 30 * 60,
             cache_system_ttl_secs: 10 * 60,

@@ -200,6 +200,7 @@ async fn build(config: &Config, bind: SocketAddr) -> Result<Built, StartError> {
         metrics: telemetry::metrics_handle(),
         hub,
         auth: Arc::new(auth),
+        hsts: config.hsts,
     };
     Ok(Built {
         router: router(state),
@@ -305,6 +306,10 @@ fn router(state: AppState) -> Router {
             AppState,
             _,
         >(context, shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::security::headers,
+        ))
         .layer(middleware::from_fn(count_requests))
         .layer(
             CompressionLayer::new().gzip(true).compress_when(

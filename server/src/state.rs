@@ -22,6 +22,8 @@ pub struct AppState {
     pub hub: crate::sync::Hub,
     /// Sign-in: tokens, Discord OAuth2, limits.
     pub auth: Arc<crate::auth::Auth>,
+    /// Send `Strict-Transport-Security` (Marquee is served over HTTPS by a proxy).
+    pub hsts: bool,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -1,0 +1,90 @@
+//! Security headers on every response: a Content-Security-Policy (scripts only from Marquee,
+//! inline ones only with the page's nonce; framing only by Discord, and only for the Activity),
+//! `X-Content-Type-Options`, `Referrer-Policy`, and HSTS when Marquee sits behind HTTPS.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::state::AppState;
+
+/// The path prefix of the Discord Activity, the one part of Marquee Discord may frame.
+pub const ACTIVITY_PREFIX: &str = "/activity";
+
+/// Hosts that embed the Activity: Discord's clients and its Activity proxy.
+pub const DISCORD_FRAME_ANCESTORS: &str =
+    "https://discord.com https://*.discord.com https://*.discordsays.com";
+
+/// The Content-Security-Policy for `path`; `nonce` is the page's inline-script nonce, if any.
+pub fn content_security_policy(path: &str, nonce: Option<&str>) -> String {
+    let scripts = match nonce {
+        Some(n) => format!("'self' 'wasm-unsafe-eval' 'nonce-{n}'"),
+        None => "'self' 'wasm-unsafe-eval'".to_owned(),
+    };
+    let frame_ancestors = if is_activity(path) {
+        DISCORD_FRAME_ANCESTORS
+    } else {
+        "'none'"
+    };
+    format!(
+        "default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data:; media-src 'self' blob:; worker-src 'self' blob:; \
+         connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; \
+         form-action 'self' https://discord.com; frame-ancestors {frame_ancestors}"
+    )
+}
+
+fn is_activity(path: &str) -> bool {
+    path == ACTIVITY_PREFIX || path.starts_with(&format!("{ACTIVITY_PREFIX}/"))
+}
+
+/// Adds the headers (see the module docs).
+pub async fn headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let nonce = headers
+        .remove(app::SCRIPT_NONCE_HEADER)
+        .and_then(|v| v.to_str().ok().map(str::to_owned));
+    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&path, nonce.as_deref())) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    if !is_activity(&path) {
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    if state.hsts {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_activity_may_be_framed_and_only_by_discord() {
+        let page = content_security_policy("/library/1", Some("abc"));
+        assert!(page.contains("frame-ancestors 'none'"));
+        assert!(page.contains("script-src 'self' 'wasm-unsafe-eval' 'nonce-abc'"));
+        assert!(
+            !page.contains("unsafe-inline'; img")
+                || page.contains("style-src 'self' 'unsafe-inline'")
+        );
+        let activity = content_security_policy("/activity", None);
+        assert!(activity.contains(&format!("frame-ancestors {DISCORD_FRAME_ANCESTORS}")));
+        assert!(content_security_policy("/activityx", None).contains("frame-ancestors 'none'"));
+    }
+}
