@@ -177,3 +177,36 @@ export function dropPostgresDatabase(url) {
   const name = new URL(url).pathname.slice(1);
   execFileSync('psql', [admin, '-qc', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`], { stdio: 'pipe' });
 }
+
+/**
+ * Start `target/debug/marquee-fake-discord` (the project's fake Discord) on a free port.
+ * `signInAs(user | null)` chooses who its OAuth2 consent screen signs in.
+ */
+export async function startFakeDiscord() {
+  const bin = process.env.MARQUEE_FAKE_DISCORD_BIN ?? join(ROOT, 'target', 'debug', 'marquee-fake-discord');
+  const child = spawn(bin, [], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = await new Promise((ok, fail) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/\S+)/);
+      if (m) ok(m[1]);
+    });
+    child.on('exit', (code) => fail(new Error(`fake Discord exited (${code}): ${out}`)));
+    setTimeout(() => fail(new Error('fake Discord did not start within 10 s')), 10_000);
+  });
+  return {
+    url,
+    applicationId: '1100000000000000001',
+    clientSecret: 'fake-discord-client-secret',
+    async signInAs(user) {
+      const r = await fetch(`${url}/_fake/sign-in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(user),
+      });
+      if (!r.ok) throw new Error(`fake Discord sign-in control: ${r.status}`);
+    },
+    stop() { child.kill('SIGTERM'); },
+  };
+}

@@ -83,6 +83,6 @@ build_site() {
 build_server() {
   local mode="${1:-dev}"
   say "building the server ($mode)"
-  if [ "$mode" = release ]; then (cd "$ROOT" && cargo build -p server --release)
-  else (cd "$ROOT" && cargo build -p server); fi
+  if [ "$mode" = release ]; then (cd "$ROOT" && cargo build -p server -p marquee-fakes --release)
+  else (cd "$ROOT" && cargo build -p server -p marquee-fakes); fi
 }

@@ -134,3 +134,17 @@ pub struct CreatedSession {
     /// Marquee-relative link to the session page (the share link).
     pub url: String,
 }
+
+/// Who is signed in (with Discord), as the pages show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    pub name: String,
+    pub discord_id: String,
+}
+
+/// The header's sign-in state: who is signed in, and whether signing in is possible at all.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccountState {
+    pub account: Option<Account>,
+    pub sign_in_available: bool,
+}

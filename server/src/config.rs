@@ -61,7 +61,9 @@ pub struct Config {
     /// Run the bot inside `marquee serve` (default: yes without Redis; with Redis, run one
     /// `marquee bot` next to the web servers instead, so several servers don't all answer).
     pub bot_in_server: Option<bool>,
-    /// The Discord application's id, for "Sign in with Discord" (OAuth2).
+    /// The Discord application's id, for "Sign in with Discord" (OAuth2). All digits, so the
+    /// environment reader sees a number: accepted as one.
+    #[serde(deserialize_with = "string_or_number")]
     pub discord_client_id: Option<String>,
     /// The Discord application's OAuth2 client secret (server-side only).
     #[serde(skip_serializing)]
@@ -122,6 +124,20 @@ impl Default for Config {
             log: "info".into(),
         }
     }
+}
+
+/// An optional setting that may arrive as a number (a Discord id from the environment).
+fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Number(u64),
+    }
+    Ok(Option::<Raw>::deserialize(d)?.map(|raw| match raw {
+        Raw::Text(s) => s,
+        Raw::Number(n) => n.to_string(),
+    }))
 }
 
 /// A setting that cannot work, with the fix in the message.
@@ -333,6 +349,18 @@ pub fn redact_url(raw: &str) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's test jail decides the error type
+    fn a_numeric_discord_client_id_from_the_environment_is_read() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MARQUEE_DISCORD_CLIENT_ID", "1100000000000000001");
+            jail.set_env("MARQUEE_DISCORD_CLIENT_SECRET", "s");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.discord_client_id.as_deref(), Some("1100000000000000001"));
+            Ok(())
+        });
+    }
 
     #[test]
     fn defaults_are_the_embedded_mode() {

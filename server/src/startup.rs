@@ -266,7 +266,11 @@ fn router(state: AppState) -> Router {
     let routes = route_list();
     let context = {
         let services = state.services.clone();
-        move || provide_context(services.clone())
+        let sign_in = app::ssr::account::SignInAvailable(state.auth.discord.is_some());
+        move || {
+            provide_context(services.clone());
+            provide_context(sign_in);
+        }
     };
     let page_shell = {
         let options = state.leptos.clone();
@@ -306,6 +310,10 @@ fn router(state: AppState) -> Router {
             AppState,
             _,
         >(context, shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::routes::account,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::security::headers,

@@ -26,6 +26,7 @@ pub fn Header() -> impl IntoView {
                     prop:value=current
                 />
             </form>
+            <crate::components::account::AccountCorner />
         </header>
     }
 }

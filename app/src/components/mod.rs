@@ -1,5 +1,6 @@
 //! Building blocks shared by several pages.
 
+pub mod account;
 pub mod cards;
 pub mod icons;
 pub mod layout;

@@ -1,6 +1,7 @@
 //! Server-side services behind the server functions: the Plex client, the cache and the store,
 //! bundled in one [`Services`] value that the server provides to every request as context.
 
+pub mod account;
 pub mod library;
 pub mod mapping;
 pub mod sessions;

@@ -185,6 +185,11 @@ const POLL: Duration = Duration::from_millis(10);
 impl FakeDiscord {
     /// Starts on a free loopback port.
     pub async fn start(opts: FakeDiscordOptions) -> Result<FakeDiscord, FakeError> {
+        Self::start_on(opts, 0).await
+    }
+
+    /// Starts on a given loopback port (0: any free one).
+    pub async fn start_on(opts: FakeDiscordOptions, port: u16) -> Result<FakeDiscord, FakeError> {
         let state = Arc::new(State {
             next_id: AtomicU64::new(1_200_000_000_000_000_000),
             seq: AtomicU64::new(0),
@@ -203,7 +208,7 @@ impl FakeDiscord {
             codes: Mutex::default(),
             access_tokens: Mutex::default(),
         });
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .map_err(FakeError::io("binding the fake Discord"))?;
         let addr = listener

@@ -47,6 +47,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
             "/api/v10/channels/{channel}/messages/{message}",
             any(channel_message),
         )
+        .route("/_fake/sign-in", axum::routing::post(control_sign_in))
         .fallback(unknown)
         .with_state(state)
 }
@@ -411,4 +412,15 @@ async fn gateway_session(state: Arc<State>, socket: WebSocket) {
         }
     }
     writer.abort();
+}
+
+/// Test control (not part of Discord's API): who is signed in to Discord in "the browser".
+/// Body: `{"id": "…", "username": "…"}`, or `null` to make the consent screen refuse.
+async fn control_sign_in(AxState(state): S, Json(body): Json<Value>) -> StatusCode {
+    let user = body["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .map(|id| super::FakeUser::new(id, body["username"].as_str().unwrap_or("someone")));
+    *lock(&state.oauth_user) = user;
+    StatusCode::NO_CONTENT
 }

@@ -245,7 +245,8 @@ pub async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Respo
     }
 }
 
-/// `POST /auth/logout`: ends this sign-in everywhere its tokens went.
+/// `POST /auth/logout`: ends this sign-in everywhere its tokens went. A form post (the header's
+/// "Sign out" button) goes back to the home page; a script gets JSON.
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(token) = cookie_value(&headers, REFRESH_COOKIE)
         && let Err(e) = auth_of(&state).sign_out(&token).await
@@ -253,10 +254,28 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
         tracing::error!(error = %e, "sign-out failed");
         return json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "try again");
     }
-    with_cookies(
-        Json(json!({"ok": true})).into_response(),
-        &Auth::cleared_cookies(),
-    )
+    let from_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    let response = if from_form {
+        Redirect::to("/").into_response()
+    } else {
+        Json(json!({"ok": true})).into_response()
+    };
+    with_cookies(response, &Auth::cleared_cookies())
+}
+
+/// Puts the signed-in account (if the access cookie is valid) into the request, for pages and
+/// server functions.
+pub async fn account(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    if let Ok(claims) = state.auth.current(request.headers()) {
+        request.extensions_mut().insert(app::model::Account {
+            name: claims.name,
+            discord_id: claims.did,
+        });
+    }
+    next.run(request).await
 }
 
 /// `GET /api/me`: who is signed in.

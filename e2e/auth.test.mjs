@@ -1,0 +1,62 @@
+// Signing in with Discord from the standalone page, end to end in headless Chromium: Marquee →
+// the fake Discord's consent screen → back to Marquee, signed in; then signing out, and a
+// cancelled sign-in.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { join } from 'node:path';
+import { ROOT, launchBrowser, startFakeDiscord, startServer } from './harness.mjs';
+
+let discord, server, browser;
+
+before(async () => {
+  discord = await startFakeDiscord();
+  server = await startServer({
+    MARQUEE_DISCORD_CLIENT_ID: discord.applicationId,
+    MARQUEE_DISCORD_CLIENT_SECRET: discord.clientSecret,
+    MARQUEE_DISCORD_API_URL: discord.url,
+  });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  discord?.stop();
+});
+
+test('signing in with Discord returns to the page, signed in; signing out ends it', async () => {
+  await discord.signInAs({ id: '900000000000000001', username: 'ana' });
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${server.url}/library/1`);
+  await page.click('a.sign-in');
+  await page.waitForURL(`${server.url}/library/1`, { timeout: 10_000 });
+  await page.waitForSelector('.account-name', { timeout: 10_000 });
+  assert.equal(await page.textContent('.account-name'), 'ana');
+
+  // The session cookies are HttpOnly (scripts cannot read them) and Secure.
+  assert.ok(!(await page.evaluate(() => document.cookie)).includes('marquee_'));
+  const cookies = await context.cookies(server.url);
+  const access = cookies.find((c) => c.name === 'marquee_access');
+  assert.ok(access && access.httpOnly && access.secure && access.sameSite === 'Lax', JSON.stringify(cookies));
+  const me = await page.evaluate(async () => (await fetch('/api/me')).json());
+  assert.equal(me.name, 'ana');
+  await page.screenshot({ path: join(ROOT, 'docs', 'screenshots', 'signed-in.png') });
+
+  await page.click('.account button');
+  await page.waitForSelector('a.sign-in', { timeout: 10_000 });
+  const status = await page.evaluate(async () => (await fetch('/api/me')).status);
+  assert.equal(status, 401);
+  await context.close();
+});
+
+test('a sign-in cancelled on Discord ends on a clear page with a way to try again', async () => {
+  await discord.signInAs(null);
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/`);
+  await page.click('a.sign-in');
+  await page.waitForSelector('.auth-error', { timeout: 10_000 });
+  assert.equal(await page.textContent('.auth-error'), 'You cancelled the sign-in on Discord.');
+  assert.ok(await page.$('a[href="/auth/login"]'));
+  await page.close();
+});
