@@ -192,7 +192,66 @@ both_modes!(
     bad_codes_and_cancelled_sign_ins_get_a_clear_page,
     signing_out_ends_the_sign_in,
     cross_site_posts_are_refused,
+    a_signed_in_viewer_joins_as_their_discord_member_and_nobody_else_can,
 );
+
+/// Joins a session over the WebSocket (with `cookie`, if any) and returns the member id the
+/// welcome gave.
+async fn join_ws(w: &World, session: &str, cookie: Option<&str>, member: Option<&str>) -> String {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = format!(
+        "{}/ws/session/{session}",
+        w.app.running.url().replace("http://", "ws://")
+    );
+    let mut request = url.into_client_request().unwrap();
+    if let Some(c) = cookie {
+        request.headers_mut().insert("cookie", c.parse().unwrap());
+    }
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let hello =
+        serde_json::json!({"type": "hello", "protocol": 1, "name": "Someone", "member": member});
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        hello.to_string().into(),
+    ))
+    .await
+    .unwrap();
+    loop {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
+            let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
+            if v["type"] == "welcome" {
+                return v["member"].as_str().unwrap().to_owned();
+            }
+        }
+    }
+}
+
+/// Signed in, the WebSocket joins as the user's Discord member (the one the bot names); an
+/// anonymous page cannot claim that member by sending its id.
+async fn a_signed_in_viewer_joins_as_their_discord_member_and_nobody_else_can(w: World) {
+    let r = w
+        .http
+        .post(w.app.url("/api/sessions"))
+        .json(&serde_json::json!({"rating_key": "101", "name": "Host"}))
+        .send()
+        .await
+        .unwrap();
+    let session = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let signed = w.sign_in().await;
+    let mine = format!("discord-{}", w.ana.id);
+    let cookie = format!("marquee_access={}", signed.access);
+    assert_eq!(join_ws(&w, &session, Some(&cookie), None).await, mine);
+    let stranger = join_ws(&w, &session, None, Some(&mine)).await;
+    assert_ne!(stranger, mine, "an anonymous viewer cannot become ana");
+}
 
 async fn signing_in_sets_cookies_and_names_the_user(w: World) {
     let signed = w.sign_in().await;

@@ -41,8 +41,10 @@ pub async fn upgrade(
     ws: WebSocketUpgrade,
     Path(session): Path<String>,
     State(state): State<AppState>,
+    account: Option<axum::Extension<app::model::Account>>,
 ) -> Response {
     let hub = state.hub.clone();
+    let identity = Identity(account.map(|a| a.0.discord_id));
     // Protocol messages are a few hundred bytes (snapshots a few KiB): small buffers keep a
     // connection's memory low; the defaults (128 KiB each way) are sized for bulk transfer.
     ws.max_message_size(MAX_FRAME_BYTES)
@@ -51,7 +53,7 @@ pub async fn upgrade(
         .write_buffer_size(IO_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
             let (mut sink, stream) = socket.split();
-            if let Err(e) = run(&hub, &session, &mut sink, stream).await {
+            if let Err(e) = run(&hub, &session, &identity, &mut sink, stream).await {
                 tracing::debug!(session = %session, error = %e, "viewer connection ended with an error");
             }
             let _ = sink.close().await;
@@ -140,9 +142,31 @@ struct Viewer<'a> {
     gate: Gate,
 }
 
+/// Who the connection belongs to: a signed-in Discord user, or an anonymous viewer.
+struct Identity(Option<String>);
+
+impl Identity {
+    /// The member to join as. A signed-in user is always their Discord member (the one the bot
+    /// names too), from every tab; an anonymous viewer may come back as the member a previous
+    /// welcome gave them, but never as a Discord user's member.
+    fn member(&self, requested: Option<String>) -> (Option<String>, String) {
+        match &self.0 {
+            Some(discord_id) => {
+                let mine = format!("{}{discord_id}", bot::service::MEMBER_PREFIX);
+                (Some(mine.clone()), mine)
+            }
+            None => (
+                requested.filter(|m| !m.starts_with(bot::service::MEMBER_PREFIX)),
+                uuid::Uuid::new_v4().simple().to_string(),
+            ),
+        }
+    }
+}
+
 async fn run(
     hub: &Hub,
     session: &str,
+    identity: &Identity,
     sink: &mut Sink,
     mut stream: SplitStream<WebSocket>,
 ) -> Result<(), axum::Error> {
@@ -181,7 +205,7 @@ async fn run(
     let mut gate = Gate::new();
     let member = match tokio::time::timeout(
         HELLO_TIMEOUT,
-        await_hello(hub, session, sink, &mut stream, &mut gate),
+        await_hello(hub, session, identity, sink, &mut stream, &mut gate),
     )
     .await
     {
@@ -252,6 +276,7 @@ async fn run(
 async fn await_hello(
     hub: &Hub,
     session: &str,
+    identity: &Identity,
     sink: &mut Sink,
     stream: &mut SplitStream<WebSocket>,
     gate: &mut Gate,
@@ -288,7 +313,7 @@ async fn await_hello(
                     close(sink, CLOSE_PROTOCOL, "protocol version").await;
                     return Ok(None);
                 }
-                let new_id = uuid::Uuid::new_v4().simple().to_string();
+                let (member, new_id) = identity.member(member);
                 let joined = hub
                     .sessions()
                     .update(session, None, |s| {
