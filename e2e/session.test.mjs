@@ -167,3 +167,37 @@ test('the session page for an unknown session is a 404 with a readable message',
   assert.equal(r.status, 404);
   assert.match(await r.text(), /watch session/);
 });
+
+test('the host decides who drives: a refused viewer is told why, and can drive once promoted', async () => {
+  const { id, member } = await createSession(server.url, '105', 'Ana');
+  const ana = await openViewer(browser, server.url, id, { name: 'Ana', member });
+  const ben = await openViewer(browser, server.url, id, { name: 'Ben' });
+  for (const v of [ana, ben]) await v.page.waitForSelector('.sync-status[data-state="live"]', { timeout: 20_000 });
+  await ana.page.waitForSelector('.members li[data-member="Ben"]');
+
+  // Only the host sees the policy and the role buttons.
+  assert.equal(await ben.page.$('.control-policy select'), null);
+  await ana.page.selectOption('.control-policy select', 'host_only');
+  await ben.page.waitForFunction(
+    () => document.querySelector('.control-note')?.textContent === 'Only the host can control playback in this session.',
+    null, { timeout: 5000 },
+  );
+  assert.ok(await ben.page.$eval('.queue-controls', (el) => el.classList.contains('hidden')), 'queue controls hidden');
+  await ana.page.screenshot({ path: join(ROOT, 'docs', 'screenshots', 'session-host.png') });
+
+  // Ben presses play anyway (the player's button): refused, with the reason, and nothing plays.
+  await ben.page.click('.ctl.play');
+  await ben.page.waitForFunction(
+    () => /Only the host can control playback/.test(document.querySelector('.problem')?.textContent ?? ''),
+    null, { timeout: 5000 },
+  );
+  await ben.page.waitForTimeout(500);
+  assert.equal((await videoState(ana.page)).paused, true, 'the refusal changed nothing');
+
+  // Ana hands Ben the host role: now he drives, and both play.
+  await ana.page.click('.members li[data-member="Ben"] button:has-text("Make host")');
+  await ben.page.waitForSelector('.members li[data-member="Ben"] .badge:has-text("host")', { timeout: 5000 });
+  await ben.page.click('.ctl.play');
+  await follows(ana.page, () => { const el = document.querySelector('video'); return !!el && !el.paused && el.currentTime > 0.5; });
+  for (const v of [ana, ben]) await v.page.context().close();
+});

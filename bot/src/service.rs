@@ -226,6 +226,11 @@ impl BotService {
             (item.rating_key.clone(), item.title.clone()),
             now,
         )?;
+        session.control = match self.policy(invoker.guild_id).await? {
+            ControlPolicy::Everyone => marquee_sync::Control::Everyone,
+            ControlPolicy::Role { .. } => marquee_sync::Control::HostAndCoHosts,
+            ControlPolicy::Host => marquee_sync::Control::HostOnly,
+        };
         session.apply(&invoker.member_id(), &Command::Play, now)?;
         let session = self.sessions.create(&session).await?;
         let link = NewChannelLink {
@@ -263,7 +268,9 @@ impl BotService {
             .update(&linked.session.id, Some(&member), |s| {
                 let now = now_ms();
                 let mut changes = s.enrol(&member, &name, now)?;
-                changes.extend(s.apply(&member, &command, now)?);
+                // The guild's policy (checked in `authorize`, with the Discord roles the session
+                // cannot see) is the authority for Discord users.
+                changes.extend(s.apply_authorized(&member, &command, now)?);
                 Ok((changes, ()))
             })
             .await?;

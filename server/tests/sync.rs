@@ -50,7 +50,74 @@ both_modes!(
     a_buffering_viewer_holds_the_group_then_it_carries_on,
     the_queue_drives_what_plays,
     a_session_survives_a_server_restart,
+    the_host_decides_who_may_drive,
 );
+
+/// Under "host only" a viewer's pause is refused with a clear, typed error and changes nothing;
+/// after the host promotes them (co-host under "host and co-hosts", or the host role itself) it
+/// goes through. Only the host may change roles or the policy.
+async fn the_host_decides_who_may_drive(app: TestApp, _mode: Mode) {
+    use marquee_sync::Control;
+    let (id, host) = create_session(&app, "101", "Ana").await;
+    let base = app.running.url();
+    let mut ana = Viewer::join(&base, &id, "Ana", Some(&host)).await;
+    let mut ben = Viewer::join(&base, &id, "Ben", None).await;
+    ana.ok(Command::Play).await;
+    ana.ok(Command::SetControl {
+        control: Control::HostOnly,
+    })
+    .await;
+    let before = snapshot(&app, &id).await.version;
+    match ben.command(Command::Pause).await {
+        ServerMsg::Error { code, message, .. } => {
+            assert_eq!(code, ErrorCode::Forbidden);
+            assert_eq!(
+                message,
+                "Only the host can control playback in this session."
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(snapshot(&app, &id).await.version, before, "nothing changed");
+    // Ben cannot promote himself.
+    match ben
+        .command(Command::SetRole {
+            member: ben.member.clone(),
+            role: Role::Host,
+        })
+        .await
+    {
+        ServerMsg::Error { code, .. } => assert_eq!(code, ErrorCode::Forbidden),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // Host and co-hosts: promoting Ben to co-host lets him drive.
+    ana.ok(Command::SetControl {
+        control: Control::HostAndCoHosts,
+    })
+    .await;
+    let ben_id = ben.member.clone();
+    ana.ok(Command::SetRole {
+        member: ben_id.clone(),
+        role: Role::CoHost,
+    })
+    .await;
+    ben.ok(Command::Pause).await;
+    // Host only again: handing Ben the host role lets him drive, and Ana becomes co-host.
+    ana.ok(Command::SetControl {
+        control: Control::HostOnly,
+    })
+    .await;
+    ana.ok(Command::SetRole {
+        member: ben_id,
+        role: Role::Host,
+    })
+    .await;
+    ben.ok(Command::Play).await;
+    let s = snapshot(&app, &id).await;
+    assert_eq!(s.host().unwrap().name, "Ben");
+    assert_eq!(s.member(&host).unwrap().role, Role::CoHost);
+    assert_eq!(s.control, Control::HostOnly);
+}
 
 async fn join_gives_a_snapshot_and_a_late_joiner_disturbs_nobody(app: TestApp, _mode: Mode) {
     let (id, host) = create_session(&app, "101", "Ana").await;

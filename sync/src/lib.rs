@@ -22,6 +22,6 @@ pub use clock::{ClockEstimator, ClockSample};
 pub use drift::{Correction, DriftConfig, DriftController};
 pub use protocol::{ClientMsg, ErrorCode, PROTOCOL_VERSION, ServerMsg};
 pub use session::{
-    Actor, Change, Command, Member, MemberId, Playback, QueueEntry, Role, Session, SessionError,
-    Timeline, Wait, WaitReason,
+    Actor, Change, Command, Control, Member, MemberId, Playback, QueueEntry, Role, Session,
+    SessionError, Timeline, Wait, WaitReason,
 };

@@ -110,6 +110,8 @@ pub enum ErrorCode {
     InvalidCommand,
     /// The server could not store the change; try again.
     Unavailable,
+    /// The member may not do this here (see the message: who may).
+    Forbidden,
 }
 
 impl ServerMsg {

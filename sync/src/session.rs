@@ -26,13 +26,50 @@ pub const MIN_LEAD_MS: f64 = 150.0;
 /// Longest lead, whatever the members' round-trip times.
 pub const MAX_LEAD_MS: f64 = 1_000.0;
 
-/// What a member may do. Everyone may drive playback for now (the couch model); the host is
-/// who the session falls back on and who finer permissions will hang off later.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// A member's standing. The host sets who may drive ([`Control`]) and gives roles; co-hosts may
+/// drive when the policy is "host and co-hosts".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Host,
+    /// May drive when the session lets the host and co-hosts drive; the host promotes them.
+    CoHost,
     Viewer,
+}
+
+/// Who may drive playback and the queue in a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Control {
+    /// Everyone in the session (the couch model).
+    #[default]
+    Everyone,
+    /// The host and the co-hosts.
+    HostAndCoHosts,
+    /// The host alone.
+    HostOnly,
+}
+
+impl Control {
+    /// Whether a member with `role` may drive.
+    pub fn allows(self, role: Role) -> bool {
+        match self {
+            Control::Everyone => true,
+            Control::HostAndCoHosts => matches!(role, Role::Host | Role::CoHost),
+            Control::HostOnly => role == Role::Host,
+        }
+    }
+
+    /// The refusal shown to someone this policy does not let drive.
+    pub fn refusal(self) -> &'static str {
+        match self {
+            Control::Everyone => "",
+            Control::HostAndCoHosts => {
+                "Only the host and co-hosts can control playback in this session. Ask the host to make you a co-host."
+            }
+            Control::HostOnly => "Only the host can control playback in this session.",
+        }
+    }
 }
 
 /// One person in a session.
@@ -156,6 +193,16 @@ pub enum Command {
         entry: u64,
     },
     /// Move an entry to index `to` (clamped to the queue).
+    /// The host gives `member` a role; giving the host role hands it over (the old host becomes a
+    /// co-host).
+    SetRole {
+        member: MemberId,
+        role: Role,
+    },
+    /// The host decides who may drive.
+    SetControl {
+        control: Control,
+    },
     QueueMove {
         entry: u64,
         to: usize,
@@ -168,6 +215,11 @@ impl Command {
     /// is not.
     pub fn needs_current_version(&self) -> bool {
         matches!(self, Command::QueueMove { .. })
+    }
+
+    /// Roles and the control policy: the host's business alone, whatever the policy.
+    pub fn manages_members(&self) -> bool {
+        matches!(self, Command::SetRole { .. } | Command::SetControl { .. })
     }
 }
 
@@ -187,6 +239,10 @@ pub enum Change {
     /// Connection count, buffering flag or round-trip time changed.
     MemberUpdated {
         member: Member,
+    },
+    /// Who may drive changed.
+    Control {
+        control: Control,
     },
     HostChanged {
         host: MemberId,
@@ -247,6 +303,9 @@ pub enum SessionError {
     InvalidName,
     #[error("{0}")]
     InvalidInput(String),
+    /// The member may not do this (see the message).
+    #[error("{0}")]
+    NotAllowed(String),
     #[error("the session changed since you last saw it (now at version {current})")]
     StaleVersion { current: u64 },
 }
@@ -269,6 +328,9 @@ pub struct Session {
     pub next_entry: u64,
     /// How long the group waits for buffering members, in ms.
     pub wait_bound_ms: f64,
+    /// Who may drive (sessions stored before roles existed let everyone).
+    #[serde(default)]
+    pub control: Control,
 }
 
 /// Whether `id` has the shape of a session id (short, letters and digits), so a malformed link
@@ -316,6 +378,7 @@ impl Session {
             created_at: now,
             next_entry: 2,
             wait_bound_ms: DEFAULT_WAIT_BOUND_MS,
+            control: Control::Everyone,
         })
     }
 
@@ -441,9 +504,7 @@ impl Session {
         if !vacant {
             return None;
         }
-        for m in &mut self.members {
-            m.role = if m.id == id { Role::Host } else { Role::Viewer };
-        }
+        self.make_host(id);
         Some(Change::HostChanged {
             host: id.to_owned(),
         })
@@ -469,13 +530,7 @@ impl Session {
                 .min_by(|a, b| a.joined_at.total_cmp(&b.joined_at))
                 .map(|m| m.id.clone());
             if let Some(heir) = heir {
-                for m in &mut self.members {
-                    m.role = if m.id == heir {
-                        Role::Host
-                    } else {
-                        Role::Viewer
-                    };
-                }
+                self.make_host(&heir);
                 changes.push(Change::HostChanged { host: heir });
             }
         }
@@ -491,8 +546,26 @@ impl Session {
         command: &Command,
         now: f64,
     ) -> Result<Vec<Change>, SessionError> {
-        if self.member(actor).is_none() {
-            return Err(SessionError::UnknownMember);
+        let role = self.member(actor).ok_or(SessionError::UnknownMember)?.role;
+        if !self.control.allows(role) && !command.manages_members() {
+            return Err(SessionError::NotAllowed(self.control.refusal().into()));
+        }
+        self.apply_authorized(actor, command, now)
+    }
+
+    /// [`Session::apply`] for a driver someone else already authorised (the Discord bot checks
+    /// its guild's policy, including Discord roles the session cannot see).
+    pub fn apply_authorized(
+        &mut self,
+        actor: &str,
+        command: &Command,
+        now: f64,
+    ) -> Result<Vec<Change>, SessionError> {
+        let role = self.member(actor).ok_or(SessionError::UnknownMember)?.role;
+        if command.manages_members() && role != Role::Host {
+            return Err(SessionError::NotAllowed(
+                "Only the host can change roles and who may drive.".into(),
+            ));
         }
         let lead = self.lead_ms();
         let at = now + lead;
@@ -605,6 +678,35 @@ impl Session {
                 } else {
                     vec![self.queue_change()]
                 }
+            }
+            Command::SetControl { control } => {
+                self.control = *control;
+                vec![Change::Control { control: *control }]
+            }
+            Command::SetRole { member, role } => {
+                if self.member(member).is_none() {
+                    return Err(SessionError::UnknownMember);
+                }
+                if member == actor {
+                    return Err(SessionError::NotAllowed(
+                        "Hand the host role to someone else instead of changing your own.".into(),
+                    ));
+                }
+                if *role == Role::Host {
+                    for m in &mut self.members {
+                        if m.role == Role::Host {
+                            m.role = Role::CoHost;
+                        }
+                    }
+                }
+                if let Some(m) = self.member_mut(member) {
+                    m.role = *role;
+                }
+                self.members
+                    .iter()
+                    .filter(|m| m.id == *member || (*role == Role::Host && m.id == actor))
+                    .map(|m| Change::MemberUpdated { member: m.clone() })
+                    .collect()
             }
             Command::QueueMove { entry, to } => {
                 let idx = self
@@ -806,21 +908,25 @@ impl Session {
                     None => self.members.push(member.clone()),
                 }
             }
-            Change::HostChanged { host } => {
-                for m in &mut self.members {
-                    m.role = if &m.id == host {
-                        Role::Host
-                    } else {
-                        Role::Viewer
-                    };
-                }
-            }
+            Change::HostChanged { host } => self.make_host(host),
+            Change::Control { control } => self.control = *control,
             Change::Queue { queue, current } => {
                 self.queue = queue.clone();
                 self.current = *current;
                 if let Some(e) = self.current_entry() {
                     self.title = e.title.clone();
                 }
+            }
+        }
+    }
+
+    /// `host` becomes the host; the previous host becomes a viewer (co-hosts stay co-hosts).
+    fn make_host(&mut self, host: &str) {
+        for m in &mut self.members {
+            if m.id == host {
+                m.role = Role::Host;
+            } else if m.role == Role::Host {
+                m.role = Role::Viewer;
             }
         }
     }
@@ -926,6 +1032,11 @@ pub fn describe(by: Option<&Actor>, change: &Change, session: &Session) -> Optio
         Change::MemberJoined { member } if !member.online() => None,
         Change::MemberJoined { member } => Some(format!("{} joined", member.name)),
         Change::HostChanged { host } => Some(format!("{} is now the host", name_of(host))),
+        Change::Control { control } => Some(match control {
+            Control::Everyone => format!("{who} let everyone drive"),
+            Control::HostAndCoHosts => format!("{who} let only the host and co-hosts drive"),
+            Control::HostOnly => format!("{who} let only the host drive"),
+        }),
         Change::Queue { .. } => by.map(|a| format!("{} changed the queue", a.name)),
         Change::MemberUpdated { .. } => None,
     }
@@ -969,6 +1080,84 @@ mod tests {
         .expect("valid");
         s.join(None, "ben", "Ben", 2_000.0).expect("join");
         s
+    }
+
+    #[test]
+    fn the_host_decides_who_may_drive() {
+        let mut s = session();
+        s.join(None, "cy", "Cy", 3_000.0).expect("join");
+        // Only the host may set the policy or roles.
+        assert!(matches!(
+            s.apply(
+                "ben",
+                &Command::SetControl {
+                    control: Control::HostOnly
+                },
+                4_000.0
+            ),
+            Err(SessionError::NotAllowed(_))
+        ));
+        s.apply(
+            "ana",
+            &Command::SetControl {
+                control: Control::HostAndCoHosts,
+            },
+            4_000.0,
+        )
+        .expect("host sets the policy");
+        let refused = s
+            .apply("ben", &Command::Play, 5_000.0)
+            .expect_err("viewer refused");
+        assert!(refused.to_string().contains("co-host"), "{refused}");
+        s.apply(
+            "ana",
+            &Command::SetRole {
+                member: "ben".into(),
+                role: Role::CoHost,
+            },
+            5_000.0,
+        )
+        .expect("promote");
+        s.apply("ben", &Command::Play, 6_000.0)
+            .expect("a co-host drives");
+        assert!(s.apply("cy", &Command::Pause, 6_000.0).is_err());
+        // Host only: the co-host is refused until the host hands the role over.
+        s.apply(
+            "ana",
+            &Command::SetControl {
+                control: Control::HostOnly,
+            },
+            7_000.0,
+        )
+        .expect("stricter");
+        assert!(s.apply("ben", &Command::Pause, 7_000.0).is_err());
+        let changes = s
+            .apply(
+                "ana",
+                &Command::SetRole {
+                    member: "ben".into(),
+                    role: Role::Host,
+                },
+                8_000.0,
+            )
+            .expect("hand over");
+        assert_eq!(changes.len(), 2);
+        assert_eq!(s.host().map(|m| m.id.as_str()), Some("ben"));
+        assert_eq!(s.member("ana").map(|m| m.role), Some(Role::CoHost));
+        s.apply("ben", &Command::Pause, 9_000.0)
+            .expect("the new host drives");
+        // Mirrors applying the changes agree with the server's copy.
+        let mut mirror = session();
+        mirror.join(None, "cy", "Cy", 3_000.0).expect("join");
+        for c in &changes {
+            mirror.apply_change(c);
+        }
+        assert_eq!(mirror.host().map(|m| m.id.as_str()), Some("ben"));
+        // Sessions stored before roles existed read as "everyone drives".
+        let mut old = serde_json::to_value(session()).expect("json");
+        old.as_object_mut().expect("object").remove("control");
+        let old: Session = serde_json::from_value(old).expect("old sessions load");
+        assert_eq!(old.control, Control::Everyone);
     }
 
     #[test]

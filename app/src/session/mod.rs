@@ -15,7 +15,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use marquee_sync::session::clock_time;
-use marquee_sync::{Command, Role, Session};
+use marquee_sync::{Command, Control, Role, Session};
 
 use crate::components::layout::{ErrorBox, Loading};
 use crate::error::AppError;
@@ -297,16 +297,29 @@ fn Members() -> impl IntoView {
                     (
                         m.id.clone(),
                         m.name.clone(),
-                        m.role == Role::Host,
+                        m.role,
                         m.online(),
                         m.buffering || waiting.contains(&m.id),
                         me.as_deref() == Some(m.id.as_str()),
                     )
                 })
                 .collect();
-            list.sort_by_key(|m| (!m.3, !m.2));
+            list.sort_by_key(|m| (!m.3, m.2 != Role::Host));
             list
         })
+    };
+    let am_host = move || sync.my_role() == Role::Host;
+    let control = move || {
+        sync.session
+            .with(|s| s.as_ref().map(|s| s.control).unwrap_or_default())
+    };
+    let set_control = move |e: leptos::ev::Event| {
+        let control = match event_target_value(&e).as_str() {
+            "host_and_co_hosts" => Control::HostAndCoHosts,
+            "host_only" => Control::HostOnly,
+            _ => Control::Everyone,
+        };
+        send(Command::SetControl { control });
     };
     view! {
         <section class="members">
@@ -316,12 +329,52 @@ fn Members() -> impl IntoView {
                     <li class:offline=!m.3 class:buffering=m.4 data-member=m.1.clone()>
                         <span class="name">{m.1.clone()}</span>
                         {m.5.then(|| view! { <span class="muted">" (you)"</span> })}
-                        {m.2.then(|| view! { <span class="badge">"host"</span> })}
+                        {(m.2 == Role::Host).then(|| view! { <span class="badge">"host"</span> })}
+                        {(m.2 == Role::CoHost).then(|| view! { <span class="badge">"co-host"</span> })}
                         {m.4.then(|| view! { <span class="badge warn">"buffering"</span> })}
                         {(!m.3).then(|| view! { <span class="muted">" · away"</span> })}
+                        {
+                            let (id, role, me) = (m.0.clone(), m.2, m.5);
+                            move || (am_host() && !me).then(|| {
+                                let promote = id.clone();
+                                let hand_over = id.clone();
+                                let (label, next) = if role == Role::CoHost {
+                                    ("Remove co-host", Role::Viewer)
+                                } else {
+                                    ("Make co-host", Role::CoHost)
+                                };
+                                view! {
+                                    <span class="actions">
+                                        <button class="link" on:click=move |_| send(Command::SetRole { member: promote.clone(), role: next })>{label}</button>
+                                        <button class="link" on:click=move |_| send(Command::SetRole { member: hand_over.clone(), role: Role::Host })>"Make host"</button>
+                                    </span>
+                                }
+                            })
+                        }
                     </li>
                 </For>
             </ul>
+            {move || if am_host() {
+                view! {
+                    <label class="control-policy">
+                        "Who can drive "
+                        <select on:change=set_control prop:value=move || match control() {
+                            Control::Everyone => "everyone",
+                            Control::HostAndCoHosts => "host_and_co_hosts",
+                            Control::HostOnly => "host_only",
+                        }>
+                            <option value="everyone">"Everyone"</option>
+                            <option value="host_and_co_hosts">"Host and co-hosts"</option>
+                            <option value="host_only">"Host only"</option>
+                        </select>
+                    </label>
+                }
+                    .into_any()
+            } else if !sync.may_drive() {
+                view! { <p class="muted control-note">{control().refusal()}</p> }.into_any()
+            } else {
+                ().into_any()
+            }}
         </section>
     }
 }
@@ -365,7 +418,7 @@ fn Queue() -> impl IntoView {
                     <li class:current=e.3>
                         <span class="title">{e.2.clone()}</span>
                         {e.3.then(|| view! { <span class="muted">{move || position().map(|p| format!(" · paused at {p}"))}</span> })}
-                        <span class="actions">
+                        <span class="actions" class:hidden=move || !sync.may_drive()>
                             {(!e.3).then(|| view! {
                                 <button class="link" on:click=move |_| send(Command::PlayEntry { entry: e.1 })>"Play now"</button>
                             })}
@@ -375,7 +428,7 @@ fn Queue() -> impl IntoView {
                     </li>
                 </For>
             </ol>
-            <div class="queue-controls">
+            <div class="queue-controls" class:hidden=move || !sync.may_drive()>
                 <button class="button small" on:click=move |_| send(Command::Previous)>"Previous"</button>
                 <button class="button small" on:click=move |_| send(Command::Next)>"Next"</button>
             </div>

@@ -1,7 +1,7 @@
 //! What the session UI shows, as signals: filled by the browser client, rendered by the page.
 
 use leptos::prelude::*;
-use marquee_sync::Session;
+use marquee_sync::{Role, Session};
 
 /// The connection as the viewer should understand it.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,6 +47,23 @@ impl SyncView {
             rtt_ms: RwSignal::new(None),
             needs_click: RwSignal::new(false),
         }
+    }
+
+    /// This viewer's role in the session (viewer until joined).
+    pub fn my_role(&self) -> Role {
+        let me = self.member.get();
+        self.session.with(|s| {
+            s.as_ref()
+                .and_then(|s| me.and_then(|id| s.member(&id).map(|m| m.role)))
+                .unwrap_or(Role::Viewer)
+        })
+    }
+
+    /// Whether the session's policy lets this viewer drive playback and the queue.
+    pub fn may_drive(&self) -> bool {
+        let role = self.my_role();
+        self.session
+            .with(|s| s.as_ref().is_none_or(|s| s.control.allows(role)))
     }
 
     /// Shows a line about what someone did.

@@ -359,6 +359,9 @@ fn store_error(id: Option<u64>, e: &SessionStoreError) -> ServerMsg {
             message: e.to_string(),
             version: Some(*current),
         },
+        SessionStoreError::Rejected(SessionError::NotAllowed(why)) => {
+            ServerMsg::error(id, ErrorCode::Forbidden, why.clone())
+        }
         SessionStoreError::Rejected(inner) => {
             ServerMsg::error(id, ErrorCode::InvalidCommand, inner.to_string())
         }
