@@ -78,6 +78,10 @@ pub struct Config {
     /// Sign-in requests per minute per client address, and the burst allowed.
     pub auth_rate_per_minute: u32,
     pub auth_rate_burst: u32,
+    /// Requests per minute per client address to `/api/…` (server functions and the JSON API),
+    /// and the burst allowed.
+    pub api_rate_per_minute: u32,
+    pub api_rate_burst: u32,
     /// Marquee is reached over HTTPS (a TLS-terminating proxy): send HSTS.
     pub hsts: bool,
     /// The address people (and Discord, for posters) reach Marquee at, e.g.
@@ -117,6 +121,8 @@ impl Default for Config {
             refresh_token_ttl_days: 30,
             auth_rate_per_minute: 30,
             auth_rate_burst: 10,
+            api_rate_per_minute: 600,
+            api_rate_burst: 120,
             hsts: false,
             cache_session_ttl_secs: 24 * 3600,
             cache_media_ttl_secs: 30 * 60,

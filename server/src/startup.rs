@@ -248,6 +248,10 @@ fn build_auth(
             config.auth_rate_per_minute,
             config.auth_rate_burst,
         ),
+        api_limits: crate::auth::limits::Limiter::new(
+            config.api_rate_per_minute,
+            config.api_rate_burst,
+        ),
     })
 }
 
@@ -313,6 +317,10 @@ fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::routes::account,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::routes::api_rate_limit,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -484,6 +484,40 @@ async fn sign_in_requests_are_rate_limited() {
     assert_eq!(w.app.get("/healthz").await.status(), 200);
 }
 
+/// Server functions and the JSON API are limited per address too; pages and media are not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_functions_and_the_api_are_rate_limited() {
+    let w = world(Mode::Embedded, |c| {
+        c.api_rate_per_minute = 60;
+        c.api_rate_burst = 5;
+    })
+    .await;
+    // A server function (the search box's) and the JSON API share the address's budget.
+    for path in ["/api/search?query=harbor", "/api/sessions/nosuchsession"]
+        .repeat(3)
+        .iter()
+        .take(5)
+    {
+        let r = w.http.post(w.app.url(path)).send().await.unwrap();
+        assert_ne!(r.status(), 429, "{path}");
+    }
+    let r = w
+        .http
+        .get(w.app.url("/api/sessions/nosuchsession"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "1");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "rate_limited");
+    assert_eq!(
+        w.app.get("/library/1").await.status(),
+        200,
+        "pages are not limited"
+    );
+}
+
 /// Without a Discord client id and secret, sign-in says it is not set up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_without_configuration_says_so() {

@@ -60,7 +60,10 @@ pub struct Auth {
     /// Base URL of this server, for the OAuth2 redirect URI.
     pub public_url: String,
     pub store: Store,
+    /// Sign-in requests per client address.
     pub limits: limits::Limiter,
+    /// Server functions and the JSON API, per client address.
+    pub api_limits: limits::Limiter,
 }
 
 impl Auth {

@@ -294,24 +294,45 @@ pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
 
 /// Rate limit for the sign-in routes, per client address.
 pub async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match limited(&state.auth.limits, &request, "sign-in requests") {
+        Some(refusal) => refusal,
+        None => next.run(request).await,
+    }
+}
+
+/// Rate limit for server functions and the JSON API (`/api/…`, except the admin routes, which
+/// need the admin token anyway), per client address.
+pub async fn api_rate_limit(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    if path.starts_with("/api/")
+        && !path.starts_with("/api/admin/")
+        && let Some(refusal) = limited(&state.auth.api_limits, &request, "requests")
+    {
+        return refusal;
+    }
+    next.run(request).await
+}
+
+/// `429` with `Retry-After` if the request's address has used up `limiter`.
+fn limited(limiter: &super::limits::Limiter, request: &Request, what: &str) -> Option<Response> {
     let ip = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    if let Some(ip) = ip
-        && let Err(wait) = state.auth.limits.check(ip)
-    {
-        let mut response = json_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            &format!("too many sign-in requests; try again in {wait} s"),
-        );
-        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return response;
+        .map(|c| c.0.ip())?;
+    let wait = limiter.check(ip).err()?;
+    let mut response = json_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        &format!("too many {what}; try again in {wait} s"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
     }
-    next.run(request).await
+    Some(response)
 }
 
 /// CSRF protection for cookie-authenticated POSTs: the browser must say the request comes from
