@@ -13,10 +13,30 @@ pub async fn get_account() -> Result<AccountState, AppError> {
     Ok(crate::ssr::account::current())
 }
 
+/// Cookie (readable by scripts, holding no secret) that says this browser has a sign-in whose
+/// access token may have expired; the server sets and clears it with the session cookies.
+pub const SIGNED_IN_HINT: &str = "marquee_signed_in";
+
 /// The account corner of the header.
 #[component]
 pub fn AccountCorner() -> impl IntoView {
     let state = Resource::new(|| (), |_| get_account());
+    // The access token lives 15 minutes; the refresh token (sent only to /auth) much longer. A
+    // page that finds itself signed out while the browser still has a sign-in refreshes once.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |done: Option<bool>| {
+        if done == Some(true) {
+            return true;
+        }
+        match state.get() {
+            Some(Ok(s)) if s.account.is_none() && s.sign_in_available => {
+                refresh_sign_in();
+                true
+            }
+            Some(_) => true,
+            None => false,
+        }
+    });
     let location = use_location();
     let login_href = move || {
         let path = location.pathname.get();
@@ -63,4 +83,38 @@ fn encode(path: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// Trades the refresh cookie for a new access cookie and reloads the page, if the browser has a
+/// sign-in (the hint cookie). A failed refresh clears the hint, so this never loops.
+#[cfg(feature = "hydrate")]
+fn refresh_sign_in() {
+    use wasm_bindgen::JsCast;
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let hinted = window
+        .document()
+        .and_then(|d| d.dyn_into::<web_sys::HtmlDocument>().ok())
+        .and_then(|d| d.cookie().ok())
+        .is_some_and(|c| {
+            c.split(';')
+                .any(|p| p.trim() == format!("{SIGNED_IN_HINT}=1"))
+        });
+    if !hinted {
+        return;
+    }
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_credentials(web_sys::RequestCredentials::SameOrigin);
+    let request = window.fetch_with_str_and_init("/auth/refresh", &init);
+    wasm_bindgen_futures::spawn_local(async move {
+        let Ok(response) = wasm_bindgen_futures::JsFuture::from(request).await else {
+            return;
+        };
+        let response: web_sys::Response = response.unchecked_into();
+        if response.ok() {
+            let _ = window.location().reload();
+        }
+    });
 }

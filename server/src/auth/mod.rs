@@ -163,8 +163,9 @@ impl Auth {
     }
 
     /// The `Set-Cookie` values for a new pair.
-    pub fn cookies(&self, issued: &Issued) -> [String; 2] {
+    pub fn cookies(&self, issued: &Issued) -> [String; 3] {
         [
+            hint_cookie(Some(self.refresh_ttl)),
             build_cookie(
                 ACCESS_COOKIE,
                 &issued.access,
@@ -183,8 +184,9 @@ impl Auth {
     }
 
     /// `Set-Cookie` values that delete both cookies.
-    pub fn cleared_cookies() -> [String; 2] {
+    pub fn cleared_cookies() -> [String; 3] {
         [
+            hint_cookie(Some(Duration::ZERO)),
             build_cookie(ACCESS_COOKIE, "", "/", SameSite::Lax, Some(Duration::ZERO)),
             build_cookie(
                 REFRESH_COOKIE,
@@ -195,6 +197,19 @@ impl Auth {
             ),
         ]
     }
+}
+
+/// The script-readable "this browser has a sign-in" hint (no secret in it), so a page whose
+/// access cookie expired knows to refresh.
+fn hint_cookie(max_age: Option<Duration>) -> String {
+    let mut c = Cookie::build((app::components::account::SIGNED_IN_HINT, "1"))
+        .secure(true)
+        .same_site(SameSite::Lax)
+        .path("/");
+    if let Some(age) = max_age {
+        c = c.max_age(cookie::time::Duration::seconds(age.as_secs() as i64));
+    }
+    c.build().to_string()
 }
 
 /// An HttpOnly, Secure cookie. Browsers accept Secure cookies from `http://localhost` and
