@@ -4,10 +4,10 @@ use marquee_sync::Command;
 use marquee_sync::session::clock_time;
 use poise::serenity_prelude as serenity;
 
-use crate::commands::voice_channel;
+use crate::commands::invoker_of;
 use crate::error::BotError;
 use crate::now_playing::Button;
-use crate::service::{BotService, Invoker, Linked};
+use crate::service::{BotService, Linked};
 
 /// Answers a button press with an ephemeral reply (the card itself is updated by `live`).
 pub(crate) async fn handle(
@@ -45,18 +45,7 @@ async fn act(
     session: &str,
 ) -> Result<String, BotError> {
     let guild = press.guild_id.ok_or(BotError::NotInGuild)?;
-    let member = press.member.as_ref();
-    let invoker = Invoker {
-        user_id: press.user.id.get(),
-        name: member
-            .map(|m| m.display_name().to_owned())
-            .unwrap_or_else(|| press.user.display_name().to_owned()),
-        roles: member
-            .map(|m| m.roles.iter().map(|r| r.get()).collect())
-            .unwrap_or_default(),
-        guild_id: guild.get(),
-        voice_channel: voice_channel(ctx, guild, press.user.id),
-    };
+    let invoker = invoker_of(ctx, guild, &press.user, press.member.as_ref());
     let voice = invoker.voice_channel.ok_or(BotError::NotInVoice)?;
     let links = service.store.channel_links_of_session(session).await?;
     let Some(found) = service.sessions.get(session).await? else {

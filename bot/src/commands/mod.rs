@@ -38,24 +38,34 @@ pub fn all() -> Vec<poise::Command<BotService, BotError>> {
 
 /// The invoker: their Discord id, name, roles and current voice channel (from the gateway cache).
 pub(crate) async fn invoker(ctx: Context<'_>) -> Result<Invoker, BotError> {
-    let guild_id = ctx.guild_id().ok_or(BotError::NotInGuild)?;
-    let user = ctx.author();
+    let guild = ctx.guild_id().ok_or(BotError::NotInGuild)?;
     let member = ctx.author_member().await;
-    let name = member
-        .as_deref()
-        .map(|m| m.display_name().to_owned())
-        .unwrap_or_else(|| user.display_name().to_owned());
-    let roles = member
-        .as_deref()
-        .map(|m| m.roles.iter().map(|r| r.get()).collect())
-        .unwrap_or_default();
-    Ok(Invoker {
+    Ok(invoker_of(
+        ctx.serenity_context(),
+        guild,
+        ctx.author(),
+        member.as_deref(),
+    ))
+}
+
+/// The [`Invoker`] behind any interaction (a command or a button press).
+pub(crate) fn invoker_of(
+    ctx: &serenity::Context,
+    guild: serenity::GuildId,
+    user: &serenity::User,
+    member: Option<&serenity::Member>,
+) -> Invoker {
+    Invoker {
         user_id: user.id.get(),
-        name,
-        roles,
-        guild_id: guild_id.get(),
-        voice_channel: voice_channel(ctx.serenity_context(), guild_id, user.id),
-    })
+        name: member
+            .map(|m| m.display_name().to_owned())
+            .unwrap_or_else(|| user.display_name().to_owned()),
+        roles: member
+            .map(|m| m.roles.iter().map(|r| r.get()).collect())
+            .unwrap_or_default(),
+        guild_id: guild.get(),
+        voice_channel: voice_channel(ctx, guild, user.id),
+    }
 }
 
 /// The voice channel `user` is in, as the gateway last told us.
