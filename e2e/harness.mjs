@@ -119,24 +119,7 @@ export async function openViewer(browser, baseUrl, sessionId, { name, member, bl
       Date.now = () => now() + skew;
     }, clockSkewMs);
   }
-  if (blockAutoplay) {
-    // Headless Chromium does not enforce the autoplay policy, so emulate it exactly as browsers
-    // apply it to unmuted media: play() rejects with NotAllowedError until the user interacts.
-    // (navigator.userActivation is already set by a CDP-driven navigation, so track real input.)
-    await context.addInitScript(() => {
-      let activated = false;
-      for (const type of ['pointerdown', 'keydown']) {
-        addEventListener(type, (e) => { if (e.isTrusted) activated = true; }, true);
-      }
-      const play = HTMLMediaElement.prototype.play;
-      HTMLMediaElement.prototype.play = function () {
-        if (!this.muted && !activated) {
-          return Promise.reject(new DOMException('play() failed because the user did not interact with the document first.', 'NotAllowedError'));
-        }
-        return play.call(this);
-      };
-    });
-  }
+  if (blockAutoplay) await blockAutoplayIn(context);
   await context.addInitScript(([n, s, m]) => {
     if (n) localStorage.setItem('marquee.name', n);
     if (m) localStorage.setItem(`marquee.member.${s}`, m);
@@ -147,6 +130,29 @@ export async function openViewer(browser, baseUrl, sessionId, { name, member, bl
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   await page.goto(`${baseUrl}/session/${sessionId}`);
   return { context, page, errors };
+}
+
+/**
+ * Makes `context` refuse unmuted play() until the user really interacts, in every frame (init
+ * scripts run in iframes too).
+ */
+export async function blockAutoplayIn(context) {
+  // Headless Chromium does not enforce the autoplay policy, so emulate it exactly as browsers
+  // apply it to unmuted media: play() rejects with NotAllowedError until the user interacts.
+  // (navigator.userActivation is already set by a CDP-driven navigation, so track real input.)
+  await context.addInitScript(() => {
+    let activated = false;
+    for (const type of ['pointerdown', 'keydown']) {
+      addEventListener(type, (e) => { if (e.isTrusted) activated = true; }, true);
+    }
+    const play = HTMLMediaElement.prototype.play;
+    HTMLMediaElement.prototype.play = function () {
+      if (!this.muted && !activated) {
+        return Promise.reject(new DOMException('play() failed because the user did not interact with the document first.', 'NotAllowedError'));
+      }
+      return play.call(this);
+    };
+  });
 }
 
 /** The page's <video> state. */

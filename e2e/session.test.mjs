@@ -171,8 +171,10 @@ test('the session page for an unknown session is a 404 with a readable message',
 test('the host decides who drives: a refused viewer is told why, and can drive once promoted', async () => {
   const { id, member } = await createSession(server.url, '105', 'Ana');
   const ana = await openViewer(browser, server.url, id, { name: 'Ana', member });
+  // Ana joins first: a session whose host is not connected yet goes to the first one who joins.
+  await ana.page.waitForSelector('.sync-status[data-state="live"]', { timeout: 20_000 });
   const ben = await openViewer(browser, server.url, id, { name: 'Ben' });
-  for (const v of [ana, ben]) await v.page.waitForSelector('.sync-status[data-state="live"]', { timeout: 20_000 });
+  await ben.page.waitForSelector('.sync-status[data-state="live"]', { timeout: 20_000 });
   await ana.page.waitForSelector('.members li[data-member="Ben"]');
 
   // Only the host sees the policy and the role buttons.

@@ -28,11 +28,12 @@ ensure_wasm_bindgen() {
   fi
 }
 
-# hls.js (bundled into the site), binaryen's wasm-opt and playwright-core come from npm.
+# hls.js and Discord's Embedded App SDK (bundled into the site, the SDK by esbuild), binaryen's
+# wasm-opt and playwright-core come from npm.
 ensure_npm_packages() {
   command -v npm >/dev/null || die "npm is missing: install Node.js (apt-get install nodejs npm)"
-  if [ ! -d "$ROOT/node_modules/hls.js" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
-    say "installing npm packages (hls.js, binaryen, playwright-core)"
+  if [ ! -d "$ROOT/node_modules/@discord/embedded-app-sdk" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+    say "installing npm packages (hls.js, the Discord Embedded App SDK, esbuild, binaryen, playwright-core)"
     (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
   fi
 }
@@ -75,6 +76,10 @@ build_site() {
   fi
   cp "$ROOT/style/main.css" "$tmp/pkg/marquee.css"
   cp "$ROOT/node_modules/hls.js/dist/hls.min.js" "$tmp/pkg/hls.min.js"
+  # Discord's Embedded App SDK for the Activity, bundled from npm (never a CDN).
+  "$ROOT/node_modules/.bin/esbuild" "$ROOT/frontend/js/discord-sdk.js" --bundle --minify \
+    --format=iife --target=es2020 --legal-comments=none --log-level=warning \
+    --outfile="$tmp/pkg/discord-sdk.js"
   cp -r "$ROOT/public/." "$tmp/"
   rm -rf "$SITE_ROOT" && mv "$tmp" "$SITE_ROOT"
 }

@@ -6,11 +6,14 @@
 //! components then hydrate in the browser, where the [`player`] wraps the HTML5 `<video>` element.
 //! Server-only code (Plex, cache, store) lives in [`ssr`], compiled with the `ssr` feature.
 
+pub mod activity;
 pub mod components;
 pub mod error;
 pub mod model;
 pub mod pages;
+pub mod paths;
 pub mod player;
+pub mod script;
 pub mod session;
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -36,7 +39,7 @@ pub const SCRIPT_NONCE_HEADER: &str = "x-marquee-script-nonce";
 /// Gives this page's inline scripts (Leptos's hydration bootstrap) a fresh nonce and passes it to
 /// the server's security headers.
 #[cfg(feature = "ssr")]
-fn expose_script_nonce() {
+pub(crate) fn expose_script_nonce() {
     leptos::nonce::provide_nonce();
     if let (Some(nonce), Some(response)) = (
         leptos::nonce::use_nonce(),

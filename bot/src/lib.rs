@@ -5,6 +5,7 @@
 //! (shared with the web page), the database, and a [`Catalog`] of the Plex library that the server
 //! implements over its cache. It runs inside the server process or alone (`marquee bot`).
 
+pub mod activity;
 mod buttons;
 pub mod catalog;
 mod commands;

@@ -231,6 +231,9 @@ impl BotService {
             ControlPolicy::Role { .. } => marquee_sync::Control::HostAndCoHosts,
             ControlPolicy::Host => marquee_sync::Control::HostOnly,
         };
+        // The host drives from the voice channel: opening the page or the Activity first must
+        // not make someone else host.
+        session.host_elsewhere = true;
         session.apply(&invoker.member_id(), &Command::Play, now)?;
         let session = self.sessions.create(&session).await?;
         let link = NewChannelLink {
@@ -317,7 +320,7 @@ pub fn guild_scope(guild_id: u64) -> String {
 }
 
 /// A Discord display name that fits a session's name rules (32 characters).
-fn display_name(name: &str) -> String {
+pub(crate) fn display_name(name: &str) -> String {
     let name: String = name
         .trim()
         .chars()

@@ -8,5 +8,15 @@ use wasm_bindgen::prelude::wasm_bindgen;
 #[wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // The Discord Activity is its own document (see `app::activity`).
+    let activity = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+        .and_then(|b| b.get_attribute("data-marquee"))
+        .is_some_and(|kind| kind == app::activity::DOCUMENT_KIND);
+    if activity {
+        leptos::mount::hydrate_body(app::activity::ActivityApp);
+    } else {
+        leptos::mount::hydrate_body(app::App);
+    }
 }

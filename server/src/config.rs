@@ -84,6 +84,10 @@ pub struct Config {
     pub api_rate_burst: u32,
     /// Marquee is reached over HTTPS (a TLS-terminating proxy): send HSTS.
     pub hsts: bool,
+    /// Whether a session's share link admits guests (viewers not signed in with Discord, who
+    /// pick a display name). Unset: off when Discord sign-in is set up; on without it, where
+    /// everyone is a guest (see [`Config::admits_guests`]).
+    pub guests: Option<bool>,
     /// The address people (and Discord, for posters) reach Marquee at, e.g.
     /// `https://marquee.example.com`; default `http://<bind>`.
     pub public_url: Option<String>,
@@ -124,6 +128,7 @@ impl Default for Config {
             api_rate_per_minute: 600,
             api_rate_burst: 120,
             hsts: false,
+            guests: None,
             cache_session_ttl_secs: 24 * 3600,
             cache_media_ttl_secs: 30 * 60,
             cache_system_ttl_secs: 10 * 60,
@@ -317,6 +322,11 @@ impl Config {
         Some((id, secret))
     }
 
+    /// Whether viewers who are not signed in may join sessions (see [`Config::guests`]).
+    pub fn admits_guests(&self) -> bool {
+        self.guests.unwrap_or(self.discord_oauth().is_none())
+    }
+
     /// Whether `marquee serve` should run the bot (see [`Config::bot_in_server`]).
     pub fn bot_in_server(&self) -> bool {
         self.bot_in_server.unwrap_or(self.redis_url().is_none())
@@ -366,6 +376,17 @@ mod tests {
             assert_eq!(c.discord_client_id.as_deref(), Some("1100000000000000001"));
             Ok(())
         });
+    }
+
+    #[test]
+    fn guests_are_off_by_default_once_sign_in_is_set_up() {
+        let mut c = Config::default();
+        assert!(c.admits_guests(), "without sign-in everyone is a guest");
+        c.discord_client_id = Some("1".into());
+        c.discord_client_secret = Some("s".to_string().into());
+        assert!(!c.admits_guests());
+        c.guests = Some(true);
+        assert!(c.admits_guests());
     }
 
     #[test]

@@ -12,9 +12,11 @@ use crate::state::AppState;
 /// The path prefix of the Discord Activity, the one part of Marquee Discord may frame.
 pub const ACTIVITY_PREFIX: &str = "/activity";
 
-/// Hosts that embed the Activity: Discord's clients and its Activity proxy.
+/// Who may embed the Activity: Discord's clients and its Activity proxy, and the Activity's own
+/// origin (inside Discord that is the proxy's `<app id>.discordsays.com`; a test's fake Discord
+/// client serves its parent page from the same origin as its proxy, as Discord's SDK expects).
 pub const DISCORD_FRAME_ANCESTORS: &str =
-    "https://discord.com https://*.discord.com https://*.discordsays.com";
+    "'self' https://discord.com https://*.discord.com https://*.discordsays.com";
 
 /// The Content-Security-Policy for `path`; `nonce` is the page's inline-script nonce, if any.
 pub fn content_security_policy(path: &str, nonce: Option<&str>) -> String {

@@ -200,6 +200,8 @@ async fn build(config: &Config, bind: SocketAddr) -> Result<Built, StartError> {
         metrics: telemetry::metrics_handle(),
         hub,
         auth: Arc::new(auth),
+        discord: crate::discord::bot_service(&services, config, config.public_url(bind)),
+        guests: config.admits_guests(),
         hsts: config.hsts,
     };
     Ok(Built {
@@ -299,6 +301,7 @@ fn router(state: AppState) -> Router {
             "/ws/session/{session}",
             get(crate::sync::connection::upgrade),
         )
+        .route("/activity", crate::routes::activity::page(&state))
         .merge(auth_routes(state.clone()))
         .route("/api/sessions", post(sessions::create))
         .route("/api/sessions/{session}", get(sessions::get))
@@ -321,6 +324,9 @@ fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::routes::api_rate_limit,
+        ))
+        .layer(middleware::from_fn(
+            crate::routes::activity::launch_redirect,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -356,7 +362,18 @@ fn auth_routes(state: AppState) -> Router<AppState> {
         .route("/auth/logout", post(auth::logout))
         .route("/api/me", get(auth::me))
         .route_layer(middleware::from_fn(auth::same_origin))
+        .merge(activity_routes())
         .route_layer(middleware::from_fn_with_state(state, auth::rate_limit))
+}
+
+/// The Activity's sign-in and binding: tokens in JSON bodies, no cookies, so no CSRF guard
+/// (see `auth::activity`); rate limited with the other sign-in routes.
+fn activity_routes() -> Router<AppState> {
+    use crate::auth::activity;
+    Router::new()
+        .route("/api/activity/sign-in", post(activity::sign_in))
+        .route("/api/activity/start", post(activity::start))
+        .route("/api/activity/refresh", post(activity::refresh))
 }
 
 /// Count requests by route and status class for `/metrics`.

@@ -22,6 +22,11 @@ pub struct AppState {
     pub hub: crate::sync::Hub,
     /// Sign-in: tokens, Discord OAuth2, limits.
     pub auth: Arc<crate::auth::Auth>,
+    /// Voice channel ↔ session ↔ Activity instance links (the bot's service; the Activity's
+    /// routes bind through it too).
+    pub discord: bot::BotService,
+    /// Viewers who are not signed in may join sessions (`MARQUEE_GUESTS`).
+    pub guests: bool,
     /// Send `Strict-Transport-Security` (Marquee is served over HTTPS by a proxy).
     pub hsts: bool,
 }

@@ -196,8 +196,13 @@ both_modes!(
 );
 
 /// Joins a session over the WebSocket (with `cookie`, if any) and returns the member id the
-/// welcome gave.
-async fn join_ws(w: &World, session: &str, cookie: Option<&str>, member: Option<&str>) -> String {
+/// welcome gave, or the error code of a refusal.
+async fn join_ws(
+    w: &World,
+    session: &str,
+    cookie: Option<&str>,
+    member: Option<&str>,
+) -> Result<String, String> {
     use futures::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let url = format!(
@@ -225,7 +230,10 @@ async fn join_ws(w: &World, session: &str, cookie: Option<&str>, member: Option<
         if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
             let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
             if v["type"] == "welcome" {
-                return v["member"].as_str().unwrap().to_owned();
+                return Ok(v["member"].as_str().unwrap().to_owned());
+            }
+            if v["type"] == "error" {
+                return Err(v["code"].as_str().unwrap().to_owned());
             }
         }
     }
@@ -248,9 +256,35 @@ async fn a_signed_in_viewer_joins_as_their_discord_member_and_nobody_else_can(w:
     let signed = w.sign_in().await;
     let mine = format!("discord-{}", w.ana.id);
     let cookie = format!("marquee_access={}", signed.access);
-    assert_eq!(join_ws(&w, &session, Some(&cookie), None).await, mine);
-    let stranger = join_ws(&w, &session, None, Some(&mine)).await;
-    assert_ne!(stranger, mine, "an anonymous viewer cannot become ana");
+    assert_eq!(
+        join_ws(&w, &session, Some(&cookie), None).await,
+        Ok(mine.clone())
+    );
+    // With sign-in set up, guests are off unless allowed: the share link alone admits nobody.
+    assert_eq!(
+        join_ws(&w, &session, None, None).await,
+        Err("sign_in_required".into())
+    );
+    // Where guests are allowed, one still cannot claim ana's member by sending its id.
+    let mode = if w.app.running.config.redis_url.is_some() {
+        Mode::ScaleOut
+    } else {
+        Mode::Embedded
+    };
+    let guests = world(mode, |c| c.guests = Some(true)).await;
+    let r = guests
+        .http
+        .post(guests.app.url("/api/sessions"))
+        .json(&serde_json::json!({"rating_key": "101", "name": "Host"}))
+        .send()
+        .await
+        .unwrap();
+    let open = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stranger = join_ws(&guests, &open, None, Some(&mine)).await.unwrap();
+    assert_ne!(stranger, mine, "a guest cannot become ana");
 }
 
 async fn signing_in_sets_cookies_and_names_the_user(w: World) {

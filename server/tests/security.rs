@@ -79,15 +79,66 @@ async fn a_page_allows_exactly_its_own_inline_script() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_activity_may_be_framed_and_only_by_discord() {
     let app = spawn_app(Mode::Embedded).await;
-    for path in ["/activity", "/activity/anything"] {
-        let r = app.get(path).await;
+    let launch = "frame_id=f1&instance_id=i-1&platform=desktop&channel_id=7";
+    for path in [
+        format!("/activity?{launch}"),
+        "/activity/anything".to_owned(),
+    ] {
+        let r = app.get(&path).await;
         let csp = r.headers()["content-security-policy"].to_str().unwrap();
         assert!(
-            csp.contains("frame-ancestors https://discord.com https://*.discord.com https://*.discordsays.com"),
+            csp.contains("frame-ancestors 'self' https://discord.com https://*.discord.com https://*.discordsays.com"),
             "{path}: {csp}"
         );
         assert!(r.headers().get("x-frame-options").is_none(), "{path}");
     }
+
+    // The Activity document: its inline bootstrap carries the nonce, and every URL in it is
+    // relative, so it works under Discord's `/.proxy/` prefix.
+    let r = app.get(&format!("/activity?{launch}")).await;
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body = r.text().await.unwrap();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a script nonce");
+    assert!(body.contains(&format!("nonce=\"{nonce}\"")), "{body}");
+    assert!(body.contains("data-marquee=\"activity\""), "{body}");
+    assert!(body.contains("href=\"pkg/marquee.css\""), "{body}");
+    assert!(body.contains("./pkg/marquee.js"), "{body}");
+    for absolute in ["=\"/", "='/", "(\"/", "`/"] {
+        assert!(
+            !body.contains(absolute),
+            "an absolute URL ({absolute}) in: {body}"
+        );
+    }
+
+    // Discord launches the root of the URL mapping; that is sent on, relatively, to the Activity.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http
+        .get(app.url(&format!("/?{launch}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    assert_eq!(
+        r.headers()["location"],
+        format!("activity?{launch}").as_str()
+    );
+    let home = http.get(app.url("/?q=frame_id")).send().await.unwrap();
+    assert_eq!(
+        home.status(),
+        200,
+        "an ordinary visit to / is not redirected"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

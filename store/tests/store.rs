@@ -251,6 +251,28 @@ async fn channel_links_follow_their_session(fx: Fixture) {
     assert!(!store.remove_channel_link("700", "firstone").await.unwrap());
     assert!(store.channel_link("700").await.unwrap().is_some());
 
+    // An Activity launched in the channel is bound to its link, and only to the current session.
+    assert!(
+        !store
+            .set_channel_activity("700", "firstone", "i-old")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .set_channel_activity("700", "secondone", "i-1")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .channel_link("700")
+            .await
+            .unwrap()
+            .and_then(|l| l.activity_instance_id),
+        Some("i-1".into())
+    );
+
     assert!(store.delete_session("secondone").await.unwrap());
     assert_eq!(
         store

@@ -30,6 +30,10 @@ pub enum ClientMsg {
         name: String,
         #[serde(default)]
         member: Option<MemberId>,
+        /// A Marquee access token, from pages without cookies (the Discord Activity runs in a
+        /// third-party iframe, where browsers withhold them).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
     },
     /// Clock sync: `t0` is the client's send time.
     Ping { t0: f64 },
@@ -112,6 +116,10 @@ pub enum ErrorCode {
     Unavailable,
     /// The member may not do this here (see the message: who may).
     Forbidden,
+    /// The Hello's access token has expired or is not valid: refresh it and reconnect.
+    SignInExpired,
+    /// This server admits only viewers signed in with Discord (guests are off).
+    SignInRequired,
 }
 
 impl ServerMsg {
@@ -139,7 +147,8 @@ mod tests {
             ClientMsg::Hello {
                 protocol: 1,
                 name: "Ana".into(),
-                member: None
+                member: None,
+                token: None,
             }
         );
         let cmd: ClientMsg = serde_json::from_str(

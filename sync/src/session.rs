@@ -331,6 +331,11 @@ pub struct Session {
     /// Who may drive (sessions stored before roles existed let everyone).
     #[serde(default)]
     pub control: Control,
+    /// The host drives from elsewhere: the Discord voice channel where `/play` started the
+    /// session. Then the host role does not pass to whoever connects first or stays longest
+    /// while the host is away from the page (it would hand "host only" to a stranger).
+    #[serde(default)]
+    pub host_elsewhere: bool,
 }
 
 /// Whether `id` has the shape of a session id (short, letters and digits), so a malformed link
@@ -379,6 +384,7 @@ impl Session {
             next_entry: 2,
             wait_bound_ms: DEFAULT_WAIT_BOUND_MS,
             control: Control::Everyone,
+            host_elsewhere: false,
         })
     }
 
@@ -468,6 +474,20 @@ impl Session {
         Ok((member.id, changes))
     }
 
+    /// Makes a viewer a co-host on an outside authority's word: the Discord server's control
+    /// role, which the session cannot see (the Activity's sign-in checks it with Discord). Hosts
+    /// and co-hosts stay as they are.
+    pub fn grant_co_host(&mut self, id: &str) -> Result<Vec<Change>, SessionError> {
+        let m = self.member_mut(id).ok_or(SessionError::UnknownMember)?;
+        if m.role != Role::Viewer {
+            return Ok(Vec::new());
+        }
+        m.role = Role::CoHost;
+        let member = m.clone();
+        self.version += 1;
+        Ok(vec![Change::MemberUpdated { member }])
+    }
+
     /// Makes sure `id` is a member, without connecting them: someone who drives the session from
     /// elsewhere (a Discord command) needs a name for "Ana paused" but is not watching here.
     /// Returns the changes (none if they were already a member under that name).
@@ -500,7 +520,7 @@ impl Session {
     /// A host who is not connected (left while alone, or never came) hands the role to whoever
     /// arrives, so a session is never stuck without someone in charge.
     fn claim_vacant_host(&mut self, id: &str) -> Option<Change> {
-        let vacant = self.host().is_some_and(|h| !h.online() && h.id != id);
+        let vacant = !self.host_elsewhere && self.host().is_some_and(|h| !h.online() && h.id != id);
         if !vacant {
             return None;
         }
@@ -511,7 +531,8 @@ impl Session {
     }
 
     /// A connection of `id` closed. When the host's last connection goes, the host role passes
-    /// to the longest-present online member, so the session never dies with its host.
+    /// to the longest-present online member, so the session never dies with its host (unless
+    /// the host drives from Discord: [`Session::host_elsewhere`]).
     pub fn disconnect(&mut self, id: &str, now: f64) -> Result<Vec<Change>, SessionError> {
         let m = self.member_mut(id).ok_or(SessionError::UnknownMember)?;
         m.connections = m.connections.saturating_sub(1);
@@ -522,7 +543,7 @@ impl Session {
         let mut changes = vec![Change::MemberUpdated {
             member: member.clone(),
         }];
-        if !member.online() && member.role == Role::Host {
+        if !member.online() && member.role == Role::Host && !self.host_elsewhere {
             let heir = self
                 .members
                 .iter()
@@ -1080,6 +1101,53 @@ mod tests {
         .expect("valid");
         s.join(None, "ben", "Ben", 2_000.0).expect("join");
         s
+    }
+
+    #[test]
+    fn a_host_who_drives_from_discord_keeps_the_role_while_away_from_the_page() {
+        let mut s = Session::new(
+            "s2",
+            Member {
+                connections: 0,
+                ..member("discord-1", "Ana")
+            },
+            ("101".into(), "Harbor Lights".into()),
+            1_000.0,
+        )
+        .expect("valid");
+        s.host_elsewhere = true;
+        s.control = Control::HostOnly;
+        s.join(None, "ben", "Ben", 2_000.0).expect("join");
+        assert_eq!(s.host().map(|h| h.id.as_str()), Some("discord-1"));
+        assert!(s.apply("ben", &Command::Pause, 2_100.0).is_err());
+        // Ana opens the page and leaves again: still the host, Ben still a viewer.
+        s.join(Some("discord-1"), "discord-1", "Ana", 3_000.0)
+            .expect("join");
+        s.disconnect("discord-1", 4_000.0).expect("leave");
+        assert_eq!(s.host().map(|h| h.id.as_str()), Some("discord-1"));
+        // A web session's vacant host role still goes to whoever comes.
+        s.host_elsewhere = false;
+        s.join(None, "cy", "Cy", 5_000.0).expect("join");
+        assert_ne!(s.host().map(|h| h.id.as_str()), Some("discord-1"));
+    }
+
+    #[test]
+    fn an_outside_grant_makes_a_viewer_co_host_and_leaves_the_host_alone() {
+        let mut s = session();
+        s.control = Control::HostAndCoHosts;
+        assert!(s.apply("ben", &Command::Pause, 3_000.0).is_err());
+        let v = s.version;
+        let changes = s.grant_co_host("ben").expect("grant");
+        assert_eq!(changes.len(), 1);
+        assert_eq!(s.version, v + 1);
+        assert_eq!(s.member("ben").map(|m| m.role), Some(Role::CoHost));
+        assert!(s.apply("ben", &Command::Pause, 3_100.0).is_ok());
+        assert!(s.grant_co_host("ana").expect("no-op").is_empty());
+        assert_eq!(s.member("ana").map(|m| m.role), Some(Role::Host));
+        assert!(matches!(
+            s.grant_co_host("nobody"),
+            Err(SessionError::UnknownMember)
+        ));
     }
 
     #[test]

@@ -5,3 +5,4 @@ pub mod cards;
 pub mod icons;
 pub mod layout;
 pub mod pager;
+pub mod pick;

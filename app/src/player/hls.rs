@@ -2,7 +2,6 @@
 //! (HLS) path: Chromium without native HLS and Discord's embedded browsers play it through Media
 //! Source Extensions. The script is loaded only when a page actually needs it.
 
-use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -33,43 +32,9 @@ extern "C" {
 /// Where the build puts hls.js.
 pub const SCRIPT_URL: &str = "/pkg/hls.min.js";
 
-fn hls_present() -> bool {
-    web_sys::window()
-        .and_then(|w| js_sys::Reflect::get(&w, &JsValue::from_str("Hls")).ok())
-        .is_some_and(|v| !v.is_undefined())
-}
-
-/// Load hls.js once (adding a `<script>` tag) and resolve when `window.Hls` exists.
+/// Load hls.js once and resolve when `window.Hls` exists.
 pub async fn ensure_loaded() -> Result<(), String> {
-    if hls_present() {
-        return Ok(());
-    }
-    let document = web_sys::window()
-        .and_then(|w| w.document())
-        .ok_or("no document")?;
-    let script: web_sys::HtmlScriptElement = document
-        .create_element("script")
-        .map_err(|_| "cannot create a script element")?
-        .dyn_into()
-        .map_err(|_| "not a script element")?;
-    script.set_src(SCRIPT_URL);
-    let promise = js_sys::Promise::new(&mut |resolve, reject| {
-        script.set_onload(Some(&resolve));
-        script.set_onerror(Some(&reject));
-    });
-    document
-        .head()
-        .ok_or("no <head>")?
-        .append_child(&script)
-        .map_err(|_| "cannot add the script")?;
-    wasm_bindgen_futures::JsFuture::from(promise)
-        .await
-        .map_err(|_| "the HLS player script failed to load".to_string())?;
-    if hls_present() {
-        Ok(())
-    } else {
-        Err("the HLS player script did not start".into())
-    }
+    crate::script::ensure_loaded(SCRIPT_URL, "Hls", "HLS player").await
 }
 
 /// Play `src` through hls.js in `video` (or natively where the browser has HLS), report fatal
@@ -83,6 +48,7 @@ pub fn attach(
     set_error: leptos::prelude::WriteSignal<Option<String>>,
 ) {
     use leptos::prelude::*;
+    use wasm_bindgen::JsCast;
 
     // Client-only code, so thread-local storage is fine for the JS object.
     let instance = StoredValue::new_local(None::<Hls>);
@@ -128,7 +94,7 @@ pub fn attach(
         });
     });
 
-    let stop_url = transcode_session.map(|s| format!("/hls/stop/{s}"));
+    let stop_url = transcode_session.map(|s| crate::paths::local(&format!("/hls/stop/{s}")));
     let stop = move || {
         if let (Some(url), Some(window)) = (stop_url.clone(), web_sys::window()) {
             let _ = window.navigator().send_beacon(&url);

@@ -68,7 +68,7 @@ pub fn Player(info: PlaybackInfo) -> impl IntoView {
     let (fullscreen, set_fullscreen) = signal(false);
 
     let is_hls = info.mode == PlayMode::Hls;
-    let src = info.src.clone();
+    let src = crate::paths::local(&info.src);
 
     // Attach HLS once the element exists in the browser (never on the server).
     #[cfg(feature = "hydrate")]
@@ -230,7 +230,7 @@ pub fn Player(info: PlaybackInfo) -> impl IntoView {
                 node_ref=video_ref
                 class="player-video"
                 src=(!is_hls).then(|| src.clone())
-                poster=info.backdrop.clone()
+                poster=info.backdrop.as_deref().map(crate::paths::local)
                 preload="metadata"
                 playsinline=true
                 on:click=move |_| toggle_play()

@@ -37,6 +37,22 @@ const MAX_BACKOFF_MS: f64 = 10_000.0;
 
 thread_local! {
     static CLIENT: RefCell<Option<Rc<Client>>> = const { RefCell::new(None) };
+    /// The access token a cookie-less page (the Discord Activity) joins with.
+    static TOKEN: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Called when the server says that token has expired (the Activity refreshes it).
+    static ON_TOKEN_EXPIRED: RefCell<Option<Rc<dyn Fn()>>> = const { RefCell::new(None) };
+}
+
+/// Join with this access token instead of cookies (pages in third-party iframes have none);
+/// later reconnects use the newest token set.
+pub fn set_token(token: Option<String>) {
+    TOKEN.with(|t| *t.borrow_mut() = token);
+}
+
+/// What to do when the server refuses the token as expired; the client reconnects anyway, with
+/// whatever token is set by then.
+pub fn on_token_expired(hook: impl Fn() + 'static) {
+    ON_TOKEN_EXPIRED.with(|h| *h.borrow_mut() = Some(Rc::new(hook)));
 }
 
 /// Starts (or restarts) the client for `session` as `name`.
@@ -168,8 +184,9 @@ impl Client {
             "ws"
         };
         Some(format!(
-            "{scheme}://{}/ws/session/{}",
+            "{scheme}://{}{}/ws/session/{}",
             loc.host().ok()?,
+            crate::paths::prefix(),
             self.session
         ))
     }
@@ -238,6 +255,7 @@ impl Client {
             protocol: PROTOCOL_VERSION,
             name: self.name.clone(),
             member,
+            token: TOKEN.with(|t| t.borrow().clone()),
         });
         self.inner.borrow_mut().clock.reset();
         self.ping();
@@ -259,6 +277,16 @@ impl Client {
             4400 => self.view.conn.set(Conn::Closed(
                 "Marquee was updated: reload the page to rejoin.".into(),
             )),
+            4403 => self.view.conn.set(Conn::Closed(
+                "This Marquee admits only people signed in with Discord: sign in (top right) to join."
+                    .into(),
+            )),
+            4401 => {
+                if let Some(hook) = ON_TOKEN_EXPIRED.with(|h| h.borrow().clone()) {
+                    hook();
+                }
+                self.schedule_reconnect();
+            }
             _ => self.schedule_reconnect(),
         }
     }
@@ -414,7 +442,10 @@ impl Client {
                         let _ = ws.close();
                     }
                 }
-                self.view.problem.set(Some(message));
+                // An expired sign-in is handled by reconnecting, not shown as a problem.
+                if !matches!(code, ErrorCode::SignInExpired | ErrorCode::SignInRequired) {
+                    self.view.problem.set(Some(message));
+                }
             }
         }
     }

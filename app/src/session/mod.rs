@@ -18,9 +18,9 @@ use marquee_sync::session::clock_time;
 use marquee_sync::{Command, Control, Role, Session};
 
 use crate::components::layout::{ErrorBox, Loading};
+use crate::components::pick::PlayablePicker;
 use crate::error::AppError;
 use crate::model::{CreatedSession, ItemCard};
-use crate::pages::search::search_library;
 use crate::pages::watch::get_playback;
 use crate::player::Player;
 pub use state::{Conn, SyncView};
@@ -65,8 +65,23 @@ pub fn SessionPage() -> impl IntoView {
     }
 }
 
+/// A page that knows who the viewer is without asking: the Discord Activity (signed in through
+/// Discord, its token already given to the client with `client::set_token`).
+#[derive(Clone, Debug)]
+pub struct Embedded {
+    /// The viewer's Discord display name.
+    pub name: String,
+}
+
+/// One session: the player, and beside it (below it on narrow screens) who is watching, the
+/// queue and the sync status. `embedded` joins at once and leaves out the name form and share
+/// link (the Activity's voice channel is how people are invited).
 #[component]
-fn SessionRoom(session: Session) -> impl IntoView {
+pub fn SessionRoom(
+    session: Session,
+    #[prop(optional)] embedded: Option<Embedded>,
+) -> impl IntoView {
+    let is_embedded = embedded.is_some();
     let sync = SyncView::new(Some(session.clone()));
     provide_context(sync);
     let id = session.id.clone();
@@ -83,12 +98,13 @@ fn SessionRoom(session: Session) -> impl IntoView {
             let _ = (&id, name);
         }
     };
-    // A returning viewer (name remembered) joins at once.
+    // A returning viewer (name remembered) joins at once, and so does an embedded one.
     {
         let join = join.clone();
+        let known = embedded.map(|e| e.name);
         Effect::new(move |_| {
             if !joined.get_untracked()
-                && let Some(name) = remembered::name()
+                && let Some(name) = known.clone().or_else(remembered::name)
             {
                 join(name);
             }
@@ -139,10 +155,10 @@ fn SessionRoom(session: Session) -> impl IntoView {
             <aside class="session-side">
                 <h1 class="session-title">{title}</h1>
                 <SyncStatus />
-                <Show when=move || !joined.get()>
+                <Show when=move || !joined.get() && !is_embedded>
                     <JoinForm on_join=join.clone() />
                 </Show>
-                <ShareLink id=id.clone() />
+                {(!is_embedded).then(|| view! { <ShareLink id=id.clone() /> })}
                 <Members />
                 <Queue />
             </aside>
@@ -395,20 +411,12 @@ fn Queue() -> impl IntoView {
                 .unwrap_or_default()
         })
     };
-    let (query, set_query) = signal(String::new());
-    let results = Resource::new(
-        move || query.get(),
-        |q| async move {
-            if q.trim().len() < 2 {
-                Ok(Vec::new())
-            } else {
-                search_library(q).await
-            }
-        },
-    );
     let position = move || {
-        sync.session
-            .with(|s| s.as_ref().map(|s| clock_time(s.playback.position)))
+        sync.session.with(|s| {
+            s.as_ref()
+                .filter(|s| !s.playback.playing)
+                .map(|s| clock_time(s.playback.position))
+        })
     };
     view! {
         <section class="queue">
@@ -432,36 +440,11 @@ fn Queue() -> impl IntoView {
                 <button class="button small" on:click=move |_| send(Command::Previous)>"Previous"</button>
                 <button class="button small" on:click=move |_| send(Command::Next)>"Next"</button>
             </div>
-            <input
-                class="queue-search"
-                type="search"
+            <PlayablePicker
                 placeholder="Add to the queue: search the library"
-                aria-label="Search to add to the queue"
-                on:input=move |e| set_query.set(event_target_value(&e))
+                action="Add"
+                on_pick=|item: ItemCard| send(Command::QueueAdd { rating_key: item.rating_key, title: item.title })
             />
-            <Transition>
-                {move || Suspend::new(async move {
-                    let items: Vec<ItemCard> = results.await.unwrap_or_default();
-                    view! {
-                        <ul class="queue-results">
-                            {items
-                                .into_iter()
-                                .filter(|i| i.kind.is_playable())
-                                .take(8)
-                                .map(|i| {
-                                    let (key, title) = (i.rating_key.clone(), i.title.clone());
-                                    view! {
-                                        <li>
-                                            <span>{i.title.clone()}</span>
-                                            <button class="link" on:click=move |_| send(Command::QueueAdd { rating_key: key.clone(), title: title.clone() })>"Add"</button>
-                                        </li>
-                                    }
-                                })
-                                .collect_view()}
-                        </ul>
-                    }
-                })}
-            </Transition>
         </section>
     }
 }

@@ -1,7 +1,8 @@
 //! `marquee-fake-discord`: the fake Discord as its own process, for the browser tests (which
 //! start Marquee as a process too). Prints `listening on http://127.0.0.1:PORT` once ready and
 //! runs until killed. `POST /_fake/sign-in` with `{"id": "…", "username": "…"}` chooses who the
-//! OAuth2 consent screen signs in.
+//! OAuth2 consent screen signs in; `POST /_fake/authorization-code` with the same body returns
+//! `{"code": …}`, a code as the Embedded App SDK's `authorize` would get for that user.
 
 use marquee_fakes::discord::{FakeDiscord, FakeDiscordOptions};
 

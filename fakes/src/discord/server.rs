@@ -24,6 +24,10 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/api/v10/gateway/bot", get(gateway_bot))
         .route("/api/v10/users/@me", get(super::oauth::me))
         .route(
+            "/api/v10/users/@me/guilds/{guild}/member",
+            get(super::oauth::my_member),
+        )
+        .route(
             "/api/v10/oauth2/token",
             axum::routing::post(super::oauth::token),
         )
@@ -48,6 +52,10 @@ pub(crate) fn router(state: Arc<State>) -> Router {
             any(channel_message),
         )
         .route("/_fake/sign-in", axum::routing::post(control_sign_in))
+        .route(
+            "/_fake/authorization-code",
+            axum::routing::post(control_authorization_code),
+        )
         .fallback(unknown)
         .with_state(state)
 }
@@ -416,6 +424,19 @@ async fn gateway_session(state: Arc<State>, socket: WebSocket) {
 
 /// Test control (not part of Discord's API): who is signed in to Discord in "the browser".
 /// Body: `{"id": "…", "username": "…"}`, or `null` to make the consent screen refuse.
+/// Test control: an OAuth2 code for `{"id", "username"}`, as the Embedded App SDK's
+/// `authorize` gets one from Discord's client (no redirect URI). The fake parent page of the
+/// Activity tests asks for one when the Activity calls AUTHORIZE.
+async fn control_authorization_code(AxState(state): S, Json(body): Json<Value>) -> Response {
+    let Some(id) = body["id"].as_str().and_then(|id| id.parse().ok()) else {
+        return error(StatusCode::BAD_REQUEST, 50035, "id: a user snowflake");
+    };
+    let user = super::FakeUser::new(id, body["username"].as_str().unwrap_or("someone"));
+    let code = format!("code-{}", state.snowflake());
+    lock(&state.codes).insert(code.clone(), (user, String::new()));
+    Json(json!({"code": code})).into_response()
+}
+
 async fn control_sign_in(AxState(state): S, Json(body): Json<Value>) -> StatusCode {
     let user = body["id"]
         .as_str()

@@ -4,6 +4,7 @@
 //! A refresh token works once: using it gives a new pair. Presenting a used one means a copy
 //! leaked, so every token of that sign-in (its family) is revoked and the user signs in again.
 
+pub mod activity;
 pub mod discord;
 pub mod limits;
 pub mod routes;
@@ -103,6 +104,19 @@ impl Auth {
             access: self.keys.sign(&self.claims_for(user)),
             refresh,
         })
+    }
+
+    /// Records the Discord user (new, or with a changed name or avatar) and starts a sign-in for
+    /// them: the end of both the standalone page's OAuth2 callback and the Activity's sign-in.
+    pub async fn sign_in_discord_user(
+        &self,
+        user: &discord::DiscordUser,
+    ) -> Result<Issued, marquee_store::StoreError> {
+        let stored = self
+            .store
+            .upsert_user(&user.id, user.display_name(), user.avatar.as_deref())
+            .await?;
+        self.sign_in(&stored).await
     }
 
     /// Trades a refresh token for a new pair (see the module docs for reuse).

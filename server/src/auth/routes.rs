@@ -15,7 +15,7 @@ use serde_json::json;
 use super::{Auth, AuthError, REFRESH_COOKIE, STATE_COOKIE, build_cookie, cookie_value};
 use crate::state::AppState;
 
-fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(json!({"error": code, "message": message}))).into_response()
 }
 
@@ -45,7 +45,7 @@ fn error_page(status: StatusCode, message: &str) -> Response {
 }
 
 /// An error message as a sentence: capital first letter, full stop.
-fn sentence(text: &str) -> String {
+pub(crate) fn sentence(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => format!(
@@ -183,15 +183,7 @@ pub async fn callback(
             );
         }
     };
-    let issued = match state
-        .services
-        .store
-        .upsert_user(&user.id, user.display_name(), user.avatar.as_deref())
-        .await
-    {
-        Ok(stored) => auth.sign_in(&stored).await,
-        Err(e) => Err(e),
-    };
+    let issued = auth.sign_in_discord_user(&user).await;
     match issued {
         Ok(issued) => {
             tracing::info!(discord_id = %user.id, "signed in with Discord");
@@ -224,11 +216,7 @@ pub async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Respo
             with_cookies(body.into_response(), &auth.cookies(&issued))
         }
         Ok(Err(outcome)) => {
-            let code = match outcome {
-                marquee_store::Rotation::Reused { .. } => "refresh_reused",
-                marquee_store::Rotation::Expired => "refresh_expired",
-                _ => "invalid_refresh",
-            };
+            let code = rotation_code(&outcome);
             with_cookies(
                 json_error(
                     StatusCode::UNAUTHORIZED,
@@ -242,6 +230,15 @@ pub async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Respo
             tracing::error!(error = %e, "refresh failed");
             json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "try again")
         }
+    }
+}
+
+/// The error code for a refused refresh.
+pub(crate) fn rotation_code(outcome: &marquee_store::Rotation) -> &'static str {
+    match outcome {
+        marquee_store::Rotation::Reused { .. } => "refresh_reused",
+        marquee_store::Rotation::Expired => "refresh_expired",
+        _ => "invalid_refresh",
     }
 }
 

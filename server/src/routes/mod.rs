@@ -5,6 +5,7 @@
 //! it keeps server-side. Only these shapes are accepted, so a browser cannot use Marquee to reach
 //! any other Plex endpoint.
 
+pub mod activity;
 pub mod admin;
 pub mod hls;
 pub mod images;

@@ -33,6 +33,8 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(15);
 const CLOSE_UNKNOWN_SESSION: u16 = 4404;
 const CLOSE_PROTOCOL: u16 = 4400;
 const CLOSE_TIMEOUT: u16 = 4408;
+const CLOSE_SIGN_IN_EXPIRED: u16 = 4401;
+const CLOSE_SIGN_IN_REQUIRED: u16 = 4403;
 
 type Sink = SplitSink<WebSocket, Message>;
 
@@ -44,7 +46,11 @@ pub async fn upgrade(
     account: Option<axum::Extension<app::model::Account>>,
 ) -> Response {
     let hub = state.hub.clone();
-    let identity = Identity(account.map(|a| a.0.discord_id));
+    let identity = Identity {
+        signed_in: account.map(|a| a.0.discord_id),
+        auth: state.auth.clone(),
+        guests: state.guests,
+    };
     // Protocol messages are a few hundred bytes (snapshots a few KiB): small buffers keep a
     // connection's memory low; the defaults (128 KiB each way) are sized for bulk transfer.
     ws.max_message_size(MAX_FRAME_BYTES)
@@ -142,15 +148,34 @@ struct Viewer<'a> {
     gate: Gate,
 }
 
-/// Who the connection belongs to: a signed-in Discord user, or an anonymous viewer.
-struct Identity(Option<String>);
+/// Who the connection belongs to: a signed-in Discord user (by the access cookie, or the token
+/// an embedded page sends in its hello), or an anonymous viewer.
+struct Identity {
+    /// The Discord id from the access cookie of the upgrade request.
+    signed_in: Option<String>,
+    /// Verifies tokens sent in a hello.
+    auth: std::sync::Arc<crate::auth::Auth>,
+    /// Whether viewers who are not signed in may join.
+    guests: bool,
+}
 
 impl Identity {
+    /// The Discord user of this connection: the hello's token wins over the cookie.
+    fn discord_id(
+        &self,
+        token: Option<&str>,
+    ) -> Result<Option<String>, crate::auth::tokens::TokenError> {
+        match token {
+            Some(t) => self.auth.keys.verify(t).map(|c| Some(c.did)),
+            None => Ok(self.signed_in.clone()),
+        }
+    }
+
     /// The member to join as. A signed-in user is always their Discord member (the one the bot
     /// names too), from every tab; an anonymous viewer may come back as the member a previous
     /// welcome gave them, but never as a Discord user's member.
-    fn member(&self, requested: Option<String>) -> (Option<String>, String) {
-        match &self.0 {
+    fn member(discord_id: Option<&str>, requested: Option<String>) -> (Option<String>, String) {
+        match discord_id {
             Some(discord_id) => {
                 let mine = format!("{}{discord_id}", bot::service::MEMBER_PREFIX);
                 (Some(mine.clone()), mine)
@@ -302,6 +327,7 @@ async fn await_hello(
                 protocol,
                 name,
                 member,
+                token,
             } => {
                 if protocol != PROTOCOL_VERSION {
                     let msg = ServerMsg::error(
@@ -313,7 +339,27 @@ async fn await_hello(
                     close(sink, CLOSE_PROTOCOL, "protocol version").await;
                     return Ok(None);
                 }
-                let (member, new_id) = identity.member(member);
+                let Ok(discord_id) = identity.discord_id(token.as_deref()) else {
+                    let msg = ServerMsg::error(
+                        None,
+                        ErrorCode::SignInExpired,
+                        "Your sign-in has expired; signing in again.",
+                    );
+                    send(sink, &msg).await?;
+                    close(sink, CLOSE_SIGN_IN_EXPIRED, "sign-in expired").await;
+                    return Ok(None);
+                };
+                if discord_id.is_none() && !identity.guests {
+                    let msg = ServerMsg::error(
+                        None,
+                        ErrorCode::SignInRequired,
+                        "This Marquee admits only people signed in with Discord. Sign in to join.",
+                    );
+                    send(sink, &msg).await?;
+                    close(sink, CLOSE_SIGN_IN_REQUIRED, "sign-in required").await;
+                    return Ok(None);
+                }
+                let (member, new_id) = Identity::member(discord_id.as_deref(), member);
                 let joined = hub
                     .sessions()
                     .update(session, None, |s| {

@@ -100,6 +100,32 @@ impl Store {
         })
     }
 
+    /// Binds the Discord Activity instance launched in a voice channel to the channel's link, so
+    /// later launches and the bot find the same session. `false` if the channel has no link to
+    /// `session_id` (it was unlinked or relinked meanwhile).
+    pub async fn set_channel_activity(
+        &self,
+        voice_channel_id: &str,
+        session_id: &str,
+        instance_id: &str,
+    ) -> Result<bool, StoreError> {
+        let ts = now();
+        with_conn!(self, |conn| {
+            let n = diesel::update(
+                channel_links::table
+                    .filter(channel_links::voice_channel_id.eq(voice_channel_id))
+                    .filter(channel_links::session_id.eq(session_id)),
+            )
+            .set((
+                channel_links::activity_instance_id.eq(instance_id),
+                channel_links::updated_at.eq(ts),
+            ))
+            .execute(conn)
+            .await?;
+            Ok(n > 0)
+        })
+    }
+
     /// Unlinks a voice channel; `false` if it had no link. Guarded by `session_id` so a stale
     /// request cannot remove a newer link.
     pub async fn remove_channel_link(

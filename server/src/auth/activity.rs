@@ -1,0 +1,286 @@
+//! The Discord Activity's sign-in and session binding (`/api/activity/…`).
+//!
+//! Inside Discord the Activity runs in a third-party iframe, where browsers withhold cookies, so
+//! its Marquee tokens travel in JSON bodies instead: the page keeps them in memory and sends the
+//! access token in its WebSocket hello. No cookie is read or set here, so these routes need no
+//! CSRF guard (a forged request carries no credential the attacker does not already hold).
+//!
+//! 1. `sign-in`: the page sends the code the Embedded App SDK's `authorize` gave it, with the
+//!    Activity's `instance_id` and `channel_id`. Marquee exchanges the code (the client secret
+//!    stays here), upserts the user, and answers with the Discord access token (for the SDK's
+//!    `authenticate`), a Marquee token pair, and the channel's session if one is playing, with
+//!    the user enrolled in it (a co-host if they hold the server's control role).
+//! 2. `start`: nothing was playing in the channel; the user picked something, and becomes host.
+//! 3. `refresh`: the body-token twin of `/auth/refresh`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bot::activity::ActivityPlace;
+use bot::service::Linked;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::routes::json_error;
+use super::{AuthError, Issued};
+use crate::state::AppState;
+
+/// Longest `instance_id` accepted (Discord's are about 40 characters).
+const MAX_INSTANCE_ID: usize = 128;
+
+/// The launch parameters Discord gave the Activity, as the page passes them on.
+#[derive(Deserialize)]
+pub struct Launch {
+    instance_id: String,
+    #[serde(default)]
+    channel_id: Option<String>,
+    #[serde(default)]
+    guild_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct SignInBody {
+    code: String,
+    #[serde(flatten)]
+    launch: Launch,
+}
+
+#[derive(Deserialize)]
+pub struct StartBody {
+    #[serde(flatten)]
+    launch: Launch,
+    rating_key: String,
+}
+
+#[derive(Deserialize)]
+pub struct RefreshBody {
+    refresh_token: String,
+}
+
+/// The Activity's place from its launch parameters, or a 400 `bad_launch` saying why not.
+fn place_of(launch: &Launch) -> Result<ActivityPlace, Box<Response>> {
+    place(
+        &launch.instance_id,
+        launch.channel_id.as_deref(),
+        launch.guild_id.as_deref(),
+    )
+    .map_err(|why| Box::new(json_error(StatusCode::BAD_REQUEST, "bad_launch", why)))
+}
+
+/// The Activity's place from the launch parameters it was given, or why they are unusable.
+fn place(
+    instance_id: &str,
+    channel_id: Option<&str>,
+    guild_id: Option<&str>,
+) -> Result<ActivityPlace, &'static str> {
+    let instance_ok = !instance_id.is_empty()
+        && instance_id.len() <= MAX_INSTANCE_ID
+        && instance_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_:.".contains(c));
+    if !instance_ok {
+        return Err(
+            "This Activity was launched without a valid instance id; launch it again from the voice channel.",
+        );
+    }
+    let Some(channel_id) = channel_id.and_then(|c| c.parse::<u64>().ok()) else {
+        return Err(
+            "This Activity was launched without a channel; launch it from a voice channel.",
+        );
+    };
+    let guild_id = match guild_id.filter(|g| !g.is_empty()) {
+        None => None,
+        Some(g) => Some(
+            g.parse::<u64>()
+                .map_err(|_| "The Discord server id of this launch is not valid.")?,
+        ),
+    };
+    Ok(ActivityPlace {
+        instance_id: instance_id.to_owned(),
+        channel_id,
+        guild_id,
+    })
+}
+
+fn tokens_json(state: &AppState, issued: &Issued) -> Value {
+    json!({
+        "access_token": issued.access,
+        "refresh_token": issued.refresh,
+        "expires_in": state.auth.keys.ttl.as_secs(),
+    })
+}
+
+/// The channel's session as the page needs it to render at once (the whole snapshot).
+fn session_json(linked: &Option<Linked>) -> Value {
+    match linked {
+        Some(l) => serde_json::to_value(&l.session).unwrap_or(Value::Null),
+        None => Value::Null,
+    }
+}
+
+fn bot_failure(e: bot::BotError) -> Response {
+    if e.is_internal() {
+        tracing::error!(error = %e, "Activity session binding failed");
+        return json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            &e.to_string(),
+        );
+    }
+    let status = match e {
+        bot::BotError::PlexUnavailable(_) => StatusCode::BAD_GATEWAY,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    json_error(status, "refused", &e.to_string())
+}
+
+fn sign_in_off() -> Response {
+    json_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "sign_in_off",
+        "Discord sign-in is not set up on this Marquee server (MARQUEE_DISCORD_CLIENT_ID and MARQUEE_DISCORD_CLIENT_SECRET).",
+    )
+}
+
+/// `POST /api/activity/sign-in` (see the module docs).
+pub async fn sign_in(State(state): State<AppState>, Json(body): Json<SignInBody>) -> Response {
+    let auth = &state.auth;
+    let Some(discord) = &auth.discord else {
+        return sign_in_off();
+    };
+    let place = match place_of(&body.launch) {
+        Ok(p) => p,
+        Err(refusal) => return *refusal,
+    };
+    if body.code.is_empty() || body.code.len() > 200 {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_code",
+            "Discord gave the Activity no usable sign-in code; close it and launch it again.",
+        );
+    }
+    let exchanged = match discord.exchange(&body.code, None).await {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::info!(error = %e, "an Activity sign-in failed");
+            let (status, code) = match e {
+                super::discord::OAuthError::InvalidCode => {
+                    (StatusCode::BAD_REQUEST, "invalid_code")
+                }
+                _ => (StatusCode::BAD_GATEWAY, "discord_unavailable"),
+            };
+            return json_error(status, code, &super::routes::sentence(&e.to_string()));
+        }
+    };
+    let user = &exchanged.user;
+    let issued = auth.sign_in_discord_user(user).await;
+    let issued = match issued {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::error!(error = %e, "could not store an Activity sign-in");
+            return json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Marquee could not save your sign-in; try again.",
+            );
+        }
+    };
+    let linked = match state.discord.activity_session(&place).await {
+        Ok(l) => l,
+        Err(e) => return bot_failure(e),
+    };
+    // Enrol the user now, with the co-host role if the server's control role says so.
+    let linked = match (linked, user.id.parse::<u64>()) {
+        (Some(l), Ok(user_id)) => {
+            let roles = roles_if_needed(&state, discord, &exchanged.access_token, &place).await;
+            match state
+                .discord
+                .admit(&l, (user_id, user.display_name()), &roles)
+                .await
+            {
+                Ok(session) => Some(Linked { session, ..l }),
+                Err(e) => return bot_failure(e),
+            }
+        }
+        (linked, _) => linked,
+    };
+    tracing::info!(discord_id = %user.id, channel = place.channel_id, session = ?linked.as_ref().map(|l| &l.session.id), "signed in from the Discord Activity");
+    let mut reply = tokens_json(&state, &issued);
+    reply["discord_access_token"] = json!(exchanged.access_token.expose_secret());
+    reply["user"] = json!({"discord_id": user.id, "name": user.display_name()});
+    reply["session"] = session_json(&linked);
+    Json(reply).into_response()
+}
+
+/// The user's roles in the Activity's server, asked of Discord only when that server's control
+/// policy names a role. Discord not answering leaves them a viewer (logged), not locked out.
+async fn roles_if_needed(
+    state: &AppState,
+    discord: &super::discord::DiscordOAuth,
+    access_token: &secrecy::SecretString,
+    place: &ActivityPlace,
+) -> Vec<u64> {
+    let Some(guild) = place.guild_id else {
+        return Vec::new();
+    };
+    match state.discord.policy(guild).await {
+        Ok(bot::permissions::ControlPolicy::Role { .. }) => {}
+        _ => return Vec::new(),
+    }
+    discord
+        .member_roles(access_token, guild)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(guild, error = %e, "could not read a member's roles; they join as a viewer");
+            Vec::new()
+        })
+}
+
+/// `POST /api/activity/start` with `Authorization: Bearer <access token>` (see the module docs).
+pub async fn start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(body): Json<StartBody>,
+) -> Response {
+    let claims = match state.auth.current(&headers) {
+        Ok(c) => c,
+        Err(e @ AuthError::Token(_)) => {
+            return json_error(StatusCode::UNAUTHORIZED, e.code(), "sign in again");
+        }
+        Err(e) => return json_error(StatusCode::UNAUTHORIZED, e.code(), "sign in with Discord"),
+    };
+    let place = match place_of(&body.launch) {
+        Ok(p) => p,
+        Err(refusal) => return *refusal,
+    };
+    let Ok(user_id) = claims.did.parse::<u64>() else {
+        return json_error(StatusCode::UNAUTHORIZED, "invalid_token", "sign in again");
+    };
+    match state
+        .discord
+        .start_from_activity(&place, (user_id, &claims.name), &body.rating_key)
+        .await
+    {
+        Ok(linked) => Json(json!({"session": session_json(&Some(linked))})).into_response(),
+        Err(e) => bot_failure(e),
+    }
+}
+
+/// `POST /api/activity/refresh`: a new token pair for a refresh token (rotation and reuse
+/// detection as for the cookie flow).
+pub async fn refresh(State(state): State<AppState>, Json(body): Json<RefreshBody>) -> Response {
+    match state.auth.refresh(&body.refresh_token).await {
+        Ok(Ok(issued)) => Json(tokens_json(&state, &issued)).into_response(),
+        Ok(Err(outcome)) => json_error(
+            StatusCode::UNAUTHORIZED,
+            super::routes::rotation_code(&outcome),
+            "your sign-in has ended; launch the Activity again",
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "Activity refresh failed");
+            json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "try again")
+        }
+    }
+}

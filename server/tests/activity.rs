@@ -1,0 +1,492 @@
+//! The Discord Activity's server side, against the fake Discord: the SDK's code exchanged for a
+//! Marquee sign-in, the Activity bound to its voice channel's session (the one the real bot
+//! started, or one the Activity starts), the WebSocket joined with the token from the body, token
+//! refresh, and clear refusals. Every flow runs in the embedded and the scale-out mode.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+#[path = "common/viewer.rs"]
+mod viewer;
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use marquee_fakes::discord::{FakeDiscord, FakeDiscordOptions, FakeGuild, FakeUser};
+use serde_json::{Value, json};
+use support::{Mode, TestApp, spawn_app_with};
+use tokio_tungstenite::tungstenite::Message;
+use viewer::snapshot;
+
+const GUILD: u64 = 900_000_000_000_000_100;
+const TEXT: u64 = 900_000_000_000_000_101;
+const CINEMA: u64 = 900_000_000_000_000_102;
+const LOUNGE: u64 = 900_000_000_000_000_103;
+const DJ: u64 = 900_000_000_000_000_110;
+const WAIT: Duration = Duration::from_secs(10);
+
+struct World {
+    app: TestApp,
+    discord: FakeDiscord,
+    http: reqwest::Client,
+    ana: FakeUser,
+    ben: FakeUser,
+    cleo: FakeUser,
+}
+
+/// Marquee with its bot and Discord sign-in, on a fake guild where Ana, Ben and Cleo sit in the
+/// "Cinema" voice channel.
+async fn world(mode: Mode) -> World {
+    let discord = FakeDiscord::start(FakeDiscordOptions::default())
+        .await
+        .unwrap();
+    let ana = FakeUser::new(900_000_000_000_000_001, "ana");
+    let ben = FakeUser::new(900_000_000_000_000_002, "ben");
+    let cleo = FakeUser::new(900_000_000_000_000_003, "cleo").with_roles(&[DJ]);
+    discord.add_guild(FakeGuild {
+        id: GUILD,
+        name: "Movie Club".into(),
+        owner_id: ana.id,
+        text_channel: TEXT,
+        voice_channels: vec![CINEMA, LOUNGE],
+        roles: vec![(DJ, "DJ".into())],
+        members: vec![ana.clone(), ben.clone(), cleo.clone()],
+        voice: vec![(ana.id, CINEMA), (ben.id, CINEMA), (cleo.id, CINEMA)],
+    });
+    let (token, base, id, secret) = (
+        discord.token().to_owned(),
+        discord.base_url(),
+        discord.application_id().to_string(),
+        discord.client_secret().to_owned(),
+    );
+    let app = spawn_app_with(mode, move |c| {
+        c.discord_token = Some(token.into());
+        c.discord_api_url = Some(base);
+        c.discord_client_id = Some(id);
+        c.discord_client_secret = Some(secret.into());
+        c.bot_in_server = Some(true);
+        c.discord_activity = true;
+        if c.redis_url.is_some() {
+            c.jwt_secret = Some("a-shared-test-key-for-every-server".to_string().into());
+        }
+    })
+    .await;
+    discord.identified(WAIT).await.unwrap();
+    discord.registered_commands(WAIT).await.unwrap();
+    World {
+        app,
+        discord,
+        http: reqwest::Client::new(),
+        ana,
+        ben,
+        cleo,
+    }
+}
+
+impl World {
+    async fn post(&self, path: &str, body: Value, bearer: Option<&str>) -> (u16, Value) {
+        let mut request = self.http.post(self.app.url(path)).json(&body);
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        let r = request.send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// What the Activity page does after `authorize`: sends the code with its launch parameters.
+    async fn sign_in(&self, user: &FakeUser, instance: &str, channel: u64) -> Value {
+        let code = self.discord.authorization_code(user);
+        let (status, body) = self
+            .post(
+                "/api/activity/sign-in",
+                json!({"code": code, "instance_id": instance, "channel_id": channel.to_string(), "guild_id": GUILD.to_string()}),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Ana types `/play Harbor Lights` in the Cinema (the bot starts and links its session).
+    async fn ana_plays_in_the_cinema(&self) {
+        let reply = self
+            .discord
+            .command(
+                &self.ana,
+                "play",
+                json!([{"name": "title", "type": 3, "value": "Harbor Lights"}]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(reply.kind, 4, "{:?}", reply.data);
+    }
+
+    async fn link(&self, channel: u64) -> Option<marquee_store::ChannelLink> {
+        self.app
+            .running
+            .services
+            .store
+            .channel_link(&channel.to_string())
+            .await
+            .unwrap()
+    }
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens the session's WebSocket without cookies and says hello with `token`; the first
+/// welcome or error that comes back.
+async fn hello_with_token(app: &TestApp, session: &str, token: &str) -> (Ws, Value) {
+    let url = format!(
+        "{}/ws/session/{session}",
+        app.running.url().replace("http://", "ws://")
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let hello = json!({"type": "hello", "protocol": 1, "name": "Someone", "token": token});
+    ws.send(Message::Text(hello.to_string().into()))
+        .await
+        .unwrap();
+    loop {
+        let msg = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if let Message::Text(t) = msg {
+            let v: Value = serde_json::from_str(t.as_str()).unwrap();
+            if v["type"] == "welcome" || v["type"] == "error" {
+                return (ws, v);
+            }
+        }
+    }
+}
+
+macro_rules! both_modes {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::world(super::Mode::Embedded).await).await;
+                }
+            )*
+        }
+        mod scale_out {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::world(super::Mode::ScaleOut).await).await;
+                }
+            )*
+        }
+    };
+}
+
+both_modes!(
+    the_activity_joins_the_session_the_bot_started,
+    an_activity_in_a_quiet_channel_starts_its_session,
+    the_activity_refreshes_its_tokens_and_bad_launches_are_refused,
+    the_servers_control_role_drives_from_the_activity,
+);
+
+/// `/play` in the Cinema, then Ben launches the Activity there: he lands in the bot's session,
+/// the instance is bound to the channel, and his WebSocket joins as his Discord member.
+async fn the_activity_joins_the_session_the_bot_started(w: World) {
+    w.ana_plays_in_the_cinema().await;
+    let started = w.link(CINEMA).await.expect("the bot linked the channel");
+    assert_eq!(started.activity_instance_id, None);
+
+    let body = w.sign_in(&w.ben, "i-cinema-1", CINEMA).await;
+    assert_eq!(body["session"]["id"], started.session_id.as_str(), "{body}");
+    assert_eq!(body["session"]["title"], "Harbor Lights");
+    assert_eq!(body["user"]["name"], "ben");
+    assert_eq!(body["user"]["discord_id"], w.ben.id.to_string());
+    assert!(
+        body["discord_access_token"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty()),
+        "the SDK's authenticate needs Discord's token: {body}"
+    );
+    assert_eq!(
+        w.link(CINEMA)
+            .await
+            .unwrap()
+            .activity_instance_id
+            .as_deref(),
+        Some("i-cinema-1"),
+        "the instance is bound to the channel's session"
+    );
+
+    // The token from the body joins the WebSocket as Ben's Discord member (no cookie at all).
+    let access = body["access_token"].as_str().unwrap();
+    let (_ws, welcome) = hello_with_token(&w.app, &started.session_id, access).await;
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    assert_eq!(welcome["member"], format!("discord-{}", w.ben.id));
+    assert!(welcome["session"]["playback"]["playing"].as_bool().unwrap());
+
+    // Cleo, in the same Activity: the same session.
+    let cleo = w.sign_in(&w.cleo, "i-cinema-1", CINEMA).await;
+    assert_eq!(cleo["session"]["id"], started.session_id.as_str());
+
+    // The bot, the Activity and the web share it: the bot's /pause reaches Ben's socket.
+    let session = snapshot(&w.app, &started.session_id).await;
+    assert!(session.member(&format!("discord-{}", w.ben.id)).is_some());
+    let reply = w.discord.command(&w.ana, "pause", json!([])).await.unwrap();
+    assert_eq!(reply.kind, 4, "{:?}", reply.data);
+    let paused = snapshot(&w.app, &started.session_id).await;
+    assert!(!paused.playback.playing);
+}
+
+/// Nothing plays in the Lounge: the Activity says so, the user picks a film and becomes host of
+/// the channel's new session; the next launch there joins it.
+async fn an_activity_in_a_quiet_channel_starts_its_session(w: World) {
+    let body = w.sign_in(&w.ana, "i-lounge-1", LOUNGE).await;
+    assert_eq!(body["session"], Value::Null, "{body}");
+    let access = body["access_token"].as_str().unwrap().to_owned();
+    let start = |key: &str| json!({"instance_id": "i-lounge-1", "channel_id": LOUNGE.to_string(), "guild_id": GUILD.to_string(), "rating_key": key});
+
+    let (status, refused) = w.post("/api/activity/start", start("101"), None).await;
+    assert_eq!(status, 401, "{refused}");
+    assert_eq!(refused["error"], "not_signed_in");
+    let (status, refused) = w
+        .post("/api/activity/start", start("999999"), Some(&access))
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Nothing in the library matches"),
+        "{refused}"
+    );
+    assert_eq!(w.link(LOUNGE).await, None, "a refused start links nothing");
+
+    let (status, started) = w
+        .post("/api/activity/start", start("101"), Some(&access))
+        .await;
+    assert_eq!(status, 200, "{started}");
+    let id = started["session"]["id"].as_str().unwrap().to_owned();
+    let session = snapshot(&w.app, &id).await;
+    assert_eq!(
+        session.host().map(|h| h.id.clone()),
+        Some(format!("discord-{}", w.ana.id))
+    );
+    assert!(session.playback.playing);
+    let link = w.link(LOUNGE).await.unwrap();
+    assert_eq!(
+        (
+            link.session_id.as_str(),
+            link.activity_instance_id.as_deref()
+        ),
+        (id.as_str(), Some("i-lounge-1"))
+    );
+
+    // Ben launches it too, and starts something else at the same moment: he joins Ana's.
+    let ben = w.sign_in(&w.ben, "i-lounge-1", LOUNGE).await;
+    assert_eq!(ben["session"]["id"], id.as_str());
+    let (_, again) = w
+        .post(
+            "/api/activity/start",
+            start("102"),
+            ben["access_token"].as_str(),
+        )
+        .await;
+    assert_eq!(
+        again["session"]["id"],
+        id.as_str(),
+        "one session per channel"
+    );
+}
+
+/// Tokens rotate through `/api/activity/refresh`; an expired or forged token is refused at the
+/// WebSocket with a typed error; codes work once; bad launch parameters get a sentence.
+async fn the_activity_refreshes_its_tokens_and_bad_launches_are_refused(w: World) {
+    let body = w.sign_in(&w.ana, "i-cinema-2", CINEMA).await;
+    let refresh = body["refresh_token"].as_str().unwrap().to_owned();
+    let (status, fresh) = w
+        .post(
+            "/api/activity/refresh",
+            json!({"refresh_token": refresh}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{fresh}");
+    assert_ne!(fresh["refresh_token"], refresh.as_str());
+    assert!(fresh["expires_in"].as_u64().unwrap() > 0);
+    let (status, replay) = w
+        .post(
+            "/api/activity/refresh",
+            json!({"refresh_token": refresh}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, replay["error"].as_str()),
+        (401, Some("refresh_reused"))
+    );
+
+    // A forged token at the WebSocket: a typed error and the 4401 close, not a silent guest.
+    let (status, created) = w
+        .post(
+            "/api/sessions",
+            json!({"rating_key": "101", "name": "Host"}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let session = created["id"].as_str().unwrap();
+    let (mut ws, refused) = hello_with_token(&w.app, session, "not.a.token").await;
+    assert_eq!(refused["code"], "sign_in_expired", "{refused}");
+    let closed = loop {
+        match tokio::time::timeout(WAIT, ws.next()).await.unwrap() {
+            Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(closed, Some(4401));
+
+    // A code works once.
+    let code = w.discord.authorization_code(&w.ana);
+    let launch = |code: &str, instance: &str, channel: Option<&str>| json!({"code": code, "instance_id": instance, "channel_id": channel, "guild_id": GUILD.to_string()});
+    let cinema = CINEMA.to_string();
+    let (status, _) = w
+        .post(
+            "/api/activity/sign-in",
+            launch(&code, "i-3", Some(&cinema)),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, again) = w
+        .post(
+            "/api/activity/sign-in",
+            launch(&code, "i-3", Some(&cinema)),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, again["error"].as_str()),
+        (400, Some("invalid_code"))
+    );
+    assert_eq!(
+        again["message"],
+        "The sign-in code is invalid or has expired; please sign in again."
+    );
+
+    // Launch parameters that do not describe a channel's Activity.
+    let code = w.discord.authorization_code(&w.ana);
+    let (status, no_channel) = w
+        .post("/api/activity/sign-in", launch(&code, "i-4", None), None)
+        .await;
+    assert_eq!(
+        (status, no_channel["message"].as_str()),
+        (
+            400,
+            Some("This Activity was launched without a channel; launch it from a voice channel.")
+        )
+    );
+    let (status, bad_instance) = w
+        .post(
+            "/api/activity/sign-in",
+            launch(&code, "<script>", Some(&cinema)),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, bad_instance["error"].as_str()),
+        (400, Some("bad_launch"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_discord_sign_in_the_activity_says_what_is_missing() {
+    let app = spawn_app_with(Mode::Embedded, |_| {}).await;
+    let r = reqwest::Client::new()
+        .post(app.url("/api/activity/sign-in"))
+        .json(&json!({"code": "x", "instance_id": "i-1", "channel_id": "1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "sign_in_off");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("MARQUEE_DISCORD_CLIENT_ID")
+    );
+}
+
+/// `/settings control` names a role (DJ): in the Activity, Cleo (who has it) joins as a co-host
+/// and may pause; Ben (who has not) joins as a viewer and is refused, with the reason.
+async fn the_servers_control_role_drives_from_the_activity(w: World) {
+    w.app
+        .running
+        .services
+        .store
+        .set_preference(
+            &bot::service::guild_scope(GUILD),
+            bot::permissions::PREFERENCE_KEY,
+            &json!({"mode": "role", "role_id": DJ}),
+        )
+        .await
+        .unwrap();
+    w.ana_plays_in_the_cinema().await;
+    let id = w.link(CINEMA).await.unwrap().session_id;
+
+    // Ana, the host, drives from the voice channel and has not opened the Activity: Ben opens it
+    // first, and does not become host for it.
+    let ben = w.sign_in(&w.ben, "i-dj", CINEMA).await;
+    let cleo = w.sign_in(&w.cleo, "i-dj", CINEMA).await;
+    let session = snapshot(&w.app, &id).await;
+    let role = |user: &FakeUser| {
+        session
+            .member(&format!("discord-{}", user.id))
+            .map(|m| m.role)
+    };
+    assert_eq!(role(&w.cleo), Some(marquee_sync::Role::CoHost));
+    assert_eq!(role(&w.ben), Some(marquee_sync::Role::Viewer));
+    assert_eq!(session.control, marquee_sync::Control::HostAndCoHosts);
+
+    let pause = json!({"type": "command", "id": 1, "base_version": session.version, "command": {"op": "pause"}});
+    let (mut ben_ws, welcome) =
+        hello_with_token(&w.app, &id, ben["access_token"].as_str().unwrap()).await;
+    assert_eq!(welcome["type"], "welcome");
+    ben_ws
+        .send(Message::Text(pause.to_string().into()))
+        .await
+        .unwrap();
+    let refused = next_of(&mut ben_ws, &["error", "ack"]).await;
+    assert_eq!(refused["code"], "forbidden", "{refused}");
+
+    let (mut cleo_ws, welcome) =
+        hello_with_token(&w.app, &id, cleo["access_token"].as_str().unwrap()).await;
+    assert_eq!(welcome["type"], "welcome");
+    let pause = json!({"type": "command", "id": 1, "base_version": welcome["session"]["version"], "command": {"op": "pause"}});
+    cleo_ws
+        .send(Message::Text(pause.to_string().into()))
+        .await
+        .unwrap();
+    let accepted = next_of(&mut cleo_ws, &["error", "ack"]).await;
+    assert_eq!(accepted["type"], "ack", "{accepted}");
+    assert!(!snapshot(&w.app, &id).await.playback.playing);
+}
+
+/// The next message of one of these types.
+async fn next_of(ws: &mut Ws, types: &[&str]) -> Value {
+    loop {
+        let msg = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if let Message::Text(t) = msg {
+            let v: Value = serde_json::from_str(t.as_str()).unwrap();
+            if types.iter().any(|t| v["type"] == *t) {
+                return v;
+            }
+        }
+    }
+}
