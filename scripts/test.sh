@@ -19,7 +19,11 @@ cargo clippy --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 build_site dev
-build_server dev
+# One build of everything the tests use, the server and fake binaries included, with the
+# features the tests unify (dev-dependencies add some): a separate `cargo build -p server` would
+# compile tokio and everything above it a second time.
+say "building the server, the fakes and the tests"
+cargo build --all-targets
 
 # Both suites always run; the script fails at the end if either did.
 set +e
