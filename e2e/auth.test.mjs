@@ -1,11 +1,12 @@
 // Signing in with Discord from the standalone page, end to end in headless Chromium: Marquee →
-// the fake Discord's consent screen → back to Marquee, signed in; then signing out, and a
-// cancelled sign-in.
+// the fake Discord's consent screen → back to Marquee, signed in; then signing out, a cancelled
+// sign-in, and a share link that (guests being off) asks for a sign-in before it shows anything.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
-import { ROOT, launchBrowser, startFakeDiscord, startServer } from './harness.mjs';
+import { ARTIFACTS, ROOT, createSession, launchBrowser, startFakeDiscord, startServer } from './harness.mjs';
 
+const ADMIN_TOKEN = 'e2e-admin-token';
 let discord, server, browser;
 
 before(async () => {
@@ -14,6 +15,7 @@ before(async () => {
     MARQUEE_DISCORD_CLIENT_ID: discord.applicationId,
     MARQUEE_DISCORD_CLIENT_SECRET: discord.clientSecret,
     MARQUEE_DISCORD_API_URL: discord.url,
+    MARQUEE_ADMIN_TOKEN: ADMIN_TOKEN,
   });
   browser = await launchBrowser();
 });
@@ -69,4 +71,29 @@ test('a sign-in cancelled on Discord ends on a clear page with a way to try agai
   assert.equal(await page.textContent('.auth-error'), 'You cancelled the sign-in on Discord.');
   assert.ok(await page.$('a[href="/auth/login"]'));
   await page.close();
+});
+
+test('with guests off, a share link asks a stranger to sign in, then opens the session', async () => {
+  const session = await createSession(server.url, '101', 'Hostess Zelda', { adminToken: ADMIN_TOKEN });
+  await discord.signInAs({ id: '900000000000000002', username: 'ben' });
+  const context = await browser.newContext();
+  await context.addInitScript(() => localStorage.setItem('marquee.name', 'Ben'));
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  const first = await page.goto(`${server.url}/session/${session.id}`);
+  assert.equal(first.status(), 401);
+  assert.equal((await page.textContent('.sign-in-required h2')).trim(), 'Sign in to watch');
+  const shown = await page.textContent('body');
+  assert.ok(!shown.includes('Hostess Zelda') && !shown.includes('Harbor Lights'), shown);
+  assert.equal(await page.$('video'), null);
+  await page.screenshot({ path: join(ARTIFACTS, 'sign-in-to-watch.png') });
+
+  await page.click('.sign-in-required a.button');
+  await page.waitForURL(`${server.url}/session/${session.id}`, { timeout: 10_000 });
+  await page.waitForSelector('.members li[data-member="Hostess Zelda"]', { timeout: 10_000 });
+  await page.waitForSelector('.sync-status[data-state="live"]', { timeout: 20_000 });
+  assert.equal(await page.textContent('.account-name'), 'ben');
+  assert.deepEqual(errors, []);
+  await context.close();
 });

@@ -92,11 +92,16 @@ export async function waitForPlayback(page, seconds, timeoutMs = 30_000) {
   });
 }
 
-/** Creates a watch session over the HTTP API; returns `{ id, member, url }`. */
-export async function createSession(baseUrl, ratingKey, name) {
+/**
+ * Creates a watch session over the HTTP API; returns `{ id, member, url }`. With guests off the
+ * API wants the server's `adminToken`.
+ */
+export async function createSession(baseUrl, ratingKey, name, { adminToken } = {}) {
+  const headers = { 'content-type': 'application/json' };
+  if (adminToken) headers.authorization = `Bearer ${adminToken}`;
   const r = await fetch(`${baseUrl}/api/sessions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers,
     body: JSON.stringify({ rating_key: ratingKey, name }),
   });
   if (r.status !== 201) throw new Error(`creating a session: ${r.status} ${await r.text()}`);

@@ -22,6 +22,8 @@ pub enum AppError {
     Internal(String),
     #[error("could not reach Marquee's server: {0}")]
     Transport(String),
+    #[error("this Marquee admits only people signed in with Discord; sign in to watch")]
+    SignInRequired,
 }
 
 impl AppError {
@@ -29,6 +31,7 @@ impl AppError {
     pub fn status_code(&self) -> u16 {
         match self {
             AppError::NotFound(_) => 404,
+            AppError::SignInRequired => 401,
             AppError::BadRequest(_) => 400,
             AppError::PlexUnauthorized | AppError::PlexUnavailable(_) | AppError::PlexMalformed => {
                 502

@@ -2,12 +2,8 @@
 //! channel's watch session (the one `/play` started), and binds its instance to that link so the
 //! bot, the Activity and the web page share one session. No Discord types: ids only.
 
-use marquee_store::sessions::now_ms;
-use marquee_sync::Session;
-
 use crate::catalog::Playable;
 use crate::error::BotError;
-use crate::permissions::ControlPolicy;
 use crate::service::{BotService, Invoker, Linked};
 
 /// Where an Activity runs: Discord's `instance_id` (one per launched Activity, shared by everyone
@@ -47,36 +43,6 @@ impl BotService {
             }
         }
         Ok(Some(linked))
-    }
-
-    /// Admits a Discord user to the channel's session ahead of their WebSocket: enrolled under
-    /// their name and, when the server's policy is "the host and a role" and `roles` (theirs, as
-    /// Discord reports them) include it, made a co-host, so they may drive from the Activity as
-    /// they may with slash commands. One write; nothing changes for anyone else.
-    pub async fn admit(
-        &self,
-        linked: &Linked,
-        user: (u64, &str),
-        roles: &[u64],
-    ) -> Result<Session, BotError> {
-        let policy = match linked.link.guild_id.parse::<u64>() {
-            Ok(guild) if guild != 0 => self.policy(guild).await?,
-            _ => ControlPolicy::default(),
-        };
-        let drives = matches!(policy, ControlPolicy::Role { role_id } if roles.contains(&role_id));
-        let member = format!("{}{}", crate::service::MEMBER_PREFIX, user.0);
-        let name = crate::service::display_name(user.1);
-        let updated = self
-            .sessions
-            .update(&linked.session.id, None, |s| {
-                let mut changes = s.enrol(&member, &name, now_ms())?;
-                if drives {
-                    changes.extend(s.grant_co_host(&member)?);
-                }
-                Ok((changes, ()))
-            })
-            .await?;
-        Ok(updated.session)
     }
 
     /// Starts the channel's session from the Activity (nothing was playing there): like `/play`,

@@ -6,6 +6,7 @@
 //! implements over its cache. It runs inside the server process or alone (`marquee bot`).
 
 pub mod activity;
+pub mod admission;
 mod buttons;
 pub mod catalog;
 mod commands;

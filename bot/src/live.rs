@@ -76,7 +76,12 @@ impl Live {
             .changes
             .iter()
             .rev()
-            .find(|c| !matches!(c, Change::MemberUpdated { .. }))
+            .find(|c| {
+                !matches!(
+                    c,
+                    Change::MemberUpdated { .. } | Change::HostElsewhere { .. }
+                )
+            })
             .map(|c| (event.by.clone(), c.clone()));
         let mut followers = self.followers();
         let follower = followers.entry(event.session.clone()).or_insert_with(|| {

@@ -119,11 +119,26 @@ async fn on_event(
     framework: poise::FrameworkContext<'_, BotService, BotError>,
     event: &serenity::FullEvent,
 ) -> Result<(), BotError> {
-    if let serenity::FullEvent::InteractionCreate {
-        interaction: serenity::Interaction::Component(press),
-    } = event
-    {
-        buttons::handle(framework.serenity_context, framework.user_data, press).await;
+    match event {
+        serenity::FullEvent::InteractionCreate {
+            interaction: serenity::Interaction::Component(press),
+        } => buttons::handle(framework.serenity_context, framework.user_data, press).await,
+        serenity::FullEvent::VoiceStateUpdate { old, new } => {
+            // The channel they were in, from the gateway cache, if they left or moved away.
+            let left = old
+                .as_ref()
+                .and_then(|o| o.channel_id)
+                .filter(|c| Some(*c) != new.channel_id);
+            if let Some(channel) = left
+                && let Err(e) = framework
+                    .user_data
+                    .left_voice(new.user_id.get(), channel.get())
+                    .await
+            {
+                tracing::warn!(channel = %channel, error = %e, "could not follow a member leaving a voice channel");
+            }
+        }
+        _ => {}
     }
     Ok(())
 }

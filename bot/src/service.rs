@@ -295,6 +295,35 @@ impl BotService {
         Ok(session)
     }
 
+    /// `user_id` left voice channel `channel`. If they are the host of its session, driving from
+    /// Discord, the host role follows the page's rules from now on: it passes to someone on the
+    /// page, so a session is not left with a host who went away.
+    pub async fn left_voice(&self, user_id: u64, channel: u64) -> Result<(), BotError> {
+        let linked = match self.linked_channel(channel).await {
+            Ok(linked) => linked,
+            Err(BotError::NoSession(_) | BotError::SessionGone) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let member = format!("{MEMBER_PREFIX}{user_id}");
+        let hosts = |s: &Session| s.host_elsewhere && s.host().is_some_and(|h| h.id == member);
+        if !hosts(&linked.session) {
+            return Ok(());
+        }
+        let updated = self
+            .sessions
+            .update(&linked.session.id, None, |s| {
+                let changes = if hosts(s) {
+                    s.host_left_elsewhere()
+                } else {
+                    Vec::new()
+                };
+                Ok((changes, ()))
+            })
+            .await?;
+        tracing::info!(session = %linked.session.id, channel, host = ?updated.session.host().map(|h| &h.id), "the host left the voice channel; the host role follows the page now");
+        Ok(())
+    }
+
     /// Remembers the message that shows the channel's session, so it can be kept up to date.
     pub async fn remember_card(
         &self,

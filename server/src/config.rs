@@ -309,6 +309,15 @@ impl Config {
             .filter(|t| !t.expose_secret().trim().is_empty())
     }
 
+    /// Discord's base URL (`https://discord.com`, or a fake's in tests) for OAuth2 and the REST
+    /// calls the server makes itself.
+    pub fn discord_api_base(&self) -> String {
+        self.discord_api_url
+            .clone()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "https://discord.com".into())
+    }
+
     /// The Discord OAuth2 client, when both its id and secret are set.
     pub fn discord_oauth(&self) -> Option<(&str, &SecretString)> {
         let id = self

@@ -52,6 +52,7 @@ fn catalog_error(e: AppError) -> CatalogError {
         AppError::PlexUnavailable(why) => CatalogError::Unavailable(why),
         AppError::PlexMalformed => CatalogError::Unavailable("its answer was unreadable".into()),
         AppError::Internal(why) | AppError::Transport(why) => CatalogError::Unavailable(why),
+        AppError::SignInRequired => CatalogError::Unavailable("it wants a signed-in user".into()),
     }
 }
 

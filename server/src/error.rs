@@ -16,6 +16,10 @@ pub enum ApiError {
     Unauthorized,
     #[error("{0}")]
     BadRequest(String),
+    #[error(
+        "this Marquee admits only people signed in with Discord (or scripts with the admin token)"
+    )]
+    SignInRequired,
 }
 
 impl From<marquee_plex::PlexError> for ApiError {
@@ -36,10 +40,12 @@ impl IntoResponse for ApiError {
                     AppError::PlexUnavailable(_) => "plex_unavailable",
                     AppError::PlexMalformed => "plex_malformed",
                     AppError::Internal(_) | AppError::Transport(_) => "internal",
+                    AppError::SignInRequired => "sign_in_required",
                 },
             ),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::SignInRequired => (StatusCode::UNAUTHORIZED, "sign_in_required"),
         };
         if status.is_server_error() {
             tracing::warn!(error = %self, "request failed");

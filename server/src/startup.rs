@@ -192,6 +192,13 @@ async fn build(config: &Config, bind: SocketAddr) -> Result<Built, StartError> {
         );
     }
     let auth = build_auth(config, &services, bind)?;
+    let discord = crate::discord::bot_service(&services, config, config.public_url(bind));
+    let roles = config.discord_token().map(|token| {
+        Arc::new(crate::auth::roles::RoleAdmission {
+            bot: discord.clone(),
+            members: crate::auth::roles::BotMembers::new(&config.discord_api_base(), token.clone()),
+        })
+    });
     let state = AppState {
         services: services.clone(),
         leptos: leptos.clone(),
@@ -200,7 +207,8 @@ async fn build(config: &Config, bind: SocketAddr) -> Result<Built, StartError> {
         metrics: telemetry::metrics_handle(),
         hub,
         auth: Arc::new(auth),
-        discord: crate::discord::bot_service(&services, config, config.public_url(bind)),
+        discord,
+        roles,
         guests: config.admits_guests(),
         hsts: config.hsts,
     };
@@ -230,12 +238,11 @@ fn build_auth(
     };
     let public_url = config.public_url(bind);
     let discord = config.discord_oauth().map(|(id, secret)| {
-        let base = config
-            .discord_api_url
-            .clone()
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| "https://discord.com".into());
-        crate::auth::discord::DiscordOAuth::new(&base, id.to_owned(), secret.clone())
+        crate::auth::discord::DiscordOAuth::new(
+            &config.discord_api_base(),
+            id.to_owned(),
+            secret.clone(),
+        )
     });
     Ok(crate::auth::Auth {
         keys: crate::auth::tokens::AccessKeys::new(
@@ -273,9 +280,11 @@ fn router(state: AppState) -> Router {
     let context = {
         let services = state.services.clone();
         let sign_in = app::ssr::account::SignInAvailable(state.auth.discord.is_some());
+        let guests = app::ssr::account::GuestsAdmitted(state.guests);
         move || {
             provide_context(services.clone());
             provide_context(sign_in);
+            provide_context(guests);
         }
     };
     let page_shell = {

@@ -25,6 +25,9 @@ pub struct AppState {
     /// Voice channel ↔ session ↔ Activity instance links (the bot's service; the Activity's
     /// routes bind through it too).
     pub discord: bot::BotService,
+    /// Makes signed-in holders of a server's control role co-hosts when they join from the web
+    /// page (set when the bot's token is).
+    pub roles: Option<Arc<crate::auth::roles::RoleAdmission>>,
     /// Viewers who are not signed in may join sessions (`MARQUEE_GUESTS`).
     pub guests: bool,
     /// Send `Strict-Transport-Security` (Marquee is served over HTTPS by a proxy).

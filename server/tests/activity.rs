@@ -1,7 +1,8 @@
 //! The Discord Activity's server side, against the fake Discord: the SDK's code exchanged for a
 //! Marquee sign-in, the Activity bound to its voice channel's session (the one the real bot
 //! started, or one the Activity starts), the WebSocket joined with the token from the body, token
-//! refresh, and clear refusals. Every flow runs in the embedded and the scale-out mode.
+//! refresh, and clear refusals; and the server's control role, which the Activity and the
+//! standalone page both honour. Every flow runs in the embedded and the scale-out mode.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -120,6 +121,34 @@ impl World {
         assert_eq!(reply.kind, 4, "{:?}", reply.data);
     }
 
+    /// The standalone page's sign-in (Marquee → Discord's consent page → back) as `user`; the
+    /// access cookie it ends with, as a `Cookie` header value.
+    async fn web_sign_in(&self, user: &FakeUser) -> String {
+        use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let cookie_of = |r: &reqwest::Response, name: &str| {
+            r.headers()
+                .get_all(SET_COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok()?.split(';').next()?.split_once('='))
+                .find(|(n, _)| *n == name)
+                .map(|(n, v)| format!("{n}={v}"))
+                .unwrap()
+        };
+        self.discord.sign_in_as(Some(user.clone()));
+        let r = http.get(self.app.url("/auth/login")).send().await.unwrap();
+        let state = cookie_of(&r, "marquee_oauth_state");
+        let to_discord = r.headers()[LOCATION].to_str().unwrap().to_owned();
+        let r = http.get(&to_discord).send().await.unwrap();
+        let back = r.headers()[LOCATION].to_str().unwrap().to_owned();
+        let r = http.get(&back).header(COOKIE, state).send().await.unwrap();
+        assert!(r.status().is_redirection(), "{}", r.status());
+        cookie_of(&r, "marquee_access")
+    }
+
     async fn link(&self, channel: u64) -> Option<marquee_store::ChannelLink> {
         self.app
             .running
@@ -137,11 +166,28 @@ type Ws =
 /// Opens the session's WebSocket without cookies and says hello with `token`; the first
 /// welcome or error that comes back.
 async fn hello_with_token(app: &TestApp, session: &str, token: &str) -> (Ws, Value) {
+    hello_as(app, session, Some(token), None).await
+}
+
+/// Opens the session's WebSocket, with `cookie` on the upgrade request if given (the standalone
+/// page), and says hello, with `token` in it if given (the Activity); the first welcome or error
+/// that comes back.
+async fn hello_as(
+    app: &TestApp,
+    session: &str,
+    token: Option<&str>,
+    cookie: Option<&str>,
+) -> (Ws, Value) {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let url = format!(
         "{}/ws/session/{session}",
         app.running.url().replace("http://", "ws://")
     );
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let mut request = url.into_client_request().unwrap();
+    if let Some(c) = cookie {
+        request.headers_mut().insert("cookie", c.parse().unwrap());
+    }
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
     let hello = json!({"type": "hello", "protocol": 1, "name": "Someone", "token": token});
     ws.send(Message::Text(hello.to_string().into()))
         .await
@@ -187,6 +233,7 @@ both_modes!(
     an_activity_in_a_quiet_channel_starts_its_session,
     the_activity_refreshes_its_tokens_and_bad_launches_are_refused,
     the_servers_control_role_drives_from_the_activity,
+    the_servers_control_role_drives_from_the_web_page,
 );
 
 /// `/play` in the Cinema, then Ben launches the Activity there: he lands in the bot's session,
@@ -330,7 +377,7 @@ async fn the_activity_refreshes_its_tokens_and_bad_launches_are_refused(w: World
         .post(
             "/api/sessions",
             json!({"rating_key": "101", "name": "Host"}),
-            None,
+            Some(viewer::admin_token(&w.app)),
         )
         .await;
     assert_eq!(status, 201, "{created}");
@@ -472,6 +519,72 @@ async fn the_servers_control_role_drives_from_the_activity(w: World) {
     let accepted = next_of(&mut cleo_ws, &["error", "ack"]).await;
     assert_eq!(accepted["type"], "ack", "{accepted}");
     assert!(!snapshot(&w.app, &id).await.playback.playing);
+}
+
+/// Under the same role policy, Cleo and Ben open the session on the standalone page, signed in
+/// with Discord: the bot's token tells Marquee Cleo holds the DJ role, so she joins as a co-host
+/// and may pause; Ben is a viewer and is refused.
+async fn the_servers_control_role_drives_from_the_web_page(w: World) {
+    w.app
+        .running
+        .services
+        .store
+        .set_preference(
+            &bot::service::guild_scope(GUILD),
+            bot::permissions::PREFERENCE_KEY,
+            &json!({"mode": "role", "role_id": DJ}),
+        )
+        .await
+        .unwrap();
+    w.ana_plays_in_the_cinema().await;
+    let id = w.link(CINEMA).await.unwrap().session_id;
+    let ben = w.web_sign_in(&w.ben).await;
+    let cleo = w.web_sign_in(&w.cleo).await;
+
+    let (mut ben_ws, welcome) = hello_as(&w.app, &id, None, Some(&ben)).await;
+    assert_eq!(
+        welcome["member"],
+        format!("discord-{}", w.ben.id),
+        "{welcome}"
+    );
+    let pause = json!({"type": "command", "id": 1, "base_version": welcome["session"]["version"], "command": {"op": "pause"}});
+    ben_ws
+        .send(Message::Text(pause.to_string().into()))
+        .await
+        .unwrap();
+    let refused = next_of(&mut ben_ws, &["error", "ack"]).await;
+    assert_eq!(refused["code"], "forbidden", "{refused}");
+
+    let (mut cleo_ws, welcome) = hello_as(&w.app, &id, None, Some(&cleo)).await;
+    assert_eq!(
+        welcome["member"],
+        format!("discord-{}", w.cleo.id),
+        "{welcome}"
+    );
+    let session = snapshot(&w.app, &id).await;
+    let role = |user: &FakeUser| {
+        session
+            .member(&format!("discord-{}", user.id))
+            .map(|m| m.role)
+    };
+    assert_eq!(role(&w.cleo), Some(marquee_sync::Role::CoHost));
+    assert_eq!(role(&w.ben), Some(marquee_sync::Role::Viewer));
+    let pause = json!({"type": "command", "id": 1, "base_version": welcome["session"]["version"], "command": {"op": "pause"}});
+    cleo_ws
+        .send(Message::Text(pause.to_string().into()))
+        .await
+        .unwrap();
+    let accepted = next_of(&mut cleo_ws, &["error", "ack"]).await;
+    assert_eq!(accepted["type"], "ack", "{accepted}");
+    assert!(!snapshot(&w.app, &id).await.playback.playing);
+    // The bot asked with its own token (the fake records whether it was the right one).
+    let lookups: Vec<_> = w
+        .discord
+        .calls()
+        .into_iter()
+        .filter(|c| c.path.ends_with(&format!("/members/{}", w.cleo.id)))
+        .collect();
+    assert!(!lookups.is_empty() && lookups.iter().all(|c| c.authorized));
 }
 
 /// The next message of one of these types.

@@ -193,6 +193,7 @@ both_modes!(
     signing_out_ends_the_sign_in,
     cross_site_posts_are_refused,
     a_signed_in_viewer_joins_as_their_discord_member_and_nobody_else_can,
+    with_guests_off_a_share_link_shows_a_stranger_nothing,
 );
 
 /// Joins a session over the WebSocket (with `cookie`, if any) and returns the member id the
@@ -245,6 +246,9 @@ async fn a_signed_in_viewer_joins_as_their_discord_member_and_nobody_else_can(w:
     let r = w
         .http
         .post(w.app.url("/api/sessions"))
+        .bearer_auth(secrecy::ExposeSecret::expose_secret(
+            &w.app.running.admin_token,
+        ))
         .json(&serde_json::json!({"rating_key": "101", "name": "Host"}))
         .send()
         .await
@@ -285,6 +289,59 @@ async fn a_signed_in_viewer_joins_as_their_discord_member_and_nobody_else_can(w:
         .to_owned();
     let stranger = join_ws(&guests, &open, None, Some(&mine)).await.unwrap();
     assert_ne!(stranger, mine, "a guest cannot become ana");
+}
+
+/// With guests off, the share link's page asks a stranger to sign in and shows nothing of the
+/// session (not its title, not who watches); the JSON API refuses them too, and they cannot
+/// start a session. Signed in, the same page shows the session.
+async fn with_guests_off_a_share_link_shows_a_stranger_nothing(w: World) {
+    let admin = secrecy::ExposeSecret::expose_secret(&w.app.running.admin_token).to_owned();
+    let r = w
+        .http
+        .post(w.app.url("/api/sessions"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"rating_key": "101", "name": "Hostess Zelda"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = format!("/session/{id}");
+
+    let (status, html) = w.app.text(&page).await;
+    assert_eq!(status, 401);
+    assert!(html.contains("Sign in to watch"), "{html}");
+    assert!(
+        html.contains(&format!("/auth/login?return_to=/session/{id}")),
+        "{html}"
+    );
+    assert!(!html.contains("Hostess Zelda") && !html.contains("Harbor Lights"));
+    for r in [
+        w.http.get(w.app.url(&format!("/api/sessions/{id}"))),
+        w.http
+            .post(w.app.url("/api/sessions"))
+            .json(&serde_json::json!({"rating_key": "101", "name": "Mallory"})),
+    ] {
+        let r = r.send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "sign_in_required", "{body}");
+    }
+
+    let signed = w.sign_in().await;
+    let r = w
+        .http
+        .get(w.app.url(&page))
+        .header(COOKIE, format!("marquee_access={}", signed.access))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Hostess Zelda") && !html.contains("Sign in to watch"));
 }
 
 async fn signing_in_sets_cookies_and_names_the_user(w: World) {

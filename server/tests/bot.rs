@@ -180,6 +180,7 @@ both_modes!(
     play_pause_and_the_card_follow_the_web_viewer,
     bad_input_gets_a_clear_ephemeral_reply_and_changes_nothing,
     who_may_drive_is_a_guild_setting,
+    a_host_who_leaves_the_voice_channel_hands_the_role_on,
     queue_skip_seek_and_stop,
 );
 
@@ -507,6 +508,32 @@ async fn who_may_drive_is_a_guild_setting(w: World) {
     .await;
     let reply = w.run(&w.ben, "pause", json!([])).await;
     assert!(reply.content().starts_with("Paused"), "{:?}", reply.data);
+}
+
+/// Ana started the session with `/play` and drives from Discord, so a web viewer does not take
+/// her host role while she is away from the page. When she leaves the voice channel, the role
+/// passes to the viewer on the page (someone else leaving changes nothing).
+async fn a_host_who_leaves_the_voice_channel_hands_the_role_on(w: World) {
+    let (_, id) = w.play(&w.ana, "rk:102").await;
+    let mut web = Viewer::join(&w.app.running.url(), &id, "Webby", None).await;
+    let ana = format!("discord-{}", w.ana.id);
+    let session = w.session(&id).await;
+    assert_eq!(session.host().map(|h| h.id.clone()), Some(ana.clone()));
+    assert!(session.host_elsewhere);
+
+    w.discord.set_voice(GUILD, &w.ben, None);
+    w.discord.set_voice(GUILD, &w.ana, None);
+    assert_eq!(web.host_change().await, web.member);
+    let session = w.session(&id).await;
+    assert_eq!(
+        session.host().map(|h| h.id.clone()),
+        Some(web.member.clone())
+    );
+    assert!(!session.host_elsewhere);
+    assert_eq!(
+        session.member(&ana).map(|m| m.role),
+        Some(marquee_sync::Role::Viewer)
+    );
 }
 
 async fn queue_skip_seek_and_stop(w: World) {

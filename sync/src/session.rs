@@ -247,6 +247,10 @@ pub enum Change {
     HostChanged {
         host: MemberId,
     },
+    /// Whether the host drives from Discord changed ([`Session::host_elsewhere`]).
+    HostElsewhere {
+        elsewhere: bool,
+    },
     Queue {
         queue: Vec<QueueEntry>,
         current: Option<u64>,
@@ -544,20 +548,42 @@ impl Session {
             member: member.clone(),
         }];
         if !member.online() && member.role == Role::Host && !self.host_elsewhere {
-            let heir = self
-                .members
-                .iter()
-                .filter(|m| m.online() && m.id != member.id)
-                .min_by(|a, b| a.joined_at.total_cmp(&b.joined_at))
-                .map(|m| m.id.clone());
-            if let Some(heir) = heir {
-                self.make_host(&heir);
-                changes.push(Change::HostChanged { host: heir });
-            }
+            changes.extend(self.pass_host_on(&member.id));
         }
         changes.extend(self.settle_wait(now));
         self.version += 1;
         Ok(changes)
+    }
+
+    /// Gives the host role of `from` (not connected) to the longest-present online member, if
+    /// anyone is here.
+    fn pass_host_on(&mut self, from: &str) -> Option<Change> {
+        let heir = self
+            .members
+            .iter()
+            .filter(|m| m.online() && m.id != from)
+            .min_by(|a, b| a.joined_at.total_cmp(&b.joined_at))
+            .map(|m| m.id.clone())?;
+        self.make_host(&heir);
+        Some(Change::HostChanged { host: heir })
+    }
+
+    /// The host who drove from Discord left the voice channel: from now on the role follows the
+    /// page's rules. If the host is not on the page either, it passes at once to the
+    /// longest-present online member, or else to whoever arrives next. Nothing changes for a
+    /// session whose host was not driving from Discord.
+    pub fn host_left_elsewhere(&mut self) -> Vec<Change> {
+        if !self.host_elsewhere {
+            return Vec::new();
+        }
+        self.host_elsewhere = false;
+        self.version += 1;
+        let mut changes = vec![Change::HostElsewhere { elsewhere: false }];
+        if let Some(h) = self.host().filter(|h| !h.online()) {
+            let from = h.id.clone();
+            changes.extend(self.pass_host_on(&from));
+        }
+        changes
     }
 
     /// Applies a member's command at server time `now`. On error nothing changed.
@@ -930,6 +956,7 @@ impl Session {
                 }
             }
             Change::HostChanged { host } => self.make_host(host),
+            Change::HostElsewhere { elsewhere } => self.host_elsewhere = *elsewhere,
             Change::Control { control } => self.control = *control,
             Change::Queue { queue, current } => {
                 self.queue = queue.clone();
@@ -1059,7 +1086,7 @@ pub fn describe(by: Option<&Actor>, change: &Change, session: &Session) -> Optio
             Control::HostOnly => format!("{who} let only the host drive"),
         }),
         Change::Queue { .. } => by.map(|a| format!("{} changed the queue", a.name)),
-        Change::MemberUpdated { .. } => None,
+        Change::MemberUpdated { .. } | Change::HostElsewhere { .. } => None,
     }
 }
 
@@ -1129,6 +1156,47 @@ mod tests {
         s.host_elsewhere = false;
         s.join(None, "cy", "Cy", 5_000.0).expect("join");
         assert_ne!(s.host().map(|h| h.id.as_str()), Some("discord-1"));
+    }
+
+    #[test]
+    fn a_discord_host_who_leaves_the_voice_channel_hands_the_role_on() {
+        let mut s = Session::new(
+            "s3",
+            Member {
+                connections: 0,
+                ..member("discord-1", "Ana")
+            },
+            ("101".into(), "Harbor Lights".into()),
+            1_000.0,
+        )
+        .expect("valid");
+        s.host_elsewhere = true;
+        s.join(None, "ben", "Ben", 2_000.0).expect("join");
+        s.join(None, "cy", "Cy", 3_000.0).expect("join");
+        let v = s.version;
+        let changes = s.host_left_elsewhere();
+        assert_eq!(
+            changes,
+            vec![
+                Change::HostElsewhere { elsewhere: false },
+                Change::HostChanged { host: "ben".into() }
+            ],
+            "the longest-present online member"
+        );
+        assert_eq!(s.host().map(|h| h.id.as_str()), Some("ben"));
+        assert!(!s.host_elsewhere && s.version > v);
+        // Only once: a second departure changes nothing.
+        let v = s.version;
+        assert!(s.host_left_elsewhere().is_empty());
+        assert_eq!(s.version, v);
+
+        // A host who is on the page keeps the role; it then follows the page's rules.
+        let mut s = session();
+        s.host_elsewhere = true;
+        let changes = s.host_left_elsewhere();
+        assert_eq!(changes, vec![Change::HostElsewhere { elsewhere: false }]);
+        assert_eq!(s.host().map(|h| h.id.as_str()), Some("ana"));
+        assert!(!s.host_elsewhere);
     }
 
     #[test]

@@ -38,10 +38,7 @@ pub fn AccountCorner() -> impl IntoView {
         }
     });
     let location = use_location();
-    let login_href = move || {
-        let path = location.pathname.get();
-        format!("/auth/login?return_to={}", encode(&path))
-    };
+    let login_href = move || login_href(&location.pathname.get());
     view! {
         <Suspense fallback=|| ()>
             {move || {
@@ -71,6 +68,11 @@ pub fn AccountCorner() -> impl IntoView {
             }}
         </Suspense>
     }
+}
+
+/// The sign-in link that brings the browser back to `path` afterwards.
+pub(crate) fn login_href(path: &str) -> String {
+    format!("/auth/login?return_to={}", encode(path))
 }
 
 /// Percent-encodes a path for a query parameter.

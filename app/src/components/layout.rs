@@ -44,6 +44,20 @@ pub fn ErrorBox(err: AppError) -> impl IntoView {
         AppError::NotFound(_) => "It may have been removed from the library.",
         _ => "",
     };
+    if matches!(err, AppError::SignInRequired) {
+        let location = leptos_router::hooks::use_location();
+        let login = crate::components::account::login_href(&location.pathname.get_untracked());
+        return view! {
+            <section class="error-box sign-in-required" role="alert">
+                <h2>"Sign in to watch"</h2>
+                <p>"This Marquee admits only people signed in with Discord."</p>
+                <a class="button primary" href=login rel="external">
+                    "Sign in with Discord"
+                </a>
+            </section>
+        }
+        .into_any();
+    }
     view! {
         <section class="error-box" role="alert">
             <h2>"Something went wrong"</h2>
@@ -52,6 +66,7 @@ pub fn ErrorBox(err: AppError) -> impl IntoView {
             <a class="button" href="/">"Back to the library"</a>
         </section>
     }
+    .into_any()
 }
 
 /// Shown for any URL that matches no page.

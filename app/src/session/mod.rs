@@ -28,6 +28,7 @@ pub use state::{Conn, SyncView};
 /// Starts a watch session on an item; the caller becomes its host.
 #[server(endpoint = "session/create")]
 pub async fn create_session(rating_key: String, name: String) -> Result<CreatedSession, AppError> {
+    crate::ssr::account::require_viewer()?;
     let services = crate::ssr::services()?;
     crate::ssr::sessions::create(&services, &rating_key, &name).await
 }
@@ -35,6 +36,7 @@ pub async fn create_session(rating_key: String, name: String) -> Result<CreatedS
 /// A session's snapshot, for the page's first render.
 #[server(endpoint = "session/get")]
 pub async fn get_session(id: String) -> Result<Session, AppError> {
+    crate::ssr::account::require_viewer()?;
     let services = crate::ssr::services()?;
     crate::ssr::sessions::get(&services, &id).await
 }

@@ -37,6 +37,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
             "/api/v10/applications/{app}/guilds/{guild}/commands",
             any(commands),
         )
+        .route("/api/v10/guilds/{guild}/members/{user}", get(guild_member))
         .route("/api/v10/interactions/{id}/{token}/callback", any(callback))
         .route(
             "/api/v10/webhooks/{app}/{token}/messages/{message}",
@@ -117,6 +118,28 @@ async fn gateway_bot(AxState(state): S, headers: HeaderMap) -> Response {
         "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
     }))
     .into_response()
+}
+
+/// `GET /api/v10/guilds/{guild}/members/{user}` with the bot token: the member object (roles
+/// included); 404 `Unknown Guild` (10004) or `Unknown Member` (10007) as Discord answers.
+async fn guild_member(
+    AxState(state): S,
+    Path((guild, user)): Path<(u64, u64)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if !record(&state, &method, &uri, &headers, &Bytes::new()).1 {
+        return unauthorized();
+    }
+    let guilds = lock(&state.guilds);
+    let Some(g) = guilds.iter().find(|g| g.id == guild) else {
+        return error(StatusCode::NOT_FOUND, 10004, "Unknown Guild");
+    };
+    match g.members.iter().find(|m| m.id == user) {
+        Some(m) => Json(payloads::member(m)).into_response(),
+        None => error(StatusCode::NOT_FOUND, 10007, "Unknown Member"),
+    }
 }
 
 async fn commands(

@@ -7,6 +7,7 @@
 pub mod activity;
 pub mod discord;
 pub mod limits;
+pub mod roles;
 pub mod routes;
 pub mod tokens;
 

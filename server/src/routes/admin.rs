@@ -12,7 +12,8 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use app::error::AppError;
 
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+/// Whether the request carries the admin bearer token.
+pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

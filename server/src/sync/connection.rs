@@ -50,6 +50,7 @@ pub async fn upgrade(
         signed_in: account.map(|a| a.0.discord_id),
         auth: state.auth.clone(),
         guests: state.guests,
+        roles: state.roles.clone(),
     };
     // Protocol messages are a few hundred bytes (snapshots a few KiB): small buffers keep a
     // connection's memory low; the defaults (128 KiB each way) are sized for bulk transfer.
@@ -157,6 +158,8 @@ struct Identity {
     auth: std::sync::Arc<crate::auth::Auth>,
     /// Whether viewers who are not signed in may join.
     guests: bool,
+    /// Reads a signed-in viewer's Discord control role (when the bot's token is set).
+    roles: Option<std::sync::Arc<crate::auth::roles::RoleAdmission>>,
 }
 
 impl Identity {
@@ -358,6 +361,9 @@ async fn await_hello(
                     send(sink, &msg).await?;
                     close(sink, CLOSE_SIGN_IN_REQUIRED, "sign-in required").await;
                     return Ok(None);
+                }
+                if let (Some(did), Some(roles)) = (discord_id.as_deref(), &identity.roles) {
+                    roles.before_join(session, did, &name).await;
                 }
                 let (member, new_id) = Identity::member(discord_id.as_deref(), member);
                 let joined = hub

@@ -37,6 +37,7 @@ pub async fn create_session(app: &TestApp, key: &str, name: &str) -> (String, St
     let r = app
         .client
         .post(app.url("/api/sessions"))
+        .bearer_auth(admin_token(app))
         .json(&json!({"rating_key": key, "name": name}))
         .send()
         .await
@@ -200,8 +201,20 @@ pub fn now_ms() -> f64 {
     server::sync::now_ms()
 }
 
+/// The admin token, which the session API takes from scripts when guests are off.
+pub fn admin_token(app: &TestApp) -> &str {
+    use secrecy::ExposeSecret;
+    app.running.admin_token.expose_secret()
+}
+
 pub async fn snapshot(app: &TestApp, id: &str) -> Session {
-    let r = app.get(&format!("/api/sessions/{id}")).await;
+    let r = app
+        .client
+        .get(app.url(&format!("/api/sessions/{id}")))
+        .bearer_auth(admin_token(app))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     r.json().await.unwrap()
 }
