@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use marquee_fakes::discord::{FakeDiscord, FakeDiscordOptions, FakeGuild, FakeUser};
+use marquee_sync::Role;
 use serde_json::{Value, json};
 use support::{Mode, TestApp, spawn_app_with};
 use tokio_tungstenite::tungstenite::Message;
@@ -147,6 +148,34 @@ impl World {
         let r = http.get(&back).header(COOKIE, state).send().await.unwrap();
         assert!(r.status().is_redirection(), "{}", r.status());
         cookie_of(&r, "marquee_access")
+    }
+
+    /// The server lets the host and DJs drive (`/settings control`), and Ana `/play`s in the
+    /// Cinema; the session's id.
+    async fn djs_drive_and_ana_plays(&self) -> String {
+        self.app
+            .running
+            .services
+            .store
+            .set_preference(
+                &bot::service::guild_scope(GUILD),
+                bot::permissions::PREFERENCE_KEY,
+                &json!({"mode": "role", "role_id": DJ}),
+            )
+            .await
+            .unwrap();
+        self.ana_plays_in_the_cinema().await;
+        self.link(CINEMA).await.unwrap().session_id
+    }
+
+    /// Cleo's (a DJ) and Ben's roles in `session`.
+    fn djs_and_others(&self, session: &marquee_sync::Session) -> (Option<Role>, Option<Role>) {
+        let role = |user: &FakeUser| {
+            session
+                .member(&format!("discord-{}", user.id))
+                .map(|m| m.role)
+        };
+        (role(&self.cleo), role(&self.ben))
     }
 
     async fn link(&self, channel: u64) -> Option<marquee_store::ChannelLink> {
@@ -469,54 +498,29 @@ async fn without_discord_sign_in_the_activity_says_what_is_missing() {
 /// `/settings control` names a role (DJ): in the Activity, Cleo (who has it) joins as a co-host
 /// and may pause; Ben (who has not) joins as a viewer and is refused, with the reason.
 async fn the_servers_control_role_drives_from_the_activity(w: World) {
-    w.app
-        .running
-        .services
-        .store
-        .set_preference(
-            &bot::service::guild_scope(GUILD),
-            bot::permissions::PREFERENCE_KEY,
-            &json!({"mode": "role", "role_id": DJ}),
-        )
-        .await
-        .unwrap();
-    w.ana_plays_in_the_cinema().await;
-    let id = w.link(CINEMA).await.unwrap().session_id;
+    let id = w.djs_drive_and_ana_plays().await;
 
     // Ana, the host, drives from the voice channel and has not opened the Activity: Ben opens it
     // first, and does not become host for it.
     let ben = w.sign_in(&w.ben, "i-dj", CINEMA).await;
     let cleo = w.sign_in(&w.cleo, "i-dj", CINEMA).await;
     let session = snapshot(&w.app, &id).await;
-    let role = |user: &FakeUser| {
-        session
-            .member(&format!("discord-{}", user.id))
-            .map(|m| m.role)
-    };
-    assert_eq!(role(&w.cleo), Some(marquee_sync::Role::CoHost));
-    assert_eq!(role(&w.ben), Some(marquee_sync::Role::Viewer));
+    assert_eq!(
+        w.djs_and_others(&session),
+        (Some(Role::CoHost), Some(Role::Viewer))
+    );
     assert_eq!(session.control, marquee_sync::Control::HostAndCoHosts);
 
-    let pause = json!({"type": "command", "id": 1, "base_version": session.version, "command": {"op": "pause"}});
     let (mut ben_ws, welcome) =
         hello_with_token(&w.app, &id, ben["access_token"].as_str().unwrap()).await;
     assert_eq!(welcome["type"], "welcome");
-    ben_ws
-        .send(Message::Text(pause.to_string().into()))
-        .await
-        .unwrap();
-    let refused = next_of(&mut ben_ws, &["error", "ack"]).await;
+    let refused = try_pause(&mut ben_ws, &welcome).await;
     assert_eq!(refused["code"], "forbidden", "{refused}");
 
     let (mut cleo_ws, welcome) =
         hello_with_token(&w.app, &id, cleo["access_token"].as_str().unwrap()).await;
     assert_eq!(welcome["type"], "welcome");
-    let pause = json!({"type": "command", "id": 1, "base_version": welcome["session"]["version"], "command": {"op": "pause"}});
-    cleo_ws
-        .send(Message::Text(pause.to_string().into()))
-        .await
-        .unwrap();
-    let accepted = next_of(&mut cleo_ws, &["error", "ack"]).await;
+    let accepted = try_pause(&mut cleo_ws, &welcome).await;
     assert_eq!(accepted["type"], "ack", "{accepted}");
     assert!(!snapshot(&w.app, &id).await.playback.playing);
 }
@@ -525,19 +529,7 @@ async fn the_servers_control_role_drives_from_the_activity(w: World) {
 /// with Discord: the bot's token tells Marquee Cleo holds the DJ role, so she joins as a co-host
 /// and may pause; Ben is a viewer and is refused.
 async fn the_servers_control_role_drives_from_the_web_page(w: World) {
-    w.app
-        .running
-        .services
-        .store
-        .set_preference(
-            &bot::service::guild_scope(GUILD),
-            bot::permissions::PREFERENCE_KEY,
-            &json!({"mode": "role", "role_id": DJ}),
-        )
-        .await
-        .unwrap();
-    w.ana_plays_in_the_cinema().await;
-    let id = w.link(CINEMA).await.unwrap().session_id;
+    let id = w.djs_drive_and_ana_plays().await;
     let ben = w.web_sign_in(&w.ben).await;
     let cleo = w.web_sign_in(&w.cleo).await;
 
@@ -547,12 +539,7 @@ async fn the_servers_control_role_drives_from_the_web_page(w: World) {
         format!("discord-{}", w.ben.id),
         "{welcome}"
     );
-    let pause = json!({"type": "command", "id": 1, "base_version": welcome["session"]["version"], "command": {"op": "pause"}});
-    ben_ws
-        .send(Message::Text(pause.to_string().into()))
-        .await
-        .unwrap();
-    let refused = next_of(&mut ben_ws, &["error", "ack"]).await;
+    let refused = try_pause(&mut ben_ws, &welcome).await;
     assert_eq!(refused["code"], "forbidden", "{refused}");
 
     let (mut cleo_ws, welcome) = hello_as(&w.app, &id, None, Some(&cleo)).await;
@@ -562,19 +549,11 @@ async fn the_servers_control_role_drives_from_the_web_page(w: World) {
         "{welcome}"
     );
     let session = snapshot(&w.app, &id).await;
-    let role = |user: &FakeUser| {
-        session
-            .member(&format!("discord-{}", user.id))
-            .map(|m| m.role)
-    };
-    assert_eq!(role(&w.cleo), Some(marquee_sync::Role::CoHost));
-    assert_eq!(role(&w.ben), Some(marquee_sync::Role::Viewer));
-    let pause = json!({"type": "command", "id": 1, "base_version": welcome["session"]["version"], "command": {"op": "pause"}});
-    cleo_ws
-        .send(Message::Text(pause.to_string().into()))
-        .await
-        .unwrap();
-    let accepted = next_of(&mut cleo_ws, &["error", "ack"]).await;
+    assert_eq!(
+        w.djs_and_others(&session),
+        (Some(Role::CoHost), Some(Role::Viewer))
+    );
+    let accepted = try_pause(&mut cleo_ws, &welcome).await;
     assert_eq!(accepted["type"], "ack", "{accepted}");
     assert!(!snapshot(&w.app, &id).await.playback.playing);
     // The bot asked with its own token (the fake records whether it was the right one).
@@ -585,6 +564,15 @@ async fn the_servers_control_role_drives_from_the_web_page(w: World) {
         .filter(|c| c.path.ends_with(&format!("/members/{}", w.cleo.id)))
         .collect();
     assert!(!lookups.is_empty() && lookups.iter().all(|c| c.authorized));
+}
+
+/// Sends a pause based on the welcome's session version; the answer (an ack or an error).
+async fn try_pause(ws: &mut Ws, welcome: &Value) -> Value {
+    let pause = json!({"type": "command", "id": 1, "base_version": welcome["session"]["version"], "command": {"op": "pause"}});
+    ws.send(Message::Text(pause.to_string().into()))
+        .await
+        .unwrap();
+    next_of(ws, &["error", "ack"]).await
 }
 
 /// The next message of one of these types.

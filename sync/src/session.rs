@@ -1130,8 +1130,8 @@ mod tests {
         s
     }
 
-    #[test]
-    fn a_host_who_drives_from_discord_keeps_the_role_while_away_from_the_page() {
+    /// A session `/play` started: Ana is host, driving from Discord, not on the page.
+    fn hosted_from_discord() -> Session {
         let mut s = Session::new(
             "s2",
             Member {
@@ -1143,6 +1143,12 @@ mod tests {
         )
         .expect("valid");
         s.host_elsewhere = true;
+        s
+    }
+
+    #[test]
+    fn a_host_who_drives_from_discord_keeps_the_role_while_away_from_the_page() {
+        let mut s = hosted_from_discord();
         s.control = Control::HostOnly;
         s.join(None, "ben", "Ben", 2_000.0).expect("join");
         assert_eq!(s.host().map(|h| h.id.as_str()), Some("discord-1"));
@@ -1160,17 +1166,7 @@ mod tests {
 
     #[test]
     fn a_discord_host_who_leaves_the_voice_channel_hands_the_role_on() {
-        let mut s = Session::new(
-            "s3",
-            Member {
-                connections: 0,
-                ..member("discord-1", "Ana")
-            },
-            ("101".into(), "Harbor Lights".into()),
-            1_000.0,
-        )
-        .expect("valid");
-        s.host_elsewhere = true;
+        let mut s = hosted_from_discord();
         s.join(None, "ben", "Ben", 2_000.0).expect("join");
         s.join(None, "cy", "Cy", 3_000.0).expect("join");
         let v = s.version;
