@@ -1,7 +1,7 @@
 //! Admitting a Discord user to a voice channel's session ahead of their WebSocket, as a co-host
 //! when they hold the role the server's `/settings control` names. Slash commands carry the
-//! user's roles; the Activity reads them with the user's own token at sign-in, and the web page
-//! with the bot's token when a signed-in viewer joins. All of them end here.
+//! user's roles; for the web page and the Activity, the server reads them with the bot's token
+//! when a signed-in viewer joins (`server::auth::roles`).
 
 use marquee_store::sessions::now_ms;
 use marquee_sync::Session;
@@ -41,27 +41,22 @@ impl BotService {
     }
 
     /// Admits a Discord user to the channel's session ahead of their WebSocket: enrolled under
-    /// their name and, when the server's policy is "the host and a role" and `roles` (theirs, as
-    /// Discord reports them) include it, made a co-host, so they may drive from the Activity and
-    /// the web page as they may with slash commands. One write; nothing changes for anyone else.
+    /// their name and, with `co_host` (they hold the [`ControlRole`]), made a co-host, so they
+    /// may drive from the Activity and the web page as they may with slash commands. One write;
+    /// nothing changes for anyone else.
     pub async fn admit(
         &self,
         linked: &Linked,
         user: (u64, &str),
-        roles: &[u64],
+        co_host: bool,
     ) -> Result<Session, BotError> {
-        let policy = match linked.link.guild_id.parse::<u64>() {
-            Ok(guild) if guild != 0 => self.policy(guild).await?,
-            _ => ControlPolicy::default(),
-        };
-        let drives = matches!(policy, ControlPolicy::Role { role_id } if roles.contains(&role_id));
         let member = format!("{}{}", crate::service::MEMBER_PREFIX, user.0);
         let name = crate::service::display_name(user.1);
         let updated = self
             .sessions
             .update(&linked.session.id, None, |s| {
                 let mut changes = s.enrol(&member, &name, now_ms())?;
-                if drives {
+                if co_host {
                     changes.extend(s.grant_co_host(&member)?);
                 }
                 Ok((changes, ()))

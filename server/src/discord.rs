@@ -134,9 +134,8 @@ pub fn bot_service(services: &Services, config: &Config, public_url: String) -> 
 
 /// Starts the bot if a token is configured; otherwise says once why there is no bot.
 pub async fn maybe_start(
-    services: &Services,
     config: &Config,
-    public_url: String,
+    service: BotService,
 ) -> Result<Option<BotHandle>, bot::StartError> {
     let Some(token) = config.discord_token() else {
         tracing::info!("no DISCORD_TOKEN: the Discord bot is off (the web app works without it)");
@@ -146,7 +145,7 @@ pub async fn maybe_start(
         token: token.clone(),
         api_base: config.discord_api_url.clone().filter(|u| !u.is_empty()),
     };
-    let handle = bot::start(bot_config, bot_service(services, config, public_url)).await?;
+    let handle = bot::start(bot_config, service).await?;
     tracing::info!("Discord bot starting");
     Ok(Some(handle))
 }

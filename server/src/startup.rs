@@ -87,6 +87,8 @@ impl Running {
 struct Built {
     router: Router,
     services: Services,
+    /// The bot's service: the web routes use it, and so does the bot when it runs here.
+    discord: bot::BotService,
     demo: Option<FakePlex>,
     admin_token: SecretString,
 }
@@ -207,7 +209,7 @@ async fn build(config: &Config, bind: SocketAddr) -> Result<Built, StartError> {
         metrics: telemetry::metrics_handle(),
         hub,
         auth: Arc::new(auth),
-        discord,
+        discord: discord.clone(),
         roles,
         guests: config.admits_guests(),
         hsts: config.hsts,
@@ -215,6 +217,7 @@ async fn build(config: &Config, bind: SocketAddr) -> Result<Built, StartError> {
     Ok(Built {
         router: router(state),
         services,
+        discord,
         demo,
         admin_token,
     })
@@ -453,8 +456,7 @@ async fn listen_and_build(config: &Config) -> Result<(TcpListener, SocketAddr, B
 /// process (see `Config::bot_in_server`).
 async fn in_server_bot(
     config: &Config,
-    services: &Services,
-    addr: SocketAddr,
+    service: &bot::BotService,
 ) -> Result<Option<bot::BotHandle>, StartError> {
     if config.discord_token().is_some() && !config.bot_in_server() {
         tracing::info!(
@@ -462,13 +464,13 @@ async fn in_server_bot(
         );
         return Ok(None);
     }
-    Ok(crate::discord::maybe_start(services, config, config.public_url(addr)).await?)
+    Ok(crate::discord::maybe_start(config, service.clone()).await?)
 }
 
 /// Start serving in the background on `config.bind` (port 0 picks a free port).
 pub async fn spawn(config: &Config) -> Result<Running, StartError> {
     let (listener, addr, built) = listen_and_build(config).await?;
-    let bot = in_server_bot(config, &built.services, addr).await?;
+    let bot = in_server_bot(config, &built.discord).await?;
     let app = built
         .router
         .into_make_service_with_connect_info::<SocketAddr>();
@@ -487,7 +489,7 @@ pub async fn spawn(config: &Config) -> Result<Running, StartError> {
 /// Run until Ctrl-C or SIGTERM.
 pub async fn run(config: Config) -> Result<(), StartError> {
     let (listener, addr, built) = listen_and_build(&config).await?;
-    let bot = in_server_bot(&config, &built.services, addr).await?;
+    let bot = in_server_bot(&config, &built.discord).await?;
     tracing::info!("Marquee is ready: open http://{addr}/");
     let _demo = built.demo;
     axum::serve(
@@ -520,9 +522,7 @@ pub async fn run_bot(config: Config) -> Result<(), StartError> {
         ));
     }
     let built = build(&config, config.bind).await?;
-    let public_url = config.public_url(config.bind);
-    let Some(mut bot) = crate::discord::maybe_start(&built.services, &config, public_url).await?
-    else {
+    let Some(mut bot) = crate::discord::maybe_start(&config, built.discord.clone()).await? else {
         return Ok(());
     };
     let _demo = built.demo;

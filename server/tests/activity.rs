@@ -496,7 +496,8 @@ async fn without_discord_sign_in_the_activity_says_what_is_missing() {
 }
 
 /// `/settings control` names a role (DJ): in the Activity, Cleo (who has it) joins as a co-host
-/// and may pause; Ben (who has not) joins as a viewer and is refused, with the reason.
+/// and may pause; Ben (who has not) joins as a viewer and is refused, with the reason. Both sign
+/// in with the `identify` scope only: their roles come from the bot's lookup.
 async fn the_servers_control_role_drives_from_the_activity(w: World) {
     let id = w.djs_drive_and_ana_plays().await;
 
@@ -504,12 +505,6 @@ async fn the_servers_control_role_drives_from_the_activity(w: World) {
     // first, and does not become host for it.
     let ben = w.sign_in(&w.ben, "i-dj", CINEMA).await;
     let cleo = w.sign_in(&w.cleo, "i-dj", CINEMA).await;
-    let session = snapshot(&w.app, &id).await;
-    assert_eq!(
-        w.djs_and_others(&session),
-        (Some(Role::CoHost), Some(Role::Viewer))
-    );
-    assert_eq!(session.control, marquee_sync::Control::HostAndCoHosts);
 
     let (mut ben_ws, welcome) =
         hello_with_token(&w.app, &id, ben["access_token"].as_str().unwrap()).await;
@@ -517,9 +512,16 @@ async fn the_servers_control_role_drives_from_the_activity(w: World) {
     let refused = try_pause(&mut ben_ws, &welcome).await;
     assert_eq!(refused["code"], "forbidden", "{refused}");
 
+    // Joining settles the role: the bot's token says Cleo holds DJ.
     let (mut cleo_ws, welcome) =
         hello_with_token(&w.app, &id, cleo["access_token"].as_str().unwrap()).await;
     assert_eq!(welcome["type"], "welcome");
+    let session = snapshot(&w.app, &id).await;
+    assert_eq!(
+        w.djs_and_others(&session),
+        (Some(Role::CoHost), Some(Role::Viewer))
+    );
+    assert_eq!(session.control, marquee_sync::Control::HostAndCoHosts);
     let accepted = try_pause(&mut cleo_ws, &welcome).await;
     assert_eq!(accepted["type"], "ack", "{accepted}");
     assert!(!snapshot(&w.app, &id).await.playback.playing);

@@ -479,7 +479,7 @@ impl Session {
     }
 
     /// Makes a viewer a co-host on an outside authority's word: the Discord server's control
-    /// role, which the session cannot see (the Activity's sign-in checks it with Discord). Hosts
+    /// role, which the session cannot see (the server checks it with Discord as they join). Hosts
     /// and co-hosts stay as they are.
     pub fn grant_co_host(&mut self, id: &str) -> Result<Vec<Change>, SessionError> {
         let m = self.member_mut(id).ok_or(SessionError::UnknownMember)?;

@@ -141,9 +141,7 @@ async fn run(stage: RwSignal<Stage>, participants: RwSignal<Option<usize>>) -> R
         "response_type": "code",
         "state": "",
         "prompt": "none",
-        // `guilds.members.read`: the user's roles in this server, for a control policy that
-        // names a role.
-        "scope": ["identify", "guilds.members.read"],
+        "scope": ["identify"],
     }));
     let authorized = JsFuture::from(discord.commands().authorize(&args))
         .await

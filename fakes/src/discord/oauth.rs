@@ -1,13 +1,11 @@
 //! Discord's OAuth2 side, faked: the authorize page (which signs in whoever the test says is
 //! signed in to Discord, and sends the browser back with a code), the token endpoint (code →
-//! access token, checking the client secret), `GET /users/@me` for that token, and
-//! `GET /users/@me/guilds/{guild}/member` (the user's roles in a server, scope
-//! `guilds.members.read`).
+//! access token, checking the client secret), and `GET /users/@me` for that token.
 
 use std::sync::Arc;
 
 use axum::Form;
-use axum::extract::{Path, Query, State as AxState};
+use axum::extract::{Query, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Redirect, Response};
 use serde::Deserialize;
@@ -138,36 +136,4 @@ pub(crate) async fn me(AxState(state): AxState<Arc<State>>, headers: HeaderMap) 
         Json(json!({"message": "401: Unauthorized", "code": 0})),
     )
         .into_response()
-}
-
-/// `GET /api/v10/users/@me/guilds/{guild}/member` with a user's bearer token: their member object
-/// in that server (roles included), or 404 `Unknown Guild` if they are not in it.
-pub(crate) async fn my_member(
-    AxState(state): AxState<Arc<State>>,
-    Path(guild): Path<u64>,
-    headers: HeaderMap,
-) -> Response {
-    let bearer = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let Some(user) = bearer.and_then(|t| lock(&state.access_tokens).get(t).cloned()) else {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"message": "401: Unauthorized", "code": 0})),
-        )
-            .into_response();
-    };
-    let member = lock(&state.guilds)
-        .iter()
-        .find(|g| g.id == guild)
-        .and_then(|g| g.members.iter().find(|m| m.id == user.id).cloned());
-    match member {
-        Some(m) => Json(payloads::member(&m)).into_response(),
-        None => (
-            StatusCode::NOT_FOUND,
-            Json(json!({"message": "Unknown Guild", "code": 10004})),
-        )
-            .into_response(),
-    }
 }

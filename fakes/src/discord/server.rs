@@ -24,10 +24,6 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/api/v10/gateway/bot", get(gateway_bot))
         .route("/api/v10/users/@me", get(super::oauth::me))
         .route(
-            "/api/v10/users/@me/guilds/{guild}/member",
-            get(super::oauth::my_member),
-        )
-        .route(
             "/api/v10/oauth2/token",
             axum::routing::post(super::oauth::token),
         )

@@ -9,7 +9,8 @@
 //!    Activity's `instance_id` and `channel_id`. Marquee exchanges the code (the client secret
 //!    stays here), upserts the user, and answers with the Discord access token (for the SDK's
 //!    `authenticate`), a Marquee token pair, and the channel's session if one is playing, with
-//!    the user enrolled in it (a co-host if they hold the server's control role).
+//!    the user enrolled in it. (Their WebSocket hello settles a control role, as on the web
+//!    page: see `auth::roles`.)
 //! 2. `start`: nothing was playing in the channel; the user picked something, and becomes host.
 //! 3. `refresh`: the body-token twin of `/auth/refresh`.
 
@@ -191,13 +192,12 @@ pub async fn sign_in(State(state): State<AppState>, Json(body): Json<SignInBody>
         Ok(l) => l,
         Err(e) => return bot_failure(e),
     };
-    // Enrol the user now, with the co-host role if the server's control role says so.
+    // Enrol the user now, so the page renders them among the members at once.
     let linked = match (linked, user.id.parse::<u64>()) {
         (Some(l), Ok(user_id)) => {
-            let roles = roles_if_needed(&state, discord, &exchanged.access_token, &place).await;
             match state
                 .discord
-                .admit(&l, (user_id, user.display_name()), &roles)
+                .admit(&l, (user_id, user.display_name()), false)
                 .await
             {
                 Ok(session) => Some(Linked { session, ..l }),
@@ -212,30 +212,6 @@ pub async fn sign_in(State(state): State<AppState>, Json(body): Json<SignInBody>
     reply["user"] = json!({"discord_id": user.id, "name": user.display_name()});
     reply["session"] = session_json(&linked);
     Json(reply).into_response()
-}
-
-/// The user's roles in the Activity's server, asked of Discord only when that server's control
-/// policy names a role. Discord not answering leaves them a viewer (logged), not locked out.
-async fn roles_if_needed(
-    state: &AppState,
-    discord: &super::discord::DiscordOAuth,
-    access_token: &secrecy::SecretString,
-    place: &ActivityPlace,
-) -> Vec<u64> {
-    let Some(guild) = place.guild_id else {
-        return Vec::new();
-    };
-    match state.discord.policy(guild).await {
-        Ok(bot::permissions::ControlPolicy::Role { .. }) => {}
-        _ => return Vec::new(),
-    }
-    discord
-        .member_roles(access_token, guild)
-        .await
-        .unwrap_or_else(|e| {
-            tracing::warn!(guild, error = %e, "could not read a member's roles; they join as a viewer");
-            Vec::new()
-        })
 }
 
 /// `POST /api/activity/start` with `Authorization: Bearer <access token>` (see the module docs).

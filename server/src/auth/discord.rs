@@ -22,12 +22,6 @@ impl DiscordUser {
     }
 }
 
-#[derive(Deserialize)]
-struct GuildMember {
-    #[serde(default)]
-    roles: Vec<String>,
-}
-
 /// A code exchanged: who it belongs to, and the Discord access token it bought.
 pub struct Exchanged {
     pub user: DiscordUser,
@@ -149,34 +143,5 @@ impl DiscordOAuth {
             user,
             access_token: SecretString::from(token.access_token),
         })
-    }
-
-    /// The user's role ids in a Discord server, read with their own access token (scope
-    /// `guilds.members.read`, which the Activity asks for). Used where the server's control
-    /// policy names a role.
-    pub async fn member_roles(
-        &self,
-        access_token: &SecretString,
-        guild_id: u64,
-    ) -> Result<Vec<u64>, OAuthError> {
-        let unavailable = |e: reqwest::Error| OAuthError::Unavailable(e.without_url().to_string());
-        let response = self
-            .http
-            .get(format!(
-                "{}/api/v10/users/@me/guilds/{guild_id}/member",
-                self.base
-            ))
-            .bearer_auth(access_token.expose_secret())
-            .send()
-            .await
-            .map_err(unavailable)?;
-        if !response.status().is_success() {
-            return Err(OAuthError::Unavailable(format!(
-                "reading the server member: HTTP {}",
-                response.status().as_u16()
-            )));
-        }
-        let member: GuildMember = response.json().await.map_err(unavailable)?;
-        Ok(member.roles.iter().filter_map(|r| r.parse().ok()).collect())
     }
 }

@@ -1,11 +1,11 @@
 //! The server's Discord control role on the web page.
 //!
 //! When `/settings control` names a role, its holders may drive the channel's session. Slash
-//! commands carry the user's roles, and the Activity reads them with the user's own token at
-//! sign-in; a signed-in viewer of the standalone page brings neither. So when such a viewer
-//! joins a session watched from that server, Marquee asks Discord for their roles with the bot's
-//! token (`GET /guilds/{guild}/members/{user}`, which needs no privileged intent) and enrols
-//! them as a co-host if they hold the role.
+//! commands carry the user's roles; a signed-in viewer of the web page or the Activity brings
+//! none. So when such a viewer joins a session watched from that server, Marquee asks Discord
+//! for their roles with the bot's token (`GET /guilds/{guild}/members/{user}`, which needs no
+//! privileged intent and no extra OAuth2 scope from the user) and enrols them as a co-host if
+//! they hold the role.
 
 use std::time::Duration;
 
@@ -22,7 +22,7 @@ const LOOKUP_BUDGET: Duration = Duration::from_secs(3);
 pub enum RolesError {
     #[error("Discord could not be reached ({0})")]
     Unavailable(String),
-    #[error("Discord refused the lookup (HTTP {0}); check MARQUEE_DISCORD_TOKEN")]
+    #[error("Discord refused the lookup (HTTP {0}); check DISCORD_TOKEN")]
     Refused(u16),
 }
 
@@ -80,14 +80,14 @@ impl BotMembers {
     }
 }
 
-/// Gives a signed-in web viewer the co-host role their Discord role earns them.
+/// Gives a signed-in viewer the co-host role their Discord role earns them.
 pub struct RoleAdmission {
     pub bot: BotService,
     pub members: BotMembers,
 }
 
 impl RoleAdmission {
-    /// Run before a signed-in viewer joins `session`. Enrols them as a co-host if the session is
+    /// Run before a signed-in viewer (web page or Activity) joins `session`. Enrols them as a co-host if the session is
     /// watched from a server whose control role they hold. Never stops the join: if Discord or
     /// the store cannot answer, they join as they would have (a viewer), and it is logged.
     pub async fn before_join(&self, session: &str, discord_id: &str, name: &str) {
@@ -122,11 +122,7 @@ impl RoleAdmission {
         if !roles.contains(&control.role_id) {
             return;
         }
-        match self
-            .bot
-            .admit(&control.linked, (user_id, name), &roles)
-            .await
-        {
+        match self.bot.admit(&control.linked, (user_id, name), true).await {
             Ok(_) => {
                 tracing::info!(
                     session,
