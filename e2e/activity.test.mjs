@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ARTIFACTS, ROOT, blockAutoplayIn, launchBrowser, openViewer, startFakeDiscord, startServer, videoState,
+  ARTIFACTS, ROOT, blockAutoplayIn, launchBrowser, openViewer, startFakeDiscord, startServer, videoState, HOOK, closeBrowser, tearDown,
 } from './harness.mjs';
 import { startFakeActivityHost } from './fake-discord-client/host.mjs';
 
@@ -27,14 +27,14 @@ before(async () => {
   });
   host = await startFakeActivityHost({ marqueeUrl: server.url, discordUrl: discord.url, clientId: discord.applicationId });
   browser = await launchBrowser();
-});
+}, HOOK);
 
-after(async () => {
-  await browser?.close();
-  await host?.stop();
-  await server?.stop();
-  discord?.stop();
-});
+after(() => tearDown(
+  () => closeBrowser(browser),
+  () => host?.stop(),
+  () => server?.stop(),
+  () => discord?.stop(),
+), HOOK);
 
 const ANA = ['900000000000000001', 'ana'];
 const CLEO = ['900000000000000003', 'cleo'];

@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
-import { ARTIFACTS, ROOT, createSession, launchBrowser, startFakeDiscord, startServer } from './harness.mjs';
+import {
+  ARTIFACTS, ROOT, createSession, launchBrowser, startFakeDiscord, startServer, HOOK, closeBrowser, tearDown,
+} from './harness.mjs';
 
 const ADMIN_TOKEN = 'e2e-admin-token';
 let discord, server, browser;
@@ -18,13 +20,13 @@ before(async () => {
     MARQUEE_ADMIN_TOKEN: ADMIN_TOKEN,
   });
   browser = await launchBrowser();
-});
+}, HOOK);
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  discord?.stop();
-});
+after(() => tearDown(
+  () => closeBrowser(browser),
+  () => server?.stop(),
+  () => discord?.stop(),
+), HOOK);
 
 test('signing in with Discord returns to the page, signed in; signing out ends it', async () => {
   await discord.signInAs({ id: '900000000000000001', username: 'ana' });

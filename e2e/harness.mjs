@@ -2,7 +2,7 @@
 // browser tests. Fails loudly if either cannot start.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect as connectTcp, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -57,11 +57,54 @@ export async function startServer(env = {}) {
   return {
     url,
     log: () => log,
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r() : child.on('exit', r)));
-    },
+    /** SIGTERM, as a container runtime stops it; fails (after SIGKILL) if it does not end. */
+    stop: () => stopProcess(child, 'marquee', STOP_TIMEOUT_MS, () => log),
   };
+}
+
+/** How long a stopped server may take: its grace period (5 s by default) and a little. */
+export const STOP_TIMEOUT_MS = 10_000;
+/** Bounds for a test file's set-up and tear-down hooks (`before(fn, HOOK)`, `after(fn, HOOK)`). */
+export const HOOK = { timeout: 240_000 };
+
+/**
+ * Resolves with `promise`, or rejects after `ms` with a message naming `what`: a hang fails a
+ * test with a reason instead of stalling the whole run.
+ */
+export function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Sends SIGTERM to `child` and waits for it to exit; after `ms` it is killed with SIGKILL and
+ * the returned promise rejects, saying so (with the end of its log).
+ */
+export async function stopProcess(child, name, ms, log = () => '') {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  try {
+    await withTimeout(exited, ms, `${name} after SIGTERM`);
+  } catch (e) {
+    child.kill('SIGKILL');
+    await exited;
+    throw new Error(`${name} did not stop within ${ms} ms of SIGTERM and was killed:\n${log().slice(-4000)}`);
+  }
+}
+
+/** Closes a browser, bounded in time (a wedged Chromium is killed). */
+export async function closeBrowser(browser) {
+  if (!browser) return;
+  try {
+    await withTimeout(browser.close(), 15_000, 'closing Chromium');
+  } catch (e) {
+    browser.process?.()?.kill('SIGKILL');
+    throw e;
+  }
 }
 
 export async function launchBrowser() {
@@ -196,8 +239,8 @@ export function dropPostgresDatabase(url) {
 export async function startFakeDiscord() {
   const bin = process.env.MARQUEE_FAKE_DISCORD_BIN ?? join(ROOT, 'target', 'debug', 'marquee-fake-discord');
   const child = spawn(bin, [], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
   const url = await new Promise((ok, fail) => {
-    let out = '';
     child.stdout.on('data', (d) => {
       out += d;
       const m = out.match(/listening on (http:\/\/\S+)/);
@@ -218,6 +261,71 @@ export async function startFakeDiscord() {
       });
       if (!r.ok) throw new Error(`fake Discord sign-in control: ${r.status}`);
     },
-    stop() { child.kill('SIGTERM'); },
+    stop: () => stopProcess(child, 'the fake Discord', STOP_TIMEOUT_MS, () => out),
+  };
+}
+
+/**
+ * Runs every tear-down step even when one fails or hangs (each is bounded by its own timeout),
+ * then fails with the first error: a server that will not stop is reported, and the others are
+ * still stopped.
+ */
+export async function tearDown(...steps) {
+  const results = await Promise.allSettled(steps.map((step) => Promise.resolve().then(step)));
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/**
+ * A TCP proxy to `targetUrl` that delays every chunk by `latencyMs` ± `jitterMs` in each
+ * direction (order kept), as a link to a viewer far away does. Either side closing closes the
+ * other. Resolves with `{ url, stop() }`.
+ */
+export async function startDelayProxy(targetUrl, { latencyMs, jitterMs = 0 }) {
+  const target = new URL(targetUrl);
+  const sockets = new Set();
+  // Forwards `from` to `to` with the delay, strictly in order (one queue, one timer at a time);
+  // an end is delayed like data, so nothing in flight is lost.
+  const forward = (from, to) => {
+    const queue = [];
+    let timer = null;
+    let last = 0;
+    const drain = () => {
+      timer = null;
+      while (queue.length && queue[0].due <= Date.now()) {
+        const { chunk } = queue.shift();
+        if (to.destroyed) return;
+        if (chunk === null) to.end(); else to.write(chunk);
+      }
+      if (queue.length) timer = setTimeout(drain, queue[0].due - Date.now());
+    };
+    const push = (chunk) => {
+      last = Math.max(last, Date.now() + latencyMs + (Math.random() * 2 - 1) * jitterMs);
+      queue.push({ chunk, due: last });
+      if (!timer) timer = setTimeout(drain, Math.max(0, queue[0].due - Date.now()));
+    };
+    from.on('data', push);
+    from.on('end', () => push(null));
+  };
+  // Half-open ends are forwarded as they are, as TCP does.
+  const server = createServer({ allowHalfOpen: true }, (down) => {
+    const up = connectTcp({ port: Number(target.port), host: target.hostname, allowHalfOpen: true });
+    for (const s of [down, up]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    }
+    forward(down, up);
+    forward(up, down);
+    const close = () => { up.destroy(); down.destroy(); };
+    for (const s of [down, up]) { s.on('error', close); s.on('close', (hadError) => { if (hadError) close(); }); }
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    stop() {
+      const closed = new Promise((ok) => server.close(ok));
+      for (const s of sockets) s.destroy();
+      return closed;
+    },
   };
 }

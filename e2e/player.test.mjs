@@ -4,7 +4,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARTIFACTS, ROOT, launchBrowser, startServer, waitForPlayback } from './harness.mjs';
+import {
+  ARTIFACTS, ROOT, launchBrowser, startServer, waitForPlayback, HOOK, closeBrowser, tearDown,
+} from './harness.mjs';
 
 let server;
 let browser;
@@ -12,12 +14,9 @@ let browser;
 before(async () => {
   server = await startServer();
   browser = await launchBrowser();
-});
+}, HOOK);
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+after(() => tearDown(() => closeBrowser(browser), () => server?.stop()), HOOK);
 
 async function newPage() {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });

@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ARTIFACTS, ROOT, createSession, dropPostgresDatabase, freshPostgresDatabase, launchBrowser, openViewer, startServer,
-  videoState,
+  videoState, HOOK, closeBrowser, tearDown,
 } from './harness.mjs';
 
 let browser;
@@ -19,13 +19,12 @@ before(async () => {
   browser = await launchBrowser();
   server = await startServer();
   servers.push(server);
-});
+}, HOOK);
 
 after(async () => {
-  await browser?.close();
-  for (const s of servers) await s.stop();
+  await tearDown(() => closeBrowser(browser), ...servers.map((s) => () => s.stop()));
   for (const db of databases) dropPostgresDatabase(db);
-});
+}, HOOK);
 
 const FOLLOW_MS = 1000;
 

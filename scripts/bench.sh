@@ -80,9 +80,9 @@ case "$what" in
   *) die "usage: scripts/bench.sh [all|foundation|sync|fanout|autocomplete]" ;;
 esac
 
-wasm="$SITE_ROOT/pkg/marquee_bg.wasm"
+wasm="$PKG_DIR/${OUTPUT_NAME}_bg.wasm"
 raw=$(stat -c %s "$wasm"); gz=$(gzip -9 -c "$wasm" | wc -c)
-js=$(stat -c %s "$SITE_ROOT/pkg/marquee.js")
+js=$(stat -c %s "$PKG_DIR/$OUTPUT_NAME.js")
 printf 'wasm_bundle_raw_bytes %d (%.0f KiB)\nwasm_bundle_gzip_bytes %d (%.0f KiB)\nglue_js_bytes %d\n' \
   "$raw" "$(echo "$raw/1024" | bc -l)" "$gz" "$(echo "$gz/1024" | bc -l)" "$js"
 

@@ -2,12 +2,22 @@
 # from the package registries only, and says what it is doing.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SITE_ROOT="$ROOT/target/site"
-PKG_DIR="$SITE_ROOT/pkg"
-
 say() { printf '\033[1;33m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# The site's names come from Leptos.toml (a server test checks that the server agrees).
+leptos_setting() {
+  local value
+  value="$(sed -n "s/^$1 *= *\"\(.*\)\"/\1/p" "$ROOT/Leptos.toml")"
+  [ -n "$value" ] || die "Leptos.toml has no $1"
+  printf '%s' "$value"
+}
+SITE_ROOT="$ROOT/$(leptos_setting site-root)"
+PKG_DIR="$SITE_ROOT/$(leptos_setting site-pkg-dir)"
+OUTPUT_NAME="$(leptos_setting output-name)"
+
 
 ensure_wasm_target() {
   if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
@@ -60,27 +70,31 @@ build_site() {
   ensure_wasm_target
   ensure_wasm_bindgen
   ensure_npm_packages
-  if [ "$mode" = release ]; then cargo_profile="--profile wasm-release"; profile_dir=wasm-release
+  local lib pkg
+  lib="$(leptos_setting lib-package)"
+  pkg="$(leptos_setting site-pkg-dir)"
+  if [ "$mode" = release ]; then
+    profile_dir="$(leptos_setting lib-profile-release)"; cargo_profile="--profile $profile_dir"
   else cargo_profile=""; profile_dir=debug; fi
   say "building the WASM bundle ($mode)"
-  (cd "$ROOT" && cargo build -p frontend --lib --target wasm32-unknown-unknown $cargo_profile)
+  (cd "$ROOT" && cargo build -p "$lib" --lib --target wasm32-unknown-unknown $cargo_profile)
   local tmp="$SITE_ROOT.tmp"
-  rm -rf "$tmp" && mkdir -p "$tmp/pkg"
-  wasm-bindgen --target web --no-typescript --out-name marquee --out-dir "$tmp/pkg" \
-    "$ROOT/target/wasm32-unknown-unknown/$profile_dir/frontend.wasm"
+  rm -rf "$tmp" && mkdir -p "$tmp/$pkg"
+  wasm-bindgen --target web --no-typescript --out-name "$OUTPUT_NAME" --out-dir "$tmp/$pkg" \
+    "$ROOT/target/wasm32-unknown-unknown/$profile_dir/$lib.wasm"
   if [ "$mode" = release ]; then
     say "optimising the WASM bundle for size (wasm-opt -Oz)"
     "$ROOT/node_modules/.bin/wasm-opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
       --enable-sign-ext --enable-mutable-globals --enable-reference-types \
-      -o "$tmp/pkg/marquee_bg.wasm" "$tmp/pkg/marquee_bg.wasm"
+      -o "$tmp/$pkg/${OUTPUT_NAME}_bg.wasm" "$tmp/$pkg/${OUTPUT_NAME}_bg.wasm"
   fi
-  cp "$ROOT/style/main.css" "$tmp/pkg/marquee.css"
-  cp "$ROOT/node_modules/hls.js/dist/hls.min.js" "$tmp/pkg/hls.min.js"
+  cp "$ROOT/$(leptos_setting style-file)" "$tmp/$pkg/$OUTPUT_NAME.css"
+  cp "$ROOT/node_modules/hls.js/dist/hls.min.js" "$tmp/$pkg/hls.min.js"
   # Discord's Embedded App SDK for the Activity, bundled from npm (never a CDN).
   "$ROOT/node_modules/.bin/esbuild" "$ROOT/frontend/js/discord-sdk.js" --bundle --minify \
     --format=iife --target=es2020 --legal-comments=none --log-level=warning \
-    --outfile="$tmp/pkg/discord-sdk.js"
-  cp -r "$ROOT/public/." "$tmp/"
+    --outfile="$tmp/$pkg/discord-sdk.js"
+  cp -r "$ROOT/$(leptos_setting assets-dir)/." "$tmp/"
   rm -rf "$SITE_ROOT" && mv "$tmp" "$SITE_ROOT"
 }
 

@@ -32,7 +32,8 @@ cargo test --no-fail-fast 2>&1 | tee target/rust-tests.log
 rust_status=${PIPESTATUS[0]}
 
 say "browser tests (headless Chromium)"
-node --test --test-concurrency=1 e2e/
+# Every test is bounded (hooks by HOOK in e2e/harness.mjs), so a hang fails with a message.
+node --test --test-concurrency=1 --test-timeout=300000 e2e/
 e2e_status=$?
 set -e
 

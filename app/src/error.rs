@@ -6,6 +6,10 @@ use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
 /// Why a page or action failed, in words fit for the person using Marquee.
+///
+/// Failures inside Marquee or its services (the database, Redis, Plex, Discord) never carry
+/// their own text here: the server logs the detail with a reference (the request's id) and the
+/// person sees a fixed sentence with that reference, which the operator can find in the log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
     #[error("{0} was not found")]
@@ -14,12 +18,16 @@ pub enum AppError {
     BadRequest(String),
     #[error("the Plex server rejected Marquee's token; check PLEX_TOKEN")]
     PlexUnauthorized,
-    #[error("the Plex server cannot be reached right now ({0}); try again in a moment")]
-    PlexUnavailable(String),
-    #[error("the Plex server sent a response Marquee could not read")]
-    PlexMalformed,
-    #[error("something went wrong on the server: {0}")]
-    Internal(String),
+    #[error(
+        "the Plex server cannot be reached right now; try again in a moment (reference {reference})"
+    )]
+    PlexUnavailable { reference: String },
+    #[error("the Plex server sent a response Marquee could not read (reference {reference})")]
+    PlexMalformed { reference: String },
+    #[error(
+        "something went wrong on the server (reference {reference}); try again, and if it keeps happening tell whoever runs this Marquee"
+    )]
+    Internal { reference: String },
     #[error("could not reach Marquee's server: {0}")]
     Transport(String),
     #[error("this Marquee admits only people signed in with Discord; sign in to watch")]
@@ -33,10 +41,10 @@ impl AppError {
             AppError::NotFound(_) => 404,
             AppError::SignInRequired => 401,
             AppError::BadRequest(_) => 400,
-            AppError::PlexUnauthorized | AppError::PlexUnavailable(_) | AppError::PlexMalformed => {
-                502
-            }
-            AppError::Internal(_) | AppError::Transport(_) => 500,
+            AppError::PlexUnauthorized
+            | AppError::PlexUnavailable { .. }
+            | AppError::PlexMalformed { .. } => 502,
+            AppError::Internal { .. } | AppError::Transport(_) => 500,
         }
     }
 }
@@ -48,7 +56,24 @@ impl FromServerFnError for AppError {
         match value {
             ServerFnErrorErr::Request(e) | ServerFnErrorErr::Response(e) => AppError::Transport(e),
             ServerFnErrorErr::Args(e) | ServerFnErrorErr::MissingArg(e) => AppError::BadRequest(e),
-            other => AppError::Internal(other.to_string()),
+            // Whatever else the server-function layer reports is Marquee's own failure: the
+            // server logs it (see `ssr::errors`); the person gets the sentence.
+            other => AppError::Internal {
+                reference: other_reference(&other),
+            },
         }
+    }
+}
+
+/// The reference for a failure the server-function layer reports itself.
+fn other_reference(err: &ServerFnErrorErr) -> String {
+    #[cfg(feature = "ssr")]
+    {
+        crate::ssr::errors::log_internal("server function", err)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = err;
+        "client".to_owned()
     }
 }

@@ -32,21 +32,32 @@ use crate::pages::{
 };
 use crate::session::SessionPage;
 
-/// Response header through which a page tells the server the nonce its inline scripts carry,
-/// so the server's Content-Security-Policy allows exactly those scripts (it removes the header).
+/// A response header no response may carry: pages once told the server their nonce through it
+/// (see [`ScriptNonce`] for why they no longer do); the security middleware strips it.
 pub const SCRIPT_NONCE_HEADER: &str = "x-marquee-script-nonce";
 
-/// Gives this page's inline scripts (Leptos's hydration bootstrap) a fresh nonce and passes it to
-/// the server's security headers.
+/// The nonce of one response's inline scripts, chosen by the server's security middleware
+/// *before* the page renders and handed to it as a request extension, so the
+/// Content-Security-Policy header and the page's scripts always carry the same one.
+///
+/// It used to travel the other way, from the shell through `leptos_axum::ResponseOptions` to the
+/// middleware. That is not a private channel: leptos_axum's static-file handler creates its
+/// `Owner` as a child of whatever owner is current on the thread and takes the headers of any
+/// `ResponseOptions` it can see from there, so under concurrent load a page could lose its nonce
+/// header to another response and be served a policy that blocks its own bootstrap.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptNonce(pub String);
+
+/// Gives this page's inline scripts (Leptos's hydration bootstrap) the nonce the security
+/// middleware chose for this response. Rendered outside the middleware (there is none), Leptos
+/// keeps the nonce of its own, which no policy names.
 #[cfg(feature = "ssr")]
 pub(crate) fn expose_script_nonce() {
-    leptos::nonce::provide_nonce();
-    if let (Some(nonce), Some(response)) = (
-        leptos::nonce::use_nonce(),
-        use_context::<leptos_axum::ResponseOptions>(),
-    ) && let Ok(value) = http::HeaderValue::from_str(&nonce)
-    {
-        response.insert_header(http::HeaderName::from_static(SCRIPT_NONCE_HEADER), value);
+    let chosen = use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<ScriptNonce>().cloned());
+    if let Some(ScriptNonce(nonce)) = chosen {
+        provide_context(leptos::nonce::Nonce::from_value(nonce));
     }
 }
 

@@ -10,6 +10,7 @@
 //   the Activity used relative URLs only.
 import { createServer, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
+import { pipeline } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -100,16 +101,23 @@ export async function startFakeActivityHost({ marqueeUrl, discordUrl, clientId }
     return rest.startsWith('/') ? rest : `/${rest}`;
   }
 
+  // As Discord's proxy does, the upstream request lives exactly as long as the browser's: when
+  // the browser goes (a <video> that stops loading, a closed tab), the request to Marquee is
+  // closed too, so Marquee is never left writing to a reader that has gone.
   function proxy(req, res) {
     const headers = { ...req.headers, host: upstream.host };
     const out = httpRequest({
       host: upstream.hostname, port: upstream.port, method: req.method, path: upstreamPath(req.url), headers,
     }, (r) => {
       res.writeHead(r.statusCode, r.headers);
-      r.pipe(res);
+      pipeline(r, res, () => {});
     });
-    out.on('error', (e) => { res.writeHead(502); res.end(String(e)); });
-    req.pipe(out);
+    out.on('error', (e) => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end(String(e));
+    });
+    res.on('close', () => out.destroy());
+    pipeline(req, out, () => {});
   }
 
   // WebSockets: replay the upgrade request upstream, then splice the two sockets.
@@ -157,6 +165,7 @@ export async function startFakeActivityHost({ marqueeUrl, discordUrl, clientId }
     },
     stop() {
       const closed = new Promise((ok) => server.close(ok));
+      server.closeAllConnections();
       for (const socket of sockets) socket.destroy();
       return closed;
     },

@@ -298,14 +298,18 @@ impl PlexClient {
         extra: HeaderMap,
     ) -> Result<Response, PlexError> {
         tracing::debug!(method = %method, path = %redact(path_and_query), "plex request");
-        let resp = self
-            .request(method, path_and_query)?
-            .headers(extra)
-            .timeout(self.inner.cfg.timeout)
-            .send()
-            .await
-            .map_err(|e| self.map_send_error(e))?;
-        Self::check_status(resp, path_and_query)
+        let result = async {
+            let resp = self
+                .request(method, path_and_query)?
+                .headers(extra)
+                .timeout(self.inner.cfg.timeout)
+                .send()
+                .await
+                .map_err(|e| self.map_send_error(e))?;
+            Self::check_status(resp, path_and_query)
+        }
+        .await;
+        logged(path_and_query, result)
     }
 
     async fn get_container<T: DeserializeOwned>(
@@ -329,8 +333,14 @@ impl PlexClient {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = resp.bytes().await.map_err(|e| self.map_send_error(e))?;
-        let parsed = parse_body(&body, content_type.as_deref(), &redact(path_and_query))?;
+        let body = logged(
+            path_and_query,
+            resp.bytes().await.map_err(|e| self.map_send_error(e)),
+        )?;
+        let parsed = logged(
+            path_and_query,
+            parse_body(&body, content_type.as_deref(), &redact(path_and_query)),
+        )?;
         Ok((parsed, headers))
     }
 
@@ -339,7 +349,10 @@ impl PlexClient {
             .send(Method::GET, path_and_query, HeaderMap::new())
             .await?;
         // Drain so the connection goes back to the pool.
-        resp.bytes().await.map_err(|e| self.map_send_error(e))?;
+        logged(
+            path_and_query,
+            resp.bytes().await.map_err(|e| self.map_send_error(e)),
+        )?;
         Ok(())
     }
 
@@ -493,18 +506,22 @@ impl PlexClient {
             return Err(PlexError::InvalidInput("path must start with '/'".into()));
         }
         tracing::debug!(path = %redact(path_and_query), range, "plex fetch");
-        let mut req = self.request(Method::GET, path_and_query)?;
-        if let Some(range) = range {
-            req = req.header(RANGE, header_value("range", range)?);
+        let result = async {
+            let mut req = self.request(Method::GET, path_and_query)?;
+            if let Some(range) = range {
+                req = req.header(RANGE, header_value("range", range)?);
+            }
+            let resp = tokio::time::timeout(self.inner.cfg.timeout, req.send())
+                .await
+                .map_err(|_| PlexError::Timeout)?
+                .map_err(|e| self.map_send_error(e))?;
+            if resp.status() == StatusCode::RANGE_NOT_SATISFIABLE {
+                return Ok(resp);
+            }
+            Self::check_status(resp, path_and_query)
         }
-        let resp = tokio::time::timeout(self.inner.cfg.timeout, req.send())
-            .await
-            .map_err(|_| PlexError::Timeout)?
-            .map_err(|e| self.map_send_error(e))?;
-        if resp.status() == StatusCode::RANGE_NOT_SATISFIABLE {
-            return Ok(resp);
-        }
-        Self::check_status(resp, path_and_query)
+        .await;
+        logged(path_and_query, result)
     }
 
     fn transcode_params(req: &TranscodeRequest, direct_play: bool) -> Vec<(&'static str, String)> {
@@ -606,4 +623,21 @@ impl PlexClient {
         self.get_ok(&format!("/library/sections/{section_key}/refresh"))
             .await
     }
+}
+
+/// Every failed Plex call is logged here, once, at warn: the endpoint (never the token) and
+/// the reason with its causes. Callers turn the error into a fixed sentence for people, so
+/// without this line a failure would leave no trace.
+fn logged<T>(path_and_query: &str, result: Result<T, PlexError>) -> Result<T, PlexError> {
+    if let Err(err) = &result {
+        let mut reason = err.to_string();
+        let mut source = std::error::Error::source(err);
+        while let Some(cause) = source {
+            reason.push_str(": ");
+            reason.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        tracing::warn!(endpoint = %redact(path_and_query), %reason, "Plex call failed");
+    }
+    result
 }

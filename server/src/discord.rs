@@ -10,7 +10,7 @@ use app::ssr::{Library, Services};
 use async_trait::async_trait;
 use bot::{BotConfig, BotHandle, BotService, Catalog, CatalogError, Playable, Title, TitleIndex};
 
-use crate::config::Config;
+use crate::config::settings::DiscordSettings;
 
 /// How long the prepared title index is reused before asking the cache again. The cache itself
 /// holds the list for the system tier (minutes); this only saves re-sorting it per keystroke.
@@ -49,9 +49,16 @@ fn catalog_error(e: AppError) -> CatalogError {
         AppError::PlexUnauthorized => {
             CatalogError::Unavailable("it refused Marquee's token; check PLEX_TOKEN".into())
         }
-        AppError::PlexUnavailable(why) => CatalogError::Unavailable(why),
-        AppError::PlexMalformed => CatalogError::Unavailable("its answer was unreadable".into()),
-        AppError::Internal(why) | AppError::Transport(why) => CatalogError::Unavailable(why),
+        AppError::PlexUnavailable { reference } => {
+            CatalogError::Unavailable(format!("it cannot be reached (reference {reference})"))
+        }
+        AppError::PlexMalformed { reference } => {
+            CatalogError::Unavailable(format!("its answer was unreadable (reference {reference})"))
+        }
+        AppError::Internal { reference } => {
+            CatalogError::Unavailable(format!("Marquee failed (reference {reference})"))
+        }
+        AppError::Transport(why) => CatalogError::Unavailable(why),
         AppError::SignInRequired => CatalogError::Unavailable("it wants a signed-in user".into()),
     }
 }
@@ -122,28 +129,32 @@ impl Catalog for LibraryCatalog {
 }
 
 /// The bot's view of this process's services.
-pub fn bot_service(services: &Services, config: &Config, public_url: String) -> BotService {
+pub fn bot_service(
+    services: &Services,
+    discord: &DiscordSettings,
+    public_url: String,
+) -> BotService {
     BotService {
         catalog: Arc::new(LibraryCatalog::new(Arc::clone(&services.library))),
         sessions: services.sessions.clone(),
         store: services.store.clone(),
         public_url,
-        activity: config.discord_activity,
+        activity: discord.activity,
     }
 }
 
 /// Starts the bot if a token is configured; otherwise says once why there is no bot.
 pub async fn maybe_start(
-    config: &Config,
+    discord: &DiscordSettings,
     service: BotService,
 ) -> Result<Option<BotHandle>, bot::StartError> {
-    let Some(token) = config.discord_token() else {
+    let Some(token) = &discord.bot_token else {
         tracing::info!("no DISCORD_TOKEN: the Discord bot is off (the web app works without it)");
         return Ok(None);
     };
     let bot_config = BotConfig {
         token: token.clone(),
-        api_base: config.discord_api_url.clone().filter(|u| !u.is_empty()),
+        api_base: discord.api_override(),
     };
     let handle = bot::start(bot_config, service).await?;
     tracing::info!("Discord bot starting");

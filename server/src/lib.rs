@@ -12,6 +12,7 @@ pub mod discord;
 pub mod error;
 pub mod routes;
 pub mod security;
+pub mod shutdown;
 pub mod startup;
 pub mod state;
 pub mod sync;

@@ -6,44 +6,65 @@ use clap::Parser;
 use secrecy::ExposeSecret;
 use server::cli::{CacheAction, Cli, Command, LibraryAction};
 use server::config::Config;
+use server::config::settings::{PlexSource, Settings};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("marquee: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(run());
+    // Whatever is still running once the server has stopped (connections cut at the end of the
+    // grace period, a blocking file read) must not hold the process open.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
+}
+
+async fn run() -> ExitCode {
     let cli = Cli::parse();
-    let config = match Config::load(cli.config.as_deref()) {
-        Ok(config) => config,
+    // Read and parse the configuration once; everything below runs on the typed settings.
+    let (config, settings) = match Config::load(cli.config.as_deref())
+        .and_then(|config| config.settings().map(|settings| (config, settings)))
+    {
+        Ok(loaded) => loaded,
         Err(err) => {
             eprintln!("marquee: {err}");
             return ExitCode::from(2);
         }
     };
-    server::telemetry::init_logging(&config.log);
+    server::telemetry::init_logging(&settings.log);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            if config.demo_mode() {
+            if settings.demo_mode() {
                 tracing::info!(
                     "Marquee {} starting with no PLEX_URL: the built-in demo library will be served at http://{}/",
                     env!("CARGO_PKG_VERSION"),
-                    config.bind
+                    settings.bind
                 );
             } else {
                 tracing::info!("Marquee {} starting", env!("CARGO_PKG_VERSION"));
             }
-            server::startup::run(config)
+            server::startup::run(settings)
                 .await
                 .map_err(|e| e.to_string())
         }
-        Command::Bot => server::startup::run_bot(config)
+        Command::Bot => server::startup::run_bot(settings)
             .await
             .map_err(|e| e.to_string()),
         Command::Cache {
             action: CacheAction::Clear { url },
-        } => admin_post(&config, url, "/api/admin/cache/clear").await,
+        } => admin_post(&settings, url, "/api/admin/cache/clear").await,
         Command::Library {
             action: LibraryAction::Refresh { section, url },
         } => {
             admin_post(
-                &config,
+                &settings,
                 url,
                 &format!("/api/admin/library/{section}/refresh"),
             )
@@ -56,13 +77,15 @@ async fn main() -> ExitCode {
             }
             Err(e) => Err(e.to_string()),
         },
-        Command::DemoMedia => {
-            let dir = server::demo::media_dir(&config);
-            marquee_fakes::plex::ensure_media(&dir)
+        Command::DemoMedia => match settings.plex.source {
+            PlexSource::Demo { media_dir } => marquee_fakes::plex::ensure_media(&media_dir)
                 .await
-                .map(|_| println!("demo media ready in {}", dir.display()))
-                .map_err(|e| e.to_string())
-        }
+                .map(|_| println!("demo media ready in {}", media_dir.display()))
+                .map_err(|e| e.to_string()),
+            PlexSource::Server { .. } => {
+                Err("PLEX_URL is set: there is no demo library to prepare".into())
+            }
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -75,24 +98,32 @@ async fn main() -> ExitCode {
 }
 
 /// POST to an admin endpoint of a running server with the admin token.
-async fn admin_post(config: &Config, url: Option<String>, path: &str) -> Result<(), String> {
-    let base = url.unwrap_or_else(|| format!("http://{}", config.bind));
-    let token = match &config.admin_token {
+async fn admin_post(settings: &Settings, url: Option<String>, path: &str) -> Result<(), String> {
+    let base = url.unwrap_or_else(|| format!("http://{}", settings.bind));
+    let token = match &settings.admin_token {
         Some(t) => t.expose_secret().to_string(),
-        None => std::fs::read_to_string(config.data_dir.join("admin-token"))
+        None => std::fs::read_to_string(settings.data_dir.join("admin-token"))
             .map(|s| s.trim().to_string())
             .map_err(|e| {
                 format!("no admin token: set MARQUEE_ADMIN_TOKEN or start the server once ({e})")
             })?,
     };
-    let response = reqwest::Client::new()
+    // A library rescan can take a while on a big server, but not forever.
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(120))
+        .build()
+        .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
+    let response = client
         .post(format!("{}{path}", base.trim_end_matches('/')))
         .bearer_auth(token)
         .send()
         .await
         .map_err(|e| format!("could not reach Marquee at {base}: {e}"))?;
     let status = response.status();
-    let body = response.text().await.unwrap_or_default();
+    let body = response
+        .text()
+        .await
+        .map_err(|e| format!("the server answered {status} but its reply was cut off: {e}"))?;
     if status.is_success() {
         println!("{body}");
         Ok(())

@@ -41,15 +41,26 @@ fn is_activity(path: &str) -> bool {
     path == ACTIVITY_PREFIX || path.starts_with(&format!("{ACTIVITY_PREFIX}/"))
 }
 
-/// Adds the headers (see the module docs).
-pub async fn headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// A fresh script nonce: 128 random bits, as CSP asks of a nonce.
+fn new_nonce() -> app::ScriptNonce {
+    app::ScriptNonce(uuid::Uuid::new_v4().simple().to_string())
+}
+
+/// Adds the headers (see the module docs). The script nonce is chosen here, before the page
+/// renders, and given to it as a request extension ([`app::ScriptNonce`]).
+pub async fn headers(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
+    let nonce = new_nonce();
+    request.extensions_mut().insert(nonce.clone());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    let nonce = headers
-        .remove(app::SCRIPT_NONCE_HEADER)
-        .and_then(|v| v.to_str().ok().map(str::to_owned));
-    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&path, nonce.as_deref())) {
+    headers.remove(app::SCRIPT_NONCE_HEADER);
+    let is_html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    let nonce = is_html.then_some(nonce.0.as_str());
+    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&path, nonce)) {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     headers.insert(

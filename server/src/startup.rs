@@ -16,12 +16,13 @@ use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use marquee_fakes::plex::FakePlex;
 use marquee_plex::{PlexClient, PlexConfig};
-use marquee_store::{Bus, Cache, Store};
+use marquee_store::{Bus, Cache, Store, redact_url};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 
-use crate::config::{Config, redact_url};
+use crate::config::settings::{PlexSource, Settings};
+use crate::config::{Config, ConfigError};
 use crate::routes::{admin, hls, images, media, ops, sessions};
 use crate::state::AppState;
 use crate::telemetry;
@@ -40,7 +41,12 @@ pub enum StartError {
     #[error("could not restore watch sessions: {0}")]
     Sessions(#[from] marquee_store::SessionStoreError),
     #[error("the demo library could not start: {0}")]
-    Demo(String),
+    Demo(#[from] marquee_fakes::FakeError),
+    #[error("PLEX_URL {url:?} is not a URL: {reason}")]
+    PlexUrl {
+        url: String,
+        reason: url::ParseError,
+    },
     #[error("could not use the data directory {path}: {source}")]
     DataDir {
         path: PathBuf,
@@ -57,6 +63,8 @@ pub enum StartError {
     Bot(#[from] bot::StartError),
     #[error("{0}")]
     BotMode(&'static str),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 /// A running server (for tests and the CLI).
@@ -70,7 +78,8 @@ pub struct Running {
     pub config: Config,
     /// The Discord bot, when a token is configured and it runs in this process.
     pub bot: Option<bot::BotHandle>,
-    task: tokio::task::JoinHandle<Result<(), std::io::Error>>,
+    stop: tokio_util::sync::CancellationToken,
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<Result<(), std::io::Error>>>>,
 }
 
 impl Running {
@@ -78,9 +87,23 @@ impl Running {
         format!("http://{}", self.addr)
     }
 
-    /// Stop serving (in-flight requests are dropped).
-    pub fn abort(&self) {
-        self.task.abort();
+    /// Stops serving as `marquee serve` does on SIGTERM (see [`crate::shutdown`]): no new
+    /// connections, viewers told to reconnect, requests given the grace period. Returns once
+    /// the server has stopped.
+    pub async fn shutdown(&self) {
+        self.stop.cancel();
+        let task = self
+            .task
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(task) = task {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "the server ended with an error"),
+                Err(e) => tracing::warn!(error = %e, "the server task failed"),
+            }
+        }
     }
 }
 
@@ -91,56 +114,56 @@ struct Built {
     discord: bot::BotService,
     demo: Option<FakePlex>,
     admin_token: SecretString,
+    /// The WebSocket hub, told first when the server stops.
+    hub: crate::sync::Hub,
 }
 
 /// Connect everything and build the router; nothing is listening yet.
-async fn build(config: &Config, bind: SocketAddr) -> Result<Built, StartError> {
-    let data_dir = &config.data_dir;
+async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartError> {
+    let data_dir = &settings.data_dir;
     std::fs::create_dir_all(data_dir).map_err(|source| StartError::DataDir {
         path: data_dir.clone(),
         source,
     })?;
 
-    let store = Store::connect(config.database_url(), data_dir).await?;
+    let store = Store::open(&settings.database).await?;
     tracing::info!(
-        backend = match config.database_url() {
-            Some(url) => redact_url(url),
-            None => format!("SQLite at {}", data_dir.join("marquee.db").display()),
-        },
+        backend = settings.database.describe(),
         "store ready, migrations applied"
     );
 
-    let cache = match config.redis_url() {
-        Some(url) => {
-            let cache = Cache::redis(url, &config.redis_namespace, config.cache_ttls()).await?;
+    let cache = match &settings.redis {
+        Some(redis) => {
+            let url = redis.url.expose_secret();
+            let cache = Cache::redis(url, &redis.namespace, settings.cache.clone()).await?;
             tracing::info!(redis = redact_url(url), "cache: Redis");
             cache
         }
         None => {
             tracing::info!("cache: in-process");
-            Cache::in_process(config.cache_ttls())
+            Cache::in_process(settings.cache.clone())
         }
     };
 
-    let (plex_url, plex_token, demo) = if config.demo_mode() {
-        let demo = crate::demo::start(config).await?;
-        tracing::info!(
-            plex = demo.base_url(),
-            "no PLEX_URL set: serving the built-in demo library"
-        );
-        let token: SecretString = demo.token().to_string().into();
-        (demo.base_url(), token, Some(demo))
-    } else {
-        let url = config.plex_url.clone().unwrap_or_default();
-        let token = config
-            .plex_token
-            .clone()
-            .unwrap_or_else(|| String::new().into());
-        tracing::info!(plex = %url, "using the Plex server at PLEX_URL");
-        (url, token, None)
+    let (base_url, plex_token, demo) = match &settings.plex.source {
+        PlexSource::Demo { media_dir } => {
+            let demo = crate::demo::start(media_dir).await?;
+            tracing::info!(
+                plex = demo.base_url(),
+                "no PLEX_URL set: serving the built-in demo library"
+            );
+            let token: SecretString = demo.token().to_string().into();
+            let url = url::Url::parse(&demo.base_url()).map_err(|reason| StartError::PlexUrl {
+                url: demo.base_url(),
+                reason,
+            })?;
+            (url, token, Some(demo))
+        }
+        PlexSource::Server { url, token } => {
+            tracing::info!(plex = %url, "using the Plex server at PLEX_URL");
+            (url.clone(), token.clone(), None)
+        }
     };
-    let base_url = url::Url::parse(&plex_url)
-        .map_err(|e| StartError::Demo(format!("bad Plex URL {plex_url:?}: {e}")))?;
     let plex = PlexClient::new(PlexConfig {
         base_url: base_url.clone(),
         token: plex_token,
@@ -148,17 +171,17 @@ async fn build(config: &Config, bind: SocketAddr) -> Result<Built, StartError> {
         product: "Marquee".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         device_name: "Marquee server".into(),
-        timeout: config.plex_timeout(),
+        timeout: settings.plex.timeout,
     })?;
 
-    let admin_token = match &config.admin_token {
-        Some(t) if !t.expose_secret().is_empty() => t.clone(),
-        _ => stored_secret(&data_dir.join("admin-token"))?,
+    let admin_token = match &settings.admin_token {
+        Some(t) => t.clone(),
+        None => stored_secret(&data_dir.join("admin-token"))?,
     };
 
-    let bus = match config.redis_url() {
-        Some(url) => {
-            let bus = Bus::redis(url, &config.redis_namespace).await?;
+    let bus = match &settings.redis {
+        Some(redis) => {
+            let bus = Bus::redis(redis.url.expose_secret(), &redis.namespace).await?;
             tracing::info!("session events: Redis pub/sub");
             bus
         }
@@ -176,29 +199,29 @@ async fn build(config: &Config, bind: SocketAddr) -> Result<Built, StartError> {
         }
     }
     let hub = crate::sync::Hub::new(services.sessions.clone());
-    let leptos = LeptosOptions::builder()
-        .output_name("marquee")
-        .site_root(config.site_root.to_string_lossy().to_string())
-        .site_pkg_dir("pkg")
-        .site_addr(bind)
-        .build();
-    if !config
+    purge_media_cache_periodically(services.store.clone(), hub.clone());
+    let leptos = leptos_options(&settings.site_root, bind);
+    if !settings
         .site_root
         .join("pkg")
         .join("marquee_bg.wasm")
         .exists()
     {
         tracing::warn!(
-            site_root = %config.site_root.display(),
+            site_root = %settings.site_root.display(),
             "no WASM bundle found: pages render, but the player will not start. Run scripts/build.sh"
         );
     }
-    let auth = build_auth(config, &services, bind)?;
-    let discord = crate::discord::bot_service(&services, config, config.public_url(bind));
-    let roles = config.discord_token().map(|token| {
+    let public_url = settings.public_url(bind);
+    let auth = build_auth(settings, &services, public_url.clone())?;
+    let discord = crate::discord::bot_service(&services, &settings.discord, public_url);
+    let roles = settings.discord.bot_token.as_ref().map(|token| {
         Arc::new(crate::auth::roles::RoleAdmission {
             bot: discord.clone(),
-            members: crate::auth::roles::BotMembers::new(&config.discord_api_base(), token.clone()),
+            members: crate::auth::roles::BotMembers::new(
+                &settings.discord.api_base(),
+                token.clone(),
+            ),
         })
     });
     let state = AppState {
@@ -207,12 +230,12 @@ async fn build(config: &Config, bind: SocketAddr) -> Result<Built, StartError> {
         admin_token: Arc::new(admin_token.clone()),
         plex_base: Arc::new(base_url),
         metrics: telemetry::metrics_handle(),
-        hub,
+        hub: hub.clone(),
         auth: Arc::new(auth),
         discord: discord.clone(),
         roles,
-        guests: config.admits_guests(),
-        hsts: config.hsts,
+        guests: settings.auth.guests,
+        hsts: settings.auth.hsts,
     };
     Ok(Built {
         router: router(state),
@@ -220,49 +243,83 @@ async fn build(config: &Config, bind: SocketAddr) -> Result<Built, StartError> {
         discord,
         demo,
         admin_token,
+        hub,
     })
+}
+
+/// How often expired rows leave the `media_cache` table (reads skip them already; this keeps
+/// the table from growing without end).
+const MEDIA_CACHE_PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Purges expired `media_cache` rows every [`MEDIA_CACHE_PURGE_EVERY`] until the server stops.
+fn purge_media_cache_periodically(store: Store, hub: crate::sync::Hub) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(MEDIA_CACHE_PURGE_EVERY);
+        loop {
+            tokio::select! {
+                () = hub.closing() => return,
+                _ = every.tick() => {}
+            }
+            match store.purge_expired_media_cache().await {
+                Ok(0) => {}
+                Ok(purged) => tracing::debug!(purged, "expired media cache rows purged"),
+                Err(e) => tracing::warn!(error = %e, "could not purge the expired media cache"),
+            }
+        }
+    });
+}
+
+/// The site's names: `Leptos.toml` writes them down for the build scripts, and a test checks
+/// that the two agree.
+pub fn leptos_options(site_root: &Path, bind: SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("marquee")
+        .site_root(site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(bind)
+        .build()
 }
 
 /// Sign-in: the token key (configured, or generated into the data dir), and Discord OAuth2 when
 /// configured.
 fn build_auth(
-    config: &Config,
+    settings: &Settings,
     services: &Services,
-    bind: SocketAddr,
+    public_url: String,
 ) -> Result<crate::auth::Auth, StartError> {
-    let key = match &config.jwt_secret {
-        Some(k) if !k.expose_secret().is_empty() => k.clone(),
-        _ if config.discord_oauth().is_some() && config.redis_url().is_some() => {
+    let key = match &settings.auth.jwt_secret {
+        Some(k) => k.clone(),
+        None if settings.discord.oauth.is_some() && settings.redis.is_some() => {
             return Err(StartError::BotMode(
                 "Discord sign-in on several servers needs one shared MARQUEE_JWT_SECRET (a long random string)",
             ));
         }
-        _ => stored_secret(&config.data_dir.join("jwt-key"))?,
+        None => stored_secret(&settings.data_dir.join("jwt-key"))?,
     };
-    let public_url = config.public_url(bind);
-    let discord = config.discord_oauth().map(|(id, secret)| {
+    let discord = settings.discord.oauth.as_ref().map(|app| {
         crate::auth::discord::DiscordOAuth::new(
-            &config.discord_api_base(),
-            id.to_owned(),
-            secret.clone(),
+            &settings.discord.api_base(),
+            app.client_id.clone(),
+            app.client_secret.clone(),
         )
     });
+    let limits = &settings.limits;
     Ok(crate::auth::Auth {
         keys: crate::auth::tokens::AccessKeys::new(
             key.expose_secret().as_bytes(),
-            std::time::Duration::from_secs(config.access_token_ttl_secs),
+            settings.auth.access_token_ttl,
         ),
-        refresh_ttl: std::time::Duration::from_secs(config.refresh_token_ttl_days * 24 * 3600),
+        refresh_ttl: settings.auth.refresh_token_ttl,
         discord,
         public_url,
         store: services.store.clone(),
         limits: crate::auth::limits::Limiter::new(
-            config.auth_rate_per_minute,
-            config.auth_rate_burst,
+            limits.auth_rate_per_minute,
+            limits.auth_rate_burst,
         ),
         api_limits: crate::auth::limits::Limiter::new(
-            config.api_rate_per_minute,
-            config.api_rate_burst,
+            limits.api_rate_per_minute,
+            limits.api_rate_burst,
         ),
     })
 }
@@ -345,6 +402,7 @@ fn router(state: AppState) -> Router {
             crate::security::headers,
         ))
         .layer(middleware::from_fn(count_requests))
+        .layer(middleware::from_fn(telemetry::request_id))
         .layer(
             CompressionLayer::new().gzip(true).compress_when(
                 tower_http::compression::predicate::SizeAbove::new(1024)
@@ -440,41 +498,48 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 }
 
 /// Bind first (so port 0 resolves and a taken port fails fast), then build the app.
-async fn listen_and_build(config: &Config) -> Result<(TcpListener, SocketAddr, Built), StartError> {
-    let listener = TcpListener::bind(config.bind)
+async fn listen_and_build(
+    settings: &Settings,
+) -> Result<(TcpListener, SocketAddr, Built), StartError> {
+    let listener = TcpListener::bind(settings.bind)
         .await
         .map_err(|source| StartError::Bind {
-            addr: config.bind,
+            addr: settings.bind,
             source,
         })?;
     let addr = listener.local_addr().map_err(StartError::Serve)?;
-    let built = build(config, addr).await?;
+    let built = build(settings, addr).await?;
     Ok((listener, addr, built))
 }
 
 /// The bot for `marquee serve`: started here unless the configuration puts it in its own
 /// process (see `Config::bot_in_server`).
 async fn in_server_bot(
-    config: &Config,
+    settings: &Settings,
     service: &bot::BotService,
 ) -> Result<Option<bot::BotHandle>, StartError> {
-    if config.discord_token().is_some() && !config.bot_in_server() {
+    if settings.discord.bot_token.is_some() && !settings.discord.bot_in_server {
         tracing::info!(
             "DISCORD_TOKEN is set but the bot runs on its own in scale-out mode: start one `marquee bot` next to the web servers"
         );
         return Ok(None);
     }
-    Ok(crate::discord::maybe_start(config, service.clone()).await?)
+    Ok(crate::discord::maybe_start(&settings.discord, service.clone()).await?)
 }
 
 /// Start serving in the background on `config.bind` (port 0 picks a free port).
 pub async fn spawn(config: &Config) -> Result<Running, StartError> {
-    let (listener, addr, built) = listen_and_build(config).await?;
-    let bot = in_server_bot(config, &built.discord).await?;
-    let app = built
-        .router
-        .into_make_service_with_connect_info::<SocketAddr>();
-    let task = tokio::spawn(async move { axum::serve(listener, app).await });
+    let settings = config.settings()?;
+    let (listener, addr, built) = listen_and_build(&settings).await?;
+    let bot = in_server_bot(&settings, &built.discord).await?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(crate::shutdown::serve(
+        listener,
+        built.router,
+        built.hub,
+        settings.limits.shutdown_grace,
+        stop.clone().cancelled_owned(),
+    ));
     Ok(Running {
         addr,
         services: built.services,
@@ -482,52 +547,67 @@ pub async fn spawn(config: &Config) -> Result<Running, StartError> {
         admin_token: built.admin_token,
         config: config.clone(),
         bot,
-        task,
+        stop,
+        task: std::sync::Mutex::new(Some(task)),
     })
 }
 
 /// Run until Ctrl-C or SIGTERM.
-pub async fn run(config: Config) -> Result<(), StartError> {
-    let (listener, addr, built) = listen_and_build(&config).await?;
-    let bot = in_server_bot(&config, &built.discord).await?;
+pub async fn run(settings: Settings) -> Result<(), StartError> {
+    let (listener, addr, built) = listen_and_build(&settings).await?;
+    let bot = in_server_bot(&settings, &built.discord).await?;
     tracing::info!("Marquee is ready: open http://{addr}/");
     let _demo = built.demo;
-    axum::serve(
+    crate::shutdown::serve(
         listener,
-        built
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>(),
+        built.router,
+        built.hub,
+        settings.limits.shutdown_grace,
+        crate::shutdown::signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
     .await
     .map_err(StartError::Serve)?;
-    if let Some(bot) = bot {
-        bot.shutdown().await;
+    if let Some(bot) = bot
+        && tokio::time::timeout(BOT_STOP_TIMEOUT, bot.shutdown())
+            .await
+            .is_err()
+    {
+        tracing::warn!("the Discord bot did not stop in time; leaving it");
     }
     tracing::info!("Marquee stopped");
     Ok(())
 }
 
+/// How long a stopping server waits for the bot's gateway to close.
+const BOT_STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// `marquee bot`: only the Discord bot, next to web servers that share PostgreSQL and Redis
 /// with it. Runs until Ctrl-C or SIGTERM.
-pub async fn run_bot(config: Config) -> Result<(), StartError> {
-    if config.discord_token().is_none() {
+pub async fn run_bot(settings: Settings) -> Result<(), StartError> {
+    if settings.discord.bot_token.is_none() {
         return Err(StartError::BotMode(
             "`marquee bot` needs DISCORD_TOKEN (the bot token from the Discord developer portal)",
         ));
     }
-    if config.redis_url().is_none() || config.database_url().is_none() {
+    if settings.redis.is_none()
+        || !matches!(
+            settings.database,
+            marquee_store::DatabaseTarget::Postgres(_)
+        )
+    {
         return Err(StartError::BotMode(
             "`marquee bot` shares sessions with the web servers through DATABASE_URL (PostgreSQL) and REDIS_URL; set both, or run the bot inside `marquee serve` by setting DISCORD_TOKEN there",
         ));
     }
-    let built = build(&config, config.bind).await?;
-    let Some(mut bot) = crate::discord::maybe_start(&config, built.discord.clone()).await? else {
+    let built = build(&settings, settings.bind).await?;
+    let Some(mut bot) =
+        crate::discord::maybe_start(&settings.discord, built.discord.clone()).await?
+    else {
         return Ok(());
     };
     let _demo = built.demo;
     tokio::select! {
-        _ = shutdown_signal() => {}
+        _ = crate::shutdown::signal() => {}
         _ = bot.finished() => tracing::warn!("the Discord connection ended"),
     }
     bot.shutdown().await;
@@ -535,18 +615,38 @@ pub async fn run_bot(config: Config) -> Result<(), StartError> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::path::PathBuf;
+
+    use figment::Figment;
+    use figment::providers::{Format, Toml};
+
+    use super::*;
+
+    /// The names the build scripts read from `Leptos.toml`.
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    struct SiteNames {
+        output_name: String,
+        site_root: PathBuf,
+        site_pkg_dir: String,
+        site_addr: SocketAddr,
+        bin_package: String,
+    }
+
+    #[test]
+    fn leptos_toml_names_what_the_server_serves() {
+        let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../Leptos.toml");
+        let names: SiteNames = Figment::from(Toml::file(&file)).extract().unwrap();
+        let defaults = Config::default();
+        let options = leptos_options(&defaults.site_root, defaults.bind);
+        assert_eq!(names.output_name, options.output_name.as_ref());
+        assert_eq!(names.site_pkg_dir, options.site_pkg_dir.as_ref());
+        assert_eq!(names.site_root, defaults.site_root);
+        assert_eq!(names.site_addr, defaults.bind);
+        assert_eq!(names.bin_package, env!("CARGO_PKG_NAME"));
+    }
 }

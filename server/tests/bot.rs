@@ -726,7 +726,7 @@ async fn a_separate_bot_process_drives_sessions_through_redis() {
     config.discord_token = Some(discord.token().to_owned().into());
     config.discord_api_url = Some(discord.base_url());
     config.public_url = Some(PUBLIC_URL.into());
-    let bot_process = tokio::spawn(server::startup::run_bot(config));
+    let bot_process = tokio::spawn(server::startup::run_bot(config.settings().unwrap()));
     discord.registered_commands(WAIT).await.unwrap();
 
     let reply = discord
@@ -764,9 +764,13 @@ async fn a_separate_bot_process_drives_sessions_through_redis() {
 async fn a_separate_bot_needs_the_shared_stores() {
     let data = tempfile::tempdir().unwrap();
     let mut config = support::base_config(&data);
-    let err = server::startup::run_bot(config.clone()).await.unwrap_err();
+    let err = server::startup::run_bot(config.settings().unwrap())
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("needs DISCORD_TOKEN"), "{err}");
     config.discord_token = Some("t".to_string().into());
-    let err = server::startup::run_bot(config).await.unwrap_err();
+    let err = server::startup::run_bot(config.settings().unwrap())
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("REDIS_URL"), "{err}");
 }

@@ -566,7 +566,7 @@ async fn a_session_survives_a_server_restart(app: TestApp, mode: Mode) {
 
     // A new server process on the same data (same SQLite file, or same PostgreSQL database).
     let config = app.running.config.clone();
-    app.running.abort();
+    app.running.shutdown().await;
     let restarted = server::startup::spawn(&config).await.unwrap();
     let url = restarted.url();
     let client = reqwest::Client::new();
@@ -588,7 +588,7 @@ async fn a_session_survives_a_server_restart(app: TestApp, mode: Mode) {
     let mut ana = Viewer::join(&url, &id, "Ana", Some(&host)).await;
     assert_eq!(ana.member, host);
     ana.ok(Command::Play).await;
-    restarted.abort();
+    restarted.shutdown().await;
 }
 
 /// Two server processes sharing PostgreSQL + Redis: viewers on different processes follow

@@ -11,7 +11,7 @@ pub mod sessions;
 
 pub use cache::{Cache, CacheError, CacheFetchError, CacheStats, Tier, TierTtls};
 pub use db::{
-    Backend, ChannelLink, MediaCacheEntry, NewChannelLink, NewRefreshToken, NewSession, Rotation,
-    SessionRow, Store, StoreError, User,
+    Backend, ChannelLink, DatabaseTarget, NewChannelLink, NewRefreshToken, NewSession, Rotation,
+    SessionRow, Store, StoreError, User, redact_url,
 };
 pub use sessions::{Bus, BusError, SessionEvent, SessionStore, SessionStoreError, Updated};

@@ -37,7 +37,7 @@ pub fn ErrorBox(err: AppError) -> impl IntoView {
     #[cfg(feature = "ssr")]
     crate::ssr::set_status_for(&err);
     let hint = match &err {
-        AppError::PlexUnavailable(_) | AppError::PlexMalformed => {
+        AppError::PlexUnavailable { .. } | AppError::PlexMalformed { .. } => {
             "Marquee will retry when you reload the page."
         }
         AppError::PlexUnauthorized => "An administrator needs to update the Plex token.",

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use marquee_plex::{Metadata, PlexClient, PlexError, Section, SectionType, TranscodeRequest};
+use marquee_plex::{Metadata, PlexClient, Section, SectionType, TranscodeRequest};
 use marquee_store::{Cache, CacheFetchError, Store, Tier};
 
 use crate::error::AppError;
@@ -23,24 +23,11 @@ const TITLES_PAGE: u32 = 500;
 /// How long item metadata stays in the store's `media_cache` table.
 const STORED_METADATA_TTL: Duration = Duration::from_secs(30 * 60);
 
-impl From<PlexError> for AppError {
-    fn from(err: PlexError) -> Self {
-        match err {
-            PlexError::Unauthorized => AppError::PlexUnauthorized,
-            PlexError::NotFound { .. } => AppError::NotFound("that item".into()),
-            PlexError::Timeout => AppError::PlexUnavailable("timed out".into()),
-            PlexError::Unreachable { .. } => AppError::PlexUnavailable("connection failed".into()),
-            PlexError::Malformed { .. } => AppError::PlexMalformed,
-            other => AppError::PlexUnavailable(other.to_string()),
-        }
-    }
-}
-
 impl From<CacheFetchError<AppError>> for AppError {
     fn from(err: CacheFetchError<AppError>) -> Self {
         match err {
             CacheFetchError::Upstream(e) => e,
-            other => AppError::Internal(other.to_string()),
+            other => super::errors::internal("cache", &other),
         }
     }
 }
@@ -325,7 +312,7 @@ impl Library {
                 .cache
                 .invalidate_prefix(&prefix)
                 .await
-                .map_err(|e| AppError::Internal(e.to_string()))?;
+                .map_err(|e| super::errors::internal("cache", &e))?;
         }
         Ok(dropped)
     }

@@ -2,6 +2,7 @@
 //! bundled in one [`Services`] value that the server provides to every request as context.
 
 pub mod account;
+pub mod errors;
 pub mod library;
 pub mod mapping;
 pub mod sessions;
@@ -43,7 +44,7 @@ impl Services {
 /// The services of the current request; an `Internal` error if the server forgot to provide them.
 pub fn services() -> Result<Services, AppError> {
     use_context::<Services>()
-        .ok_or_else(|| AppError::Internal("server services are not configured".into()))
+        .ok_or_else(|| errors::internal("services", &"server services are not configured"))
 }
 
 /// Set the HTTP status of the server-rendered response from an error, so a missing item is a real

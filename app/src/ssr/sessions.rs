@@ -65,6 +65,6 @@ fn map_err(e: SessionStoreError) -> AppError {
     match e {
         SessionStoreError::NotFound(id) => AppError::NotFound(format!("watch session {id}")),
         SessionStoreError::Rejected(r) => AppError::BadRequest(r.to_string()),
-        other => AppError::Internal(other.to_string()),
+        other => super::errors::internal("session store", &other),
     }
 }

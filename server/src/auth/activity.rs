@@ -123,11 +123,11 @@ fn session_json(linked: &Option<Linked>) -> Value {
 
 fn bot_failure(e: bot::BotError) -> Response {
     if e.is_internal() {
-        tracing::error!(error = %e, "Activity session binding failed");
+        let reference = app::ssr::errors::log_internal("Activity session binding", &e);
         return json_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
-            &e.to_string(),
+            &format!("Marquee could not start the session; try again (reference {reference})."),
         );
     }
     let status = match e {
@@ -172,7 +172,7 @@ pub async fn sign_in(State(state): State<AppState>, Json(body): Json<SignInBody>
                 }
                 _ => (StatusCode::BAD_GATEWAY, "discord_unavailable"),
             };
-            return json_error(status, code, &super::routes::sentence(&e.to_string()));
+            return json_error(status, code, &e.public_message());
         }
     };
     let user = &exchanged.user;
@@ -180,11 +180,11 @@ pub async fn sign_in(State(state): State<AppState>, Json(body): Json<SignInBody>
     let issued = match issued {
         Ok(i) => i,
         Err(e) => {
-            tracing::error!(error = %e, "could not store an Activity sign-in");
+            let reference = app::ssr::errors::log_internal("storing an Activity sign-in", &e);
             return json_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
-                "Marquee could not save your sign-in; try again.",
+                &format!("Marquee could not save your sign-in; try again (reference {reference})."),
             );
         }
     };
@@ -255,8 +255,12 @@ pub async fn refresh(State(state): State<AppState>, Json(body): Json<RefreshBody
             "your sign-in has ended; launch the Activity again",
         ),
         Err(e) => {
-            tracing::error!(error = %e, "Activity refresh failed");
-            json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "try again")
+            let reference = app::ssr::errors::log_internal("Activity refresh", &e);
+            json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                &format!("try again (reference {reference})"),
+            )
         }
     }
 }

@@ -41,6 +41,20 @@ pub enum OAuthError {
     Unavailable(String),
 }
 
+impl OAuthError {
+    /// What the person is told: a fixed sentence. An unreachable Discord's detail is logged
+    /// under the request's reference instead of being shown.
+    pub fn public_message(&self) -> String {
+        match self {
+            OAuthError::Unavailable(_) => format!(
+                "Discord could not be reached; try again in a moment (reference {}).",
+                app::ssr::errors::log_internal("Discord sign-in", self)
+            ),
+            other => super::routes::sentence(&other.to_string()),
+        }
+    }
+}
+
 /// Talks to Discord's OAuth2 endpoints.
 pub struct DiscordOAuth {
     http: reqwest::Client,
@@ -61,7 +75,7 @@ impl DiscordOAuth {
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(10))
                 .build()
-                .unwrap_or_default(),
+                .expect("an HTTP client with a timeout builds (rustls, no system state)"),
             base: base.trim_end_matches('/').to_owned(),
             client_id,
             client_secret,
@@ -101,7 +115,8 @@ impl DiscordOAuth {
         code: &str,
         redirect_uri: Option<&str>,
     ) -> Result<Exchanged, OAuthError> {
-        let unavailable = |e: reqwest::Error| OAuthError::Unavailable(e.without_url().to_string());
+        let unavailable =
+            |e: reqwest::Error| OAuthError::Unavailable(app::ssr::errors::chain(&e.without_url()));
         let mut form = vec![
             ("client_id", self.client_id.as_str()),
             ("client_secret", self.client_secret.expose_secret()),

@@ -46,7 +46,7 @@ impl BotMembers {
             http: reqwest::Client::builder()
                 .timeout(LOOKUP_BUDGET)
                 .build()
-                .unwrap_or_default(),
+                .expect("an HTTP client with a timeout builds (rustls, no system state)"),
             base: base.trim_end_matches('/').to_owned(),
             token,
         }

@@ -177,10 +177,7 @@ pub async fn callback(
                 super::discord::OAuthError::InvalidCode => StatusCode::BAD_REQUEST,
                 _ => StatusCode::BAD_GATEWAY,
             };
-            return with_cookies(
-                error_page(status, &sentence(&e.to_string())),
-                &[clear_state],
-            );
+            return with_cookies(error_page(status, &e.public_message()), &[clear_state]);
         }
     };
     let issued = auth.sign_in_discord_user(&user).await;
@@ -192,10 +189,10 @@ pub async fn callback(
             with_cookies(Redirect::to(&return_to).into_response(), &cookies)
         }
         Err(e) => {
-            tracing::error!(error = %e, "could not store a sign-in");
+            let reference = app::ssr::errors::log_internal("storing a sign-in", &e);
             error_page(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "Marquee could not save your sign-in; try again.",
+                &format!("Marquee could not save your sign-in; try again (reference {reference})."),
             )
         }
     }
@@ -227,8 +224,12 @@ pub async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Respo
             )
         }
         Err(e) => {
-            tracing::error!(error = %e, "refresh failed");
-            json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "try again")
+            let reference = app::ssr::errors::log_internal("refreshing a sign-in", &e);
+            json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                &format!("try again (reference {reference})"),
+            )
         }
     }
 }
@@ -248,8 +249,12 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
     if let Some(token) = cookie_value(&headers, REFRESH_COOKIE)
         && let Err(e) = auth_of(&state).sign_out(&token).await
     {
-        tracing::error!(error = %e, "sign-out failed");
-        return json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "try again");
+        let reference = app::ssr::errors::log_internal("signing out", &e);
+        return json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            &format!("try again (reference {reference})"),
+        );
     }
     let from_form = headers
         .get(header::CONTENT_TYPE)

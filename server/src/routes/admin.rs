@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use app::error::AppError;
 
 /// Whether the request carries the admin bearer token.
 pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -46,12 +45,12 @@ pub async fn clear_cache(
         .cache
         .clear()
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .map_err(|e| app::ssr::errors::internal("admin", &e))?;
     let stored = services
         .store
         .clear_media_cache()
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .map_err(|e| app::ssr::errors::internal("admin", &e))?;
     tracing::info!(dropped, stored, "cache cleared by an admin");
     Ok(Json(
         json!({ "cleared": dropped, "stored_metadata_cleared": stored }),

@@ -98,12 +98,14 @@ async fn playlist_response(
 ) -> Result<Response, ApiError> {
     let status = upstream.status();
     if !status.is_success() {
-        return Err(AppError::PlexUnavailable(format!("the transcoder answered {status}")).into());
+        return Err(app::ssr::errors::plex_unavailable(&format!(
+            "the transcoder answered {status}"
+        ))
+        .into());
     }
-    let text = upstream
-        .text()
-        .await
-        .map_err(|_| AppError::PlexUnavailable("the playlist was cut off".into()))?;
+    let text = upstream.text().await.map_err(|e| {
+        app::ssr::errors::plex_unavailable(&format!("the playlist was cut off: {e}"))
+    })?;
     let body = sanitize_playlist(&text, state.plex_base.as_str(), prefix);
     Ok((
         StatusCode::OK,

@@ -41,18 +41,16 @@ pub async fn image(
         .photo_transcode_request(&path, w, h)?
         .send()
         .await
-        .map_err(|e| {
-            AppError::PlexUnavailable(if e.is_timeout() {
-                "timed out".into()
-            } else {
-                "connection failed".into()
-            })
-        })?;
+        .map_err(|e| app::ssr::errors::plex_unavailable(&format!("poster {path}: {e}")))?;
     match upstream.status().as_u16() {
         200 => {}
         404 => return Err(AppError::NotFound("that image".into()).into()),
         401 => return Err(AppError::PlexUnauthorized.into()),
-        s => return Err(AppError::PlexUnavailable(format!("image request answered {s}")).into()),
+        s => {
+            return Err(
+                app::ssr::errors::plex_unavailable(&format!("poster {path} answered {s}")).into(),
+            );
+        }
     }
     let mut headers = super::pass_headers(upstream.headers());
     headers.insert(

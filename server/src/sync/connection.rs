@@ -16,6 +16,7 @@ use marquee_store::SessionStoreError;
 use marquee_sync::protocol::{MAX_MESSAGE_BYTES, RATE_BURST, RATE_PER_SEC};
 use marquee_sync::{ClientMsg, ErrorCode, PROTOCOL_VERSION, ServerMsg, SessionError};
 use tokio::sync::broadcast::error::RecvError;
+use tracing::Instrument;
 
 use super::hub::{Hub, Outbound};
 use super::now_ms;
@@ -35,6 +36,8 @@ const CLOSE_PROTOCOL: u16 = 4400;
 const CLOSE_TIMEOUT: u16 = 4408;
 const CLOSE_SIGN_IN_EXPIRED: u16 = 4401;
 const CLOSE_SIGN_IN_REQUIRED: u16 = 4403;
+/// The server is stopping (WebSocket "service restart"): the client reconnects with backoff.
+const CLOSE_SERVICE_RESTART: u16 = 1012;
 
 type Sink = SplitSink<WebSocket, Message>;
 
@@ -44,7 +47,10 @@ pub async fn upgrade(
     Path(session): Path<String>,
     State(state): State<AppState>,
     account: Option<axum::Extension<app::model::Account>>,
+    request_id: Option<axum::Extension<app::ssr::errors::RequestId>>,
 ) -> Response {
+    // The connection keeps its upgrade request's id: failures it reports carry it.
+    let request_id = request_id.map(|r| r.0).unwrap_or_default();
     let hub = state.hub.clone();
     let identity = Identity {
         signed_in: account.map(|a| a.0.discord_id),
@@ -58,17 +64,21 @@ pub async fn upgrade(
         .max_frame_size(MAX_FRAME_BYTES)
         .read_buffer_size(IO_BUFFER_BYTES)
         .write_buffer_size(IO_BUFFER_BYTES)
-        .on_upgrade(move |socket| async move {
-            let (mut sink, stream) = socket.split();
-            if let Err(e) = run(&hub, &session, &identity, &mut sink, stream).await {
-                tracing::debug!(session = %session, error = %e, "viewer connection ended with an error");
-            }
-            let _ = sink.close().await;
+        .on_upgrade(move |socket| {
+            let span = tracing::info_span!("viewer", id = %request_id, session = %session);
+            let connection = async move {
+                let (mut sink, stream) = socket.split();
+                if let Err(e) = run(&hub, &session, &identity, &mut sink, stream).await {
+                    tracing::debug!(error = %e, "viewer connection ended with an error");
+                }
+                let _ = sink.close().await;
+            };
+            app::ssr::errors::scope(request_id.clone(), connection).instrument(span)
         })
 }
 
 async fn send(sink: &mut Sink, msg: &ServerMsg) -> Result<(), axum::Error> {
-    let text = serde_json::to_string(msg).unwrap_or_default();
+    let text = serde_json::to_string(msg).expect("protocol messages always serialise");
     sink.send(Message::Text(text.into())).await
 }
 
@@ -216,11 +226,13 @@ async fn run(
             return Ok(());
         }
         Err(e) => {
-            tracing::warn!(session, error = %e, "could not load a session");
+            let reference = app::ssr::errors::log_internal("loading a session", &e);
             let msg = ServerMsg::error(
                 None,
                 ErrorCode::Unavailable,
-                "The server could not load this session; try again shortly.",
+                format!(
+                    "The server could not load this session; try again shortly (reference {reference})."
+                ),
             );
             send(sink, &msg).await?;
             close(sink, 1011, "unavailable").await;
@@ -231,12 +243,17 @@ async fn run(
     // Subscribe before joining so no event after our snapshot can slip past.
     let mut room = hub.enter(session);
     let mut gate = Gate::new();
-    let member = match tokio::time::timeout(
-        HELLO_TIMEOUT,
-        await_hello(hub, session, identity, sink, &mut stream, &mut gate),
-    )
-    .await
-    {
+    let hello = tokio::select! {
+        hello = tokio::time::timeout(
+            HELLO_TIMEOUT,
+            await_hello(hub, session, identity, sink, &mut stream, &mut gate),
+        ) => hello,
+        () = hub.closing() => {
+            close(sink, CLOSE_SERVICE_RESTART, "server restarting").await;
+            return Ok(());
+        }
+    };
+    let member = match hello {
         Ok(Ok(Some(member))) => member,
         Ok(Ok(None)) => return Ok(()),
         Ok(Err(e)) => return Err(e),
@@ -256,6 +273,10 @@ async fn run(
 
     let result = loop {
         tokio::select! {
+            () = hub.closing() => {
+                close(sink, CLOSE_SERVICE_RESTART, "server restarting").await;
+                break Ok(());
+            }
             incoming = stream.next() => {
                 let received_at = now_ms();
                 match incoming {
@@ -421,11 +442,11 @@ fn store_error(id: Option<u64>, e: &SessionStoreError) -> ServerMsg {
             ServerMsg::error(id, ErrorCode::UnknownSession, "This session has ended.")
         }
         other => {
-            tracing::warn!(error = %other, "session update failed");
+            let reference = app::ssr::errors::log_internal("session update", other);
             ServerMsg::error(
                 id,
                 ErrorCode::Unavailable,
-                "The server could not save that; try again.",
+                format!("The server could not save that; try again (reference {reference})."),
             )
         }
     }

@@ -14,6 +14,7 @@ use marquee_store::{SessionEvent, SessionStore};
 use marquee_sync::{Change, ServerMsg};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use super::now_ms;
 
@@ -38,7 +39,10 @@ pub struct Hub {
 struct Inner {
     sessions: SessionStore,
     rooms: Mutex<HashMap<String, Room>>,
+    /// Connections in a room; a stopping server waits for this to reach zero.
     connections: AtomicUsize,
+    /// Cancelled when the server stops: every connection closes with "service restart".
+    closing: CancellationToken,
 }
 
 struct Room {
@@ -79,6 +83,7 @@ impl Hub {
                 sessions,
                 rooms: Mutex::default(),
                 connections: AtomicUsize::new(0),
+                closing: CancellationToken::new(),
             }),
         };
         let rx = hub.inner.sessions.bus().subscribe();
@@ -90,9 +95,28 @@ impl Hub {
         &self.inner.sessions
     }
 
-    /// Open WebSocket connections on this process.
+    /// Open WebSocket connections on this process (in a room).
     pub fn connections(&self) -> usize {
         self.inner.connections.load(Ordering::Relaxed)
+    }
+
+    /// Tells every connection to close (the server is stopping): each sends its viewer the
+    /// "service restart" close code, records that the viewer left, and ends. Axum's graceful
+    /// shutdown does not see upgraded connections, so the hub must.
+    pub fn close_all(&self) {
+        self.inner.closing.cancel();
+    }
+
+    /// Resolves once [`Hub::close_all`] has been called.
+    pub fn closing(&self) -> WaitForCancellationFuture<'_> {
+        self.inner.closing.cancelled()
+    }
+
+    /// Waits until every connection has left its room (call after [`Hub::close_all`]).
+    pub async fn drained(&self) {
+        while self.connections() > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     fn lock_rooms(&self) -> std::sync::MutexGuard<'_, HashMap<String, Room>> {

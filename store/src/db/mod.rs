@@ -94,34 +94,68 @@ mod links;
 
 pub use auth::{NewRefreshToken, Rotation};
 
-/// Where a database URL points after parsing.
-#[derive(Debug, PartialEq, Eq)]
-enum Target {
+/// Where the database is: the one place a `DATABASE_URL` is read. Unset (or empty) means the
+/// embedded SQLite file in the data dir.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// A SQLite file.
     Sqlite(PathBuf),
+    /// A PostgreSQL URL (may hold a password: its `Debug` is redacted).
     Postgres(String),
 }
 
+impl std::fmt::Debug for DatabaseTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DatabaseTarget::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            DatabaseTarget::Postgres(url) => {
+                f.debug_tuple("Postgres").field(&redact_url(url)).finish()
+            }
+        }
+    }
+}
+
+impl DatabaseTarget {
+    /// Parses a database URL (`postgres://…`, `postgresql://…`, `sqlite://path`, `path.db`);
+    /// `None` or an empty string is `<data_dir>/marquee.db`.
+    pub fn parse(database_url: Option<&str>, data_dir: &Path) -> Result<Self, StoreError> {
+        let Some(url) = database_url.map(str::trim).filter(|u| !u.is_empty()) else {
+            return Ok(Self::Sqlite(data_dir.join("marquee.db")));
+        };
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .or_else(|| {
+                url.contains("://")
+                    .then_some("")
+                    .or(url.ends_with(".db").then_some(url))
+            })
+            .unwrap_or_default();
+        if path.is_empty() || path.contains(":memory:") {
+            // An in-memory database would be a different database per pooled connection.
+            return Err(StoreError::InvalidUrl(redact_url(url)));
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+
+    /// What to log: the file, or the URL without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            DatabaseTarget::Sqlite(path) => format!("SQLite at {}", path.display()),
+            DatabaseTarget::Postgres(url) => redact_url(url),
+        }
+    }
+}
+
+#[cfg(test)]
+type Target = DatabaseTarget;
+
+#[cfg(test)]
 fn parse_target(database_url: Option<&str>, data_dir: &Path) -> Result<Target, StoreError> {
-    let Some(url) = database_url.map(str::trim).filter(|u| !u.is_empty()) else {
-        return Ok(Target::Sqlite(data_dir.join("marquee.db")));
-    };
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Target::Postgres(url.to_owned()));
-    }
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .or_else(|| {
-            url.contains("://")
-                .then_some("")
-                .or(url.ends_with(".db").then_some(url))
-        })
-        .unwrap_or_default();
-    if path.is_empty() || path.contains(":memory:") {
-        // An in-memory database would be a different database per pooled connection.
-        return Err(StoreError::InvalidUrl(redact_url(url)));
-    }
-    Ok(Target::Sqlite(PathBuf::from(path)))
+    DatabaseTarget::parse(database_url, data_dir)
 }
 
 /// Current UTC time at microsecond precision, the finest both backends keep, so values read
@@ -143,9 +177,14 @@ impl Store {
     /// `sqlite://path`, `sqlite:path` or a path ending in `.db` → SQLite (relative paths are
     /// relative to the working directory); `postgres://…` / `postgresql://…` → PostgreSQL.
     pub async fn connect(database_url: Option<&str>, data_dir: &Path) -> Result<Store, StoreError> {
-        match parse_target(database_url, data_dir)? {
-            Target::Sqlite(path) => Self::connect_sqlite(&path).await,
-            Target::Postgres(url) => Self::connect_postgres(&url).await,
+        Self::open(&DatabaseTarget::parse(database_url, data_dir)?).await
+    }
+
+    /// Opens (and migrates) the database at `target`.
+    pub async fn open(target: &DatabaseTarget) -> Result<Store, StoreError> {
+        match target {
+            DatabaseTarget::Sqlite(path) => Self::connect_sqlite(path).await,
+            DatabaseTarget::Postgres(url) => Self::connect_postgres(url).await,
         }
     }
 

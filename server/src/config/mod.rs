@@ -3,14 +3,21 @@
 //! Every setting has a default that gives the embedded mode (SQLite in `./data`, in-process
 //! cache, the demo library), so `marquee` with no configuration works. Secrets are
 //! [`SecretString`]s: they print as `[REDACTED]` in `Debug` output and logs.
+//!
+//! [`Config`] holds the settings as written; [`settings::Settings`] is the same parsed once
+//! into typed sections, which is all the server reads.
+
+pub mod settings;
+
+pub use marquee_store::redact_url;
+pub use settings::Settings;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 /// Environment variables read without the `MARQUEE_` prefix, because other tools use these names.
@@ -97,6 +104,9 @@ pub struct Config {
     pub cache_system_ttl_secs: u64,
     /// `tracing` filter, e.g. `info` or `server=debug,info`.
     pub log: String,
+    /// On SIGTERM, how long requests still running may take to finish before they are cut
+    /// (seconds). Below a container runtime's kill timeout (Docker's is 10 s).
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for Config {
@@ -133,6 +143,7 @@ impl Default for Config {
             cache_media_ttl_secs: 30 * 60,
             cache_system_ttl_secs: 10 * 60,
             log: "info".into(),
+            shutdown_grace_secs: 5,
         }
     }
 }
@@ -161,7 +172,8 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// Defaults, then `file` (or `marquee.toml` if it exists), then the environment.
+    /// Defaults, then `file` (or `marquee.toml` if it exists), then the environment. Parse the
+    /// result with [`Config::settings`].
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         match file {
@@ -184,189 +196,19 @@ impl Config {
                     .map(|k| k.as_str().to_ascii_lowercase().into()),
             )
             .merge(Env::prefixed("MARQUEE_"));
-        let config: Config = figment
+        figment
             .extract()
-            .map_err(|e| ConfigError::Load(Box::new(e)))?;
-        config.validate()?;
-        Ok(config)
+            .map_err(|e| ConfigError::Load(Box::new(e)))
     }
 
     /// Catch settings that would fail later in a confusing way.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let bad = |m: String| Err(ConfigError::Invalid(m));
-        if let Some(url) = self.plex_url.as_deref().filter(|u| !u.is_empty()) {
-            if url::Url::parse(url).is_err() {
-                return bad(format!(
-                    "PLEX_URL is not a URL: {url:?} (example: http://192.168.1.10:32400)"
-                ));
-            }
-            if self
-                .plex_token
-                .as_ref()
-                .is_none_or(|t| t.expose_secret().is_empty())
-            {
-                return bad(
-                    "PLEX_URL is set but PLEX_TOKEN is not; Marquee needs the server's token"
-                        .into(),
-                );
-            }
-        }
-        if let Some(db) = &self.database_url {
-            let db = db.expose_secret();
-            let known = ["postgres://", "postgresql://", "sqlite://"]
-                .iter()
-                .any(|p| db.starts_with(p))
-                || db.ends_with(".db")
-                || db.is_empty();
-            if !known {
-                return bad(
-                    "DATABASE_URL must start with postgres://, postgresql:// or sqlite://".into(),
-                );
-            }
-        }
-        if let Some(redis) = &self.redis_url
-            && !(redis.expose_secret().starts_with("redis://")
-                || redis.expose_secret().starts_with("rediss://"))
-        {
-            return bad("REDIS_URL must start with redis:// or rediss://".into());
-        }
-        for (name, value) in [
-            ("MARQUEE_PUBLIC_URL", &self.public_url),
-            ("MARQUEE_DISCORD_API_URL", &self.discord_api_url),
-        ] {
-            if let Some(v) = value.as_deref().filter(|v| !v.is_empty())
-                && !url::Url::parse(v).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
-            {
-                return bad(format!(
-                    "{name} must be an http(s) URL such as https://marquee.example.com, not {v:?}"
-                ));
-            }
-        }
-        if self
-            .discord_client_id
-            .as_deref()
-            .is_some_and(|s| !s.is_empty())
-            != self
-                .discord_client_secret
-                .as_ref()
-                .is_some_and(|s| !s.expose_secret().is_empty())
-        {
-            return bad(
-                "set both MARQUEE_DISCORD_CLIENT_ID and MARQUEE_DISCORD_CLIENT_SECRET for Discord sign-in, or neither"
-                    .into(),
-            );
-        }
-        if self.access_token_ttl_secs == 0 || self.refresh_token_ttl_days == 0 {
-            return bad("token lifetimes must be positive".into());
-        }
-        let media = self.cache_media_ttl_secs;
-        if !(15 * 60..=60 * 60).contains(&media) {
-            return bad(format!(
-                "MARQUEE_CACHE_MEDIA_TTL_SECS must be 900–3600 (15–60 min), not {media}"
-            ));
-        }
-        let system = self.cache_system_ttl_secs;
-        if !(5 * 60..=30 * 60).contains(&system) {
-            return bad(format!(
-                "MARQUEE_CACHE_SYSTEM_TTL_SECS must be 300–1800 (5–30 min), not {system}"
-            ));
-        }
-        if self.cache_session_ttl_secs == 0 || self.plex_timeout_secs == 0 {
-            return bad("cache and timeout settings must be positive".into());
-        }
-        Ok(())
+        self.settings().map(|_| ())
     }
 
-    /// True when no Plex server is configured and the demo library should run.
-    pub fn demo_mode(&self) -> bool {
-        self.plex_url.as_deref().is_none_or(str::is_empty)
-    }
-
-    pub fn plex_timeout(&self) -> Duration {
-        Duration::from_secs(self.plex_timeout_secs)
-    }
-
-    pub fn cache_ttls(&self) -> marquee_store::TierTtls {
-        marquee_store::TierTtls {
-            session: Duration::from_secs(self.cache_session_ttl_secs),
-            media: Duration::from_secs(self.cache_media_ttl_secs),
-            system: Duration::from_secs(self.cache_system_ttl_secs),
-        }
-    }
-
-    /// The database URL, if one is set and non-empty.
-    pub fn database_url(&self) -> Option<&str> {
-        self.database_url
-            .as_ref()
-            .map(|s| s.expose_secret())
-            .filter(|s| !s.is_empty())
-    }
-
-    /// The bot token, if one is set and non-empty.
-    pub fn discord_token(&self) -> Option<&SecretString> {
-        self.discord_token
-            .as_ref()
-            .filter(|t| !t.expose_secret().trim().is_empty())
-    }
-
-    /// Discord's base URL (`https://discord.com`, or a fake's in tests) for OAuth2 and the REST
-    /// calls the server makes itself.
-    pub fn discord_api_base(&self) -> String {
-        self.discord_api_url
-            .clone()
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| "https://discord.com".into())
-    }
-
-    /// The Discord OAuth2 client, when both its id and secret are set.
-    pub fn discord_oauth(&self) -> Option<(&str, &SecretString)> {
-        let id = self
-            .discord_client_id
-            .as_deref()
-            .filter(|s| !s.is_empty())?;
-        let secret = self
-            .discord_client_secret
-            .as_ref()
-            .filter(|t| !t.expose_secret().is_empty())?;
-        Some((id, secret))
-    }
-
-    /// Whether viewers who are not signed in may join sessions (see [`Config::guests`]).
-    pub fn admits_guests(&self) -> bool {
-        self.guests.unwrap_or(self.discord_oauth().is_none())
-    }
-
-    /// Whether `marquee serve` should run the bot (see [`Config::bot_in_server`]).
-    pub fn bot_in_server(&self) -> bool {
-        self.bot_in_server.unwrap_or(self.redis_url().is_none())
-    }
-
-    /// Base URL for links and posters, without a trailing slash.
-    pub fn public_url(&self, bound: SocketAddr) -> String {
-        match self.public_url.as_deref().filter(|u| !u.is_empty()) {
-            Some(url) => url.trim_end_matches('/').to_owned(),
-            None => format!("http://{bound}"),
-        }
-    }
-
-    pub fn redis_url(&self) -> Option<&str> {
-        self.redis_url
-            .as_ref()
-            .map(|s| s.expose_secret())
-            .filter(|s| !s.is_empty())
-    }
-}
-
-/// A URL safe to log: the password (if any) replaced by `***`.
-pub fn redact_url(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(mut url) => {
-            if url.password().is_some() {
-                let _ = url.set_password(Some("***"));
-            }
-            url.to_string()
-        }
-        Err(_) => "(unparseable URL)".into(),
+    /// The settings parsed into typed sections (see [`settings`]).
+    pub fn settings(&self) -> Result<Settings, ConfigError> {
+        Settings::parse(self)
     }
 }
 
@@ -389,21 +231,26 @@ mod tests {
 
     #[test]
     fn guests_are_off_by_default_once_sign_in_is_set_up() {
+        let admits_guests = |c: &Config| c.settings().unwrap().auth.guests;
         let mut c = Config::default();
-        assert!(c.admits_guests(), "without sign-in everyone is a guest");
+        assert!(admits_guests(&c), "without sign-in everyone is a guest");
         c.discord_client_id = Some("1".into());
         c.discord_client_secret = Some("s".to_string().into());
-        assert!(!c.admits_guests());
+        assert!(!admits_guests(&c));
         c.guests = Some(true);
-        assert!(c.admits_guests());
+        assert!(admits_guests(&c));
     }
 
     #[test]
     fn defaults_are_the_embedded_mode() {
         let c = Config::default();
-        assert!(c.demo_mode());
+        let settings = c.settings().unwrap();
+        assert!(settings.demo_mode());
         assert!(c.validate().is_ok());
-        assert_eq!(c.database_url(), None);
+        assert_eq!(
+            settings.database,
+            marquee_store::DatabaseTarget::Sqlite(c.data_dir.join("marquee.db"))
+        );
     }
 
     #[test]

@@ -1,0 +1,321 @@
+//! The configuration parsed once into typed sections.
+//!
+//! [`Config`] is what a person writes (flat keys from a file or the environment); [`Settings`]
+//! is what the server runs on, checked and parsed in one pass: the Plex source is either the
+//! demo library or a server with a URL and a token, the database is a parsed target, Discord's
+//! parts are present together or not at all. Start-up reads nothing from [`Config`] directly,
+//! so a setting is interpreted in exactly one place.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use marquee_store::{DatabaseTarget, TierTtls};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use super::{Config, ConfigError};
+
+/// Everything the server runs on. Built by [`Settings::parse`].
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Address the web server listens on.
+    pub bind: SocketAddr,
+    /// SQLite database, demo media, generated ids and keys.
+    pub data_dir: PathBuf,
+    /// The built site (WASM bundle, CSS, scripts).
+    pub site_root: PathBuf,
+    /// `tracing` filter.
+    pub log: String,
+    pub plex: PlexSettings,
+    pub database: DatabaseTarget,
+    /// Redis, for the shared cache and the event bus (scale-out mode).
+    pub redis: Option<RedisTarget>,
+    pub discord: DiscordSettings,
+    pub auth: AuthSettings,
+    pub cache: TierTtls,
+    pub limits: Limits,
+    /// Bearer token for the admin routes; generated into the data dir when unset.
+    pub admin_token: Option<SecretString>,
+    /// Where people reach Marquee; `None` is `http://<bound address>`.
+    pub public_url: Option<Url>,
+}
+
+/// Where the library comes from.
+#[derive(Clone, Debug)]
+pub enum PlexSource {
+    /// The built-in demo library (the fake Plex server with generated media).
+    Demo { media_dir: PathBuf },
+    /// A real Plex Media Server.
+    Server { url: Url, token: SecretString },
+}
+
+/// The Plex source and how long a call to it may take.
+#[derive(Clone, Debug)]
+pub struct PlexSettings {
+    pub source: PlexSource,
+    pub timeout: Duration,
+}
+
+/// A Redis server and the prefix of Marquee's keys on it.
+#[derive(Clone, Debug)]
+pub struct RedisTarget {
+    pub url: SecretString,
+    pub namespace: String,
+}
+
+/// Discord: the bot, the OAuth2 application, and where Discord's API is.
+#[derive(Clone, Debug)]
+pub struct DiscordSettings {
+    /// The bot's token; `None` means no bot.
+    pub bot_token: Option<SecretString>,
+    /// The OAuth2 application for "Sign in with Discord" and the Activity.
+    pub oauth: Option<OAuthApp>,
+    /// Discord's API base (`https://discord.com`, or a proxy or fake).
+    pub api_base: Url,
+    /// The application has an Activity, so `/watch` launches it.
+    pub activity: bool,
+    /// `marquee serve` runs the bot (else one `marquee bot` does).
+    pub bot_in_server: bool,
+}
+
+/// A Discord application's OAuth2 credentials.
+#[derive(Clone, Debug)]
+pub struct OAuthApp {
+    pub client_id: String,
+    pub client_secret: SecretString,
+}
+
+/// Sign-in and who may join.
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    /// Key for access tokens; generated into the data dir when unset.
+    pub jwt_secret: Option<SecretString>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    /// Viewers who are not signed in may join sessions.
+    pub guests: bool,
+    /// Send `Strict-Transport-Security`.
+    pub hsts: bool,
+}
+
+/// Rates and deadlines.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Sign-in requests per minute per client address, and the burst.
+    pub auth_rate_per_minute: u32,
+    pub auth_rate_burst: u32,
+    /// `/api/…` requests per minute per client address, and the burst.
+    pub api_rate_per_minute: u32,
+    pub api_rate_burst: u32,
+    /// How long a stopping server lets requests finish.
+    pub shutdown_grace: Duration,
+}
+
+/// Discord's API when no other base is configured.
+const DISCORD: &str = "https://discord.com";
+
+impl Settings {
+    /// Checks and parses `config`; the error names the setting and how to fix it.
+    pub fn parse(config: &Config) -> Result<Settings, ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+
+        let plex_url = non_empty(config.plex_url.as_deref());
+        let source = match plex_url {
+            None => PlexSource::Demo {
+                media_dir: config
+                    .demo_media_dir
+                    .clone()
+                    .unwrap_or_else(|| config.data_dir.join("demo-media")),
+            },
+            Some(raw) => {
+                let url = parse_url("PLEX_URL", raw, &["http", "https"]).map_err(|_| {
+                    ConfigError::Invalid(format!(
+                        "PLEX_URL is not a URL: {raw:?} (example: http://192.168.1.10:32400)"
+                    ))
+                })?;
+                let Some(token) = secret(config.plex_token.as_ref()) else {
+                    return bad(
+                        "PLEX_URL is set but PLEX_TOKEN is not; Marquee needs the server's token"
+                            .into(),
+                    );
+                };
+                PlexSource::Server { url, token }
+            }
+        };
+        if config.plex_timeout_secs == 0 {
+            return bad("cache and timeout settings must be positive".into());
+        }
+
+        let database_url = secret(config.database_url.as_ref());
+        let database = DatabaseTarget::parse(
+            database_url.as_ref().map(|s| s.expose_secret()),
+            &config.data_dir,
+        )
+        .map_err(|_| {
+            ConfigError::Invalid(
+                "DATABASE_URL must start with postgres://, postgresql:// or sqlite://".into(),
+            )
+        })?;
+
+        let redis = match secret(config.redis_url.as_ref()) {
+            None => None,
+            Some(url) => {
+                parse_url("REDIS_URL", url.expose_secret(), &["redis", "rediss"]).map_err(
+                    |_| {
+                        ConfigError::Invalid(
+                            "REDIS_URL must start with redis:// or rediss://".into(),
+                        )
+                    },
+                )?;
+                Some(RedisTarget {
+                    url,
+                    namespace: config.redis_namespace.clone(),
+                })
+            }
+        };
+
+        let public_url = non_empty(config.public_url.as_deref())
+            .map(|u| parse_url("MARQUEE_PUBLIC_URL", u, &["http", "https"]))
+            .transpose()?;
+        let api_base = parse_url(
+            "MARQUEE_DISCORD_API_URL",
+            non_empty(config.discord_api_url.as_deref()).unwrap_or(DISCORD),
+            &["http", "https"],
+        )?;
+        let client_id = non_empty(config.discord_client_id.as_deref());
+        let client_secret = secret(config.discord_client_secret.as_ref());
+        let oauth = match (client_id, client_secret) {
+            (Some(id), Some(secret)) => Some(OAuthApp {
+                client_id: id.to_owned(),
+                client_secret: secret,
+            }),
+            (None, None) => None,
+            _ => {
+                return bad(
+                    "set both MARQUEE_DISCORD_CLIENT_ID and MARQUEE_DISCORD_CLIENT_SECRET for Discord sign-in, or neither"
+                        .into(),
+                );
+            }
+        };
+        let bot_token = config
+            .discord_token
+            .as_ref()
+            .filter(|t| !t.expose_secret().trim().is_empty())
+            .cloned();
+
+        if config.access_token_ttl_secs == 0 || config.refresh_token_ttl_days == 0 {
+            return bad("token lifetimes must be positive".into());
+        }
+        let media = config.cache_media_ttl_secs;
+        if !(15 * 60..=60 * 60).contains(&media) {
+            return bad(format!(
+                "MARQUEE_CACHE_MEDIA_TTL_SECS must be 900–3600 (15–60 min), not {media}"
+            ));
+        }
+        let system = config.cache_system_ttl_secs;
+        if !(5 * 60..=30 * 60).contains(&system) {
+            return bad(format!(
+                "MARQUEE_CACHE_SYSTEM_TTL_SECS must be 300–1800 (5–30 min), not {system}"
+            ));
+        }
+        if config.cache_session_ttl_secs == 0 {
+            return bad("cache and timeout settings must be positive".into());
+        }
+
+        Ok(Settings {
+            bind: config.bind,
+            data_dir: config.data_dir.clone(),
+            site_root: config.site_root.clone(),
+            log: config.log.clone(),
+            plex: PlexSettings {
+                source,
+                timeout: Duration::from_secs(config.plex_timeout_secs),
+            },
+            database,
+            discord: DiscordSettings {
+                bot_in_server: config.bot_in_server.unwrap_or(redis.is_none()),
+                bot_token,
+                api_base,
+                activity: config.discord_activity,
+                oauth: oauth.clone(),
+            },
+            redis,
+            auth: AuthSettings {
+                jwt_secret: secret(config.jwt_secret.as_ref()),
+                access_token_ttl: Duration::from_secs(config.access_token_ttl_secs),
+                refresh_token_ttl: Duration::from_secs(config.refresh_token_ttl_days * 24 * 3600),
+                guests: config.guests.unwrap_or(oauth.is_none()),
+                hsts: config.hsts,
+            },
+            cache: TierTtls {
+                session: Duration::from_secs(config.cache_session_ttl_secs),
+                media: Duration::from_secs(media),
+                system: Duration::from_secs(system),
+            },
+            limits: Limits {
+                auth_rate_per_minute: config.auth_rate_per_minute,
+                auth_rate_burst: config.auth_rate_burst,
+                api_rate_per_minute: config.api_rate_per_minute,
+                api_rate_burst: config.api_rate_burst,
+                shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
+            },
+            admin_token: secret(config.admin_token.as_ref()),
+            public_url,
+        })
+    }
+
+    /// True when the built-in demo library is the Plex source.
+    pub fn demo_mode(&self) -> bool {
+        matches!(self.plex.source, PlexSource::Demo { .. })
+    }
+
+    /// Base URL for links and posters, without a trailing slash.
+    pub fn public_url(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+            None => format!("http://{bound}"),
+        }
+    }
+}
+
+impl DiscordSettings {
+    /// Discord's API base without a trailing slash, as the REST clients want it.
+    pub fn api_base(&self) -> String {
+        self.api_base.as_str().trim_end_matches('/').to_owned()
+    }
+
+    /// The API base when it is not Discord's own (the bot's REST client needs to know).
+    pub fn api_override(&self) -> Option<String> {
+        (self.api_base.as_str().trim_end_matches('/') != DISCORD).then(|| self.api_base())
+    }
+}
+
+/// The one URL parser for settings: `raw` must parse and use one of `schemes`.
+pub fn parse_url(setting: &str, raw: &str, schemes: &[&str]) -> Result<Url, ConfigError> {
+    match Url::parse(raw.trim()) {
+        Ok(url) if schemes.contains(&url.scheme()) => Ok(url),
+        _ => Err(ConfigError::Invalid(format!(
+            "{setting} must be a{} URL such as {}, not {:?}",
+            if schemes.contains(&"http") {
+                "n http(s)".to_owned()
+            } else {
+                format!(" {}://", schemes.join(":// or "))
+            },
+            if schemes.contains(&"http") {
+                "https://marquee.example.com"
+            } else {
+                "redis://127.0.0.1:6379"
+            },
+            marquee_store::redact_url(raw)
+        ))),
+    }
+}
+
+fn non_empty(value: Option<&str>) -> Option<&str> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
+fn secret(value: Option<&SecretString>) -> Option<SecretString> {
+    value.filter(|s| !s.expose_secret().is_empty()).cloned()
+}
