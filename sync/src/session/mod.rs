@@ -49,11 +49,6 @@ pub const MIN_LEAD_MS: f64 = 150.0;
 /// Longest lead, whatever the members' round-trip times.
 pub const MAX_LEAD_MS: f64 = 1_000.0;
 
-/// Whether `id` has the shape of a session id (see [`SessionId`](crate::SessionId)).
-pub fn valid_id(id: &str) -> bool {
-    crate::SessionId::parse(id).is_ok()
-}
-
 /// Trims a display name and checks its length: [`DisplayName::parse`](crate::DisplayName::parse)
 /// for callers that keep the name as a `String`.
 pub fn clean_name(name: &str) -> Result<String, SessionError> {
