@@ -50,7 +50,7 @@ impl BotService {
         user: (u64, &str),
         co_host: bool,
     ) -> Result<Session, BotError> {
-        let member = format!("{}{}", crate::service::MEMBER_PREFIX, user.0);
+        let member = marquee_sync::member::discord(user.0);
         let name = crate::service::display_name(user.1);
         let updated = self
             .sessions

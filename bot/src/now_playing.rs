@@ -39,7 +39,9 @@ impl Button {
         let button = [Button::Toggle, Button::Skip]
             .into_iter()
             .find(|b| b.id() == action)?;
-        marquee_sync::session::valid_id(session).then_some((button, session))
+        marquee_sync::SessionId::parse(session)
+            .is_ok()
+            .then_some((button, session))
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use marquee_store::sessions::now_ms;
 use marquee_store::{ChannelLink, NewChannelLink, SessionStore, Store};
-use marquee_sync::{Command, Member, Role, Session};
+use marquee_sync::{Command, Member, MemberId, Role, Session, member};
 
 use crate::catalog::{Catalog, CatalogError, Playable, Title};
 use crate::error::BotError;
@@ -16,9 +16,6 @@ use crate::permissions::{self, Asker, ControlPolicy, Hosts};
 /// Longest the bot waits for Plex before answering that it is unavailable: Discord gives an
 /// interaction three seconds to be answered.
 pub const PLEX_BUDGET: Duration = Duration::from_millis(2_500);
-
-/// Prefix of the member id a Discord user has in a session (`discord-<snowflake>`).
-pub const MEMBER_PREFIX: &str = "discord-";
 
 /// Value prefix of autocomplete choices: `/play` receives `rk:<ratingKey>` when a suggestion was
 /// picked, or the typed text when it was not.
@@ -37,8 +34,8 @@ pub struct Invoker {
 
 impl Invoker {
     /// Their member id in sessions.
-    pub fn member_id(&self) -> String {
-        format!("{MEMBER_PREFIX}{}", self.user_id)
+    pub fn member_id(&self) -> MemberId {
+        member::discord(self.user_id)
     }
 
     fn voice(&self) -> Result<u64, BotError> {
@@ -183,7 +180,7 @@ impl BotService {
         let policy = self.policy(invoker.guild_id).await?;
         let session = &linked.session;
         let host = session.host();
-        let owner = session.member(&format!("{MEMBER_PREFIX}{}", linked.link.owner_discord_id));
+        let owner = session.member(&member::discord(&linked.link.owner_discord_id));
         let mut names: Vec<String> = owner
             .iter()
             .chain(host.iter())
@@ -193,7 +190,7 @@ impl BotService {
         let hosts = Hosts {
             owner: linked.link.owner_discord_id.parse().ok(),
             host: host
-                .and_then(|h| h.id.strip_prefix(MEMBER_PREFIX))
+                .and_then(|h| member::discord_user_id(&h.id))
                 .and_then(|id| id.parse().ok()),
             names,
         };
@@ -268,7 +265,7 @@ impl BotService {
         let name = display_name(&invoker.name);
         let updated = self
             .sessions
-            .update(&linked.session.id, Some(&member), |s| {
+            .update(&linked.session.id, Some(member.as_str()), |s| {
                 let now = now_ms();
                 let mut changes = s.enrol(&member, &name, now)?;
                 // The guild's policy (checked in `authorize`, with the Discord roles the session
@@ -304,7 +301,7 @@ impl BotService {
             Err(BotError::NoSession(_) | BotError::SessionGone) => return Ok(()),
             Err(e) => return Err(e),
         };
-        let member = format!("{MEMBER_PREFIX}{user_id}");
+        let member = member::discord(user_id);
         let hosts = |s: &Session| s.host_elsewhere && s.host().is_some_and(|h| h.id == member);
         if !hosts(&linked.session) {
             return Ok(());

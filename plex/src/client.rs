@@ -136,13 +136,10 @@ fn header_value(name: &str, value: &str) -> Result<HeaderValue, PlexError> {
     })
 }
 
-/// Ratings keys and section keys go into URL paths; Plex only uses digits and letters there.
+/// Ratings keys and section keys go into URL paths; they are checked with Marquee's one rule for
+/// Plex keys ([`marquee_sync::ids::is_plex_key`]) before any request is made.
 fn check_key(what: &str, key: &str) -> Result<(), PlexError> {
-    if !key.is_empty()
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
+    if marquee_sync::ids::is_plex_key(key) {
         Ok(())
     } else {
         Err(PlexError::InvalidInput(format!(

@@ -6,7 +6,10 @@
 //!
 //! - [`session`]: the session model (members, queue, playback against server time) and the
 //!   rules that turn commands into changes.
-//! - [`protocol`]: the typed, versioned WebSocket messages.
+//! - [`ids`] and [`member`]: checked session ids, display names and Plex rating keys, and the
+//!   member-id scheme (Discord user or anonymous viewer).
+//! - [`protocol`]: the typed, versioned WebSocket messages and close codes.
+//! - [`follow`]: how a viewer's copy of the session follows the server's events.
 //! - [`clock`]: NTP-style offset/delay estimation between a client and the server.
 //! - [`drift`]: how a player absorbs drift with gentle rate changes and seeks only when it must.
 //!
@@ -15,13 +18,18 @@
 
 pub mod clock;
 pub mod drift;
+pub mod follow;
+pub mod ids;
+pub mod member;
 pub mod protocol;
 pub mod session;
 
 pub use clock::{ClockEstimator, ClockSample};
 pub use drift::{Correction, DriftConfig, DriftController};
+pub use ids::{DisplayName, RatingKey, SessionId};
+pub use member::{MemberId, MemberKind};
 pub use protocol::{ClientMsg, ErrorCode, PROTOCOL_VERSION, ServerMsg};
 pub use session::{
-    Actor, Change, Command, Control, Member, MemberId, Playback, QueueEntry, Role, Session,
+    Actor, Admitted, Change, Command, Control, Member, Playback, QueueEntry, Role, Session,
     SessionError, Timeline, Wait, WaitReason,
 };

@@ -9,7 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::session::{Actor, Change, Command, MemberId, Session};
+use crate::member::MemberId;
+use crate::session::{Actor, Change, Command, Session};
 
 /// Bumped on any incompatible change; the server refuses other versions with a clear error.
 pub const PROTOCOL_VERSION: u16 = 1;
@@ -19,6 +20,27 @@ pub const MAX_MESSAGE_BYTES: usize = 8 * 1024;
 pub const RATE_PER_SEC: f64 = 20.0;
 /// …with bursts up to this many.
 pub const RATE_BURST: f64 = 40.0;
+
+/// WebSocket close codes the server ends a connection with, and what each tells the client.
+///
+/// 4000–4999 are the application's own; the 1000s are the standard codes Marquee uses. The
+/// server sends the matching [`ServerMsg::Error`] just before closing, for the message.
+pub mod close {
+    /// No session with this id (or it has ended): do not reconnect.
+    pub const UNKNOWN_SESSION: u16 = 4404;
+    /// The client speaks another protocol version: reload the page, do not reconnect.
+    pub const PROTOCOL: u16 = 4400;
+    /// No hello in time: reconnect.
+    pub const TIMEOUT: u16 = 4408;
+    /// The hello's access token expired or is not valid: refresh it, then reconnect.
+    pub const SIGN_IN_EXPIRED: u16 = 4401;
+    /// Guests are off and the viewer is not signed in: sign in first, do not reconnect.
+    pub const SIGN_IN_REQUIRED: u16 = 4403;
+    /// The server could not load the session: reconnect with backoff.
+    pub const UNAVAILABLE: u16 = 1011;
+    /// The server is restarting: reconnect with backoff.
+    pub const SERVICE_RESTART: u16 = 1012;
+}
 
 /// Viewer → server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -3,8 +3,14 @@
 
 use leptos::prelude::*;
 
+use crate::error::AppError;
 use crate::model::ItemCard;
-use crate::pages::search::search_library;
+
+/// Items whose titles match `query` (the search page lists them too).
+#[server(endpoint = "search")]
+pub async fn search_library(query: String) -> Result<Vec<ItemCard>, AppError> {
+    crate::ssr::services()?.library.search(&query).await
+}
 
 /// Most matches listed at once.
 const MAX_MATCHES: usize = 8;

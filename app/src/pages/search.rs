@@ -6,14 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::cards::PosterGrid;
 use crate::components::layout::{ErrorBox, Loading};
-use crate::error::AppError;
-use crate::model::ItemCard;
-
-/// Items whose titles match `query`.
-#[server(endpoint = "search")]
-pub async fn search_library(query: String) -> Result<Vec<ItemCard>, AppError> {
-    crate::ssr::services()?.library.search(&query).await
-}
+use crate::components::pick::search_library;
 
 #[component]
 pub fn SearchPage() -> impl IntoView {

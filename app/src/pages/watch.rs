@@ -5,19 +5,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::layout::{ErrorBox, Loading};
-use crate::error::AppError;
-use crate::model::PlaybackInfo;
-use crate::player::Player;
+use crate::player::{Player, get_playback};
 use crate::session::WatchTogether;
-
-/// How to play an item, and which version.
-#[server(endpoint = "playback")]
-pub async fn get_playback(key: String, version: Option<u32>) -> Result<PlaybackInfo, AppError> {
-    crate::ssr::services()?
-        .library
-        .playback(&key, version)
-        .await
-}
 
 #[component]
 pub fn WatchPage() -> impl IntoView {

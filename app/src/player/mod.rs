@@ -5,6 +5,10 @@
 //! the shared-session code can drive them later: play/pause, a seek bar that shows what is
 //! buffered, time, volume and mute, fullscreen, keyboard shortcuts, a buffering indicator, readable
 //! errors, and a version picker when an item has several media versions.
+//!
+//! In a shared session the player does not act on its own video: it tells the session what the
+//! viewer asked for through [`SessionHooks`], and the session moves the video to follow the
+//! group. The player knows nothing else about sessions (the session page builds the hooks).
 
 pub mod format;
 pub mod hls;
@@ -17,11 +21,42 @@ use leptos_router::hooks::use_navigate;
 use wasm_bindgen::JsCast;
 
 use crate::components::icons::{Icon, IconKind};
+use crate::error::AppError;
 use crate::model::{PlayMode, PlaybackInfo};
-use crate::session::SyncView;
 use format::format_time;
 use keys::{KeyAction, action_for};
-use marquee_sync::Command;
+
+/// How to play an item, and which version.
+#[server(endpoint = "playback")]
+pub async fn get_playback(key: String, version: Option<u32>) -> Result<PlaybackInfo, AppError> {
+    crate::ssr::services()?
+        .library
+        .playback(&key, version)
+        .await
+}
+
+/// What the player needs from a shared session: where the viewer's play, pause and seek go
+/// instead of the video, where the player reports its `<video>` and its stalls, and what the
+/// session wants shown. `Copy`: every field is a signal or a callback handle.
+#[derive(Clone, Copy)]
+pub struct SessionHooks {
+    /// Whether the group is playing (or about to resume after a wait): the play button pauses.
+    pub group_playing: Signal<bool>,
+    /// The browser blocked autoplay: show one "click to join playback" button.
+    pub needs_click: Signal<bool>,
+    /// The viewer pressed play.
+    pub on_play: Callback<()>,
+    /// The viewer pressed pause.
+    pub on_pause: Callback<()>,
+    /// The viewer sought to this position, in seconds (already clamped to the duration).
+    pub on_seek: Callback<f64>,
+    /// The `<video>` element appeared (or changed with the item): the session drives it.
+    pub on_video_attached: Callback<web_sys::HtmlVideoElement>,
+    /// The video stalled (`true`, the `waiting` event) or can play again (`false`).
+    pub on_stall: Callback<bool>,
+    /// The viewer clicked "click to join playback" (a user gesture the browser lets play).
+    pub on_gesture_play: Callback<()>,
+}
 
 /// A readable message for `MediaError.code`.
 pub fn media_error_message(code: u16) -> &'static str {
@@ -51,8 +86,12 @@ fn buffered_percentages(video: &web_sys::HtmlVideoElement, duration: f64) -> Vec
         .collect()
 }
 
+/// The player for `info`; with `session`, its controls drive the group (see [`SessionHooks`]).
 #[component]
-pub fn Player(info: PlaybackInfo) -> impl IntoView {
+pub fn Player(
+    info: PlaybackInfo,
+    #[prop(optional)] session: Option<SessionHooks>,
+) -> impl IntoView {
     let video_ref = NodeRef::<html::Video>::new();
     let shell_ref = NodeRef::<html::Div>::new();
 
@@ -83,24 +122,20 @@ pub fn Player(info: PlaybackInfo) -> impl IntoView {
 
     let video = move || video_ref.get();
 
-    // In a shared session the controls send commands to the group instead of acting locally;
-    // the session client moves this video to follow the group.
-    let sync = use_context::<SyncView>();
-    let synced = sync.is_some();
-    #[cfg(feature = "hydrate")]
-    if synced {
+    // In a shared session the controls tell the session instead of acting locally; the
+    // session moves this video to follow the group.
+    let synced = session.is_some();
+    if let Some(hooks) = session {
         Effect::new(move |_| {
             if let Some(v) = video_ref.get() {
-                crate::session::client::attach_video(v);
+                hooks.on_video_attached.run(v);
             }
         });
     }
     let stalled = move |on: bool| {
-        #[cfg(feature = "hydrate")]
-        if synced {
-            crate::session::client::video_stalled(on);
+        if let Some(hooks) = session {
+            hooks.on_stall.run(on);
         }
-        let _ = on;
     };
 
     // The server-rendered <video> starts loading before the WASM arrives, so events may have
@@ -120,17 +155,12 @@ pub fn Player(info: PlaybackInfo) -> impl IntoView {
         set_muted.set(v.muted());
     });
     let toggle_play = move || {
-        if let Some(sync) = sync {
-            let group_playing = sync.session.with_untracked(|s| {
-                s.as_ref().is_some_and(|s| {
-                    s.playback.playing || s.wait.as_ref().is_some_and(|w| w.resume)
-                })
-            });
-            crate::session::send(if group_playing {
-                Command::Pause
+        if let Some(hooks) = session {
+            if hooks.group_playing.get_untracked() {
+                hooks.on_pause.run(());
             } else {
-                Command::Play
-            });
+                hooks.on_play.run(());
+            }
             return;
         }
         if let Some(v) = video() {
@@ -143,14 +173,14 @@ pub fn Player(info: PlaybackInfo) -> impl IntoView {
         }
     };
     let seek_to = move |t: f64| {
-        if synced {
+        if let Some(hooks) = session {
             let max = duration.get_untracked();
             let t = if max > 0.0 {
                 t.clamp(0.0, max)
             } else {
                 t.max(0.0)
             };
-            crate::session::send(Command::Seek { position: t });
+            hooks.on_seek.run(t);
             return;
         }
         if let Some(v) = video() {
@@ -286,13 +316,11 @@ pub fn Player(info: PlaybackInfo) -> impl IntoView {
                 }
             ></video>
             {move || {
-                sync.filter(|s| s.needs_click.get())
-                    .map(|_| {
+                session
+                    .filter(|hooks| hooks.needs_click.get())
+                    .map(|hooks| {
                         view! {
-                            <button class="player-join" on:click=move |_| {
-                                #[cfg(feature = "hydrate")]
-                                crate::session::client::user_gesture_play();
-                            }>
+                            <button class="player-join" on:click=move |_| hooks.on_gesture_play.run(())>
                                 <Icon kind=IconKind::Play />
                                 <span>"Click to join playback"</span>
                             </button>

@@ -13,10 +13,11 @@ use std::rc::Rc;
 
 use leptos::prelude::{GetUntracked, Set};
 
-use marquee_sync::session::describe;
+use marquee_sync::follow::{Followed, Mirror};
+use marquee_sync::protocol::close;
 use marquee_sync::{
-    ClientMsg, ClockEstimator, ClockSample, Command, DriftController, ErrorCode, PROTOCOL_VERSION,
-    ServerMsg, Session, Timeline,
+    ClientMsg, ClockEstimator, ClockSample, Command, DriftController, ErrorCode, MemberId,
+    PROTOCOL_VERSION, ServerMsg, Session,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -148,10 +149,10 @@ struct Pending {
 struct Inner {
     ws: Option<WebSocket>,
     handlers: Vec<Box<dyn std::any::Any>>,
-    member: Option<String>,
-    session: Option<Session>,
+    member: Option<MemberId>,
+    /// The copy of the session this page follows, from the last welcome and the events since.
+    mirror: Option<Mirror>,
     clock: ClockEstimator,
-    timeline: Option<Timeline>,
     controller: DriftController,
     video: Option<HtmlVideoElement>,
     pending: Vec<Pending>,
@@ -271,22 +272,25 @@ impl Client {
             return;
         }
         match code {
-            4404 => self.view.conn.set(Conn::Closed(
+            close::UNKNOWN_SESSION => self.view.conn.set(Conn::Closed(
                 "This watch session does not exist (or has ended).".into(),
             )),
-            4400 => self.view.conn.set(Conn::Closed(
+            close::PROTOCOL => self.view.conn.set(Conn::Closed(
                 "Marquee was updated: reload the page to rejoin.".into(),
             )),
-            4403 => self.view.conn.set(Conn::Closed(
+            close::SIGN_IN_REQUIRED => self.view.conn.set(Conn::Closed(
                 "This Marquee admits only people signed in with Discord: sign in (top right) to join."
                     .into(),
             )),
-            4401 => {
+            close::SIGN_IN_EXPIRED => {
                 if let Some(hook) = ON_TOKEN_EXPIRED.with(|h| h.borrow().clone()) {
                     hook();
                 }
                 self.schedule_reconnect();
             }
+            // The server is restarting or could not load the session: it will be back.
+            close::SERVICE_RESTART | close::UNAVAILABLE => self.schedule_reconnect(),
+            // A dropped connection, a hello timeout, or anything unknown: try again.
             _ => self.schedule_reconnect(),
         }
     }
@@ -370,53 +374,39 @@ impl Client {
                 changes,
             } => {
                 let now = self.server_now();
-                let mut gap = false;
-                let mut texts = Vec::new();
-                {
+                let followed = {
                     let mut inner = self.inner.borrow_mut();
-                    let Some(session) = inner.session.as_mut() else {
+                    let Some(mirror) = inner.mirror.as_mut() else {
                         return;
                     };
-                    if version <= session.version {
+                    let followed = mirror.on_event(version, by.as_ref(), &changes, now);
+                    if matches!(
+                        followed,
+                        Followed::Applied {
+                            item_changed: true,
+                            ..
+                        }
+                    ) {
+                        inner.reported_buffering = Some(true);
+                    }
+                    followed
+                };
+                let notice = match followed {
+                    Followed::Stale => return,
+                    Followed::Gap => {
+                        self.raw_send(&ClientMsg::Resync);
                         return;
                     }
-                    if version != session.version + 1 {
-                        gap = true;
-                    } else {
-                        for change in &changes {
-                            session.apply_change(change);
-                        }
-                        session.version = version;
-                        for change in &changes {
-                            if let Some(t) = describe(by.as_ref(), change, session) {
-                                texts.push(t);
-                            }
-                        }
-                        let playback = session.playback;
-                        let item_changed = changes.iter().any(|c| {
-                            matches!(
-                                c,
-                                marquee_sync::Change::Playback {
-                                    cause: marquee_sync::session::Cause::Item { .. },
-                                    ..
-                                }
-                            )
-                        });
-                        if let Some(tl) = inner.timeline.as_mut() {
-                            tl.push(playback, now);
-                        }
-                        if item_changed {
-                            inner.reported_buffering = Some(true);
-                        }
-                    }
-                }
-                if gap {
-                    self.raw_send(&ClientMsg::Resync);
-                    return;
-                }
-                let snapshot = self.inner.borrow().session.clone();
+                    Followed::Applied { notice, .. } => notice,
+                };
+                let snapshot = self
+                    .inner
+                    .borrow()
+                    .mirror
+                    .as_ref()
+                    .map(|m| m.session.clone());
                 self.view.session.set(snapshot);
-                if let Some(t) = texts.pop() {
+                if let Some(t) = notice {
                     self.view.notify(t);
                 }
                 self.schedule_transition();
@@ -450,7 +440,7 @@ impl Client {
         }
     }
 
-    fn on_welcome(self: &Rc<Self>, member: String, session: Session) {
+    fn on_welcome(self: &Rc<Self>, member: MemberId, session: Session) {
         super::remembered::set_member(&self.session, &member);
         let replay: Vec<(u64, Command)>;
         let dropped: usize;
@@ -458,7 +448,6 @@ impl Client {
             let mut inner = self.inner.borrow_mut();
             inner.attempt = 0;
             inner.member = Some(member.clone());
-            inner.timeline = Some(Timeline::new(session.playback));
             inner.controller.reset();
             let local = now_local();
             let (keep, old): (Vec<Pending>, Vec<Pending>) = inner
@@ -470,7 +459,7 @@ impl Client {
             inner.pending = keep;
             // The server marks a member loading when the item changes; say so if we are ready.
             inner.reported_buffering = session.member(&member).map(|m| m.buffering);
-            inner.session = Some(session.clone());
+            inner.mirror = Some(Mirror::welcome(session.clone()));
         }
         self.view.member.set(Some(member));
         self.view.session.set(Some(session.clone()));
@@ -513,7 +502,8 @@ impl Client {
                 command: command.clone(),
                 sent_at: now_local(),
             });
-            (id, inner.session.as_ref().map(|s| s.version).unwrap_or(0))
+            let base_version = inner.mirror.as_ref().map_or(0, |m| m.session.version);
+            (id, base_version)
         };
         self.view.problem.set(None);
         self.raw_send(&ClientMsg::Command {
@@ -544,8 +534,9 @@ impl Client {
         let pending_at = self
             .inner
             .borrow()
-            .timeline
-            .and_then(|t| t.pending)
+            .mirror
+            .as_ref()
+            .and_then(|m| m.timeline.pending)
             .map(|p| p.at);
         if let Some(at) = pending_at {
             let delay = (at - self.server_now()).max(0.0);
@@ -577,10 +568,10 @@ impl Client {
             if inner.shut {
                 return;
             }
-            let Some(tl) = inner.timeline.as_mut() else {
+            let Some(mirror) = inner.mirror.as_mut() else {
                 return;
             };
-            let playback = tl.at(now_server);
+            let playback = mirror.timeline.at(now_server);
             let Some(video) = inner.video.clone() else {
                 return;
             };

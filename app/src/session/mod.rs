@@ -15,14 +15,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use marquee_sync::session::clock_time;
-use marquee_sync::{Command, Control, Role, Session};
+use marquee_sync::{Command, Control, MemberId, Role, Session};
 
 use crate::components::layout::{ErrorBox, Loading};
 use crate::components::pick::PlayablePicker;
 use crate::error::AppError;
 use crate::model::{CreatedSession, ItemCard};
-use crate::pages::watch::get_playback;
-use crate::player::Player;
+use crate::player::{Player, SessionHooks, get_playback};
 pub use state::{Conn, SyncView};
 
 /// Starts a watch session on an item; the caller becomes its host.
@@ -135,6 +134,7 @@ pub fn SessionRoom(
             .with(|s| s.as_ref().map(|s| s.title.clone()))
             .unwrap_or_default()
     };
+    let hooks = player_hooks(sync);
 
     view! {
         <Title text=move || format!("{} (together)", title()) />
@@ -143,7 +143,7 @@ pub fn SessionRoom(
                 <Suspense fallback=Loading>
                     {move || Suspend::new(async move {
                         match playback.await {
-                            Ok(Some(info)) => view! { <Player info /> }.into_any(),
+                            Ok(Some(info)) => view! { <Player info session=hooks /> }.into_any(),
                             Ok(None) => {
                                 view! { <p class="empty">"The queue is empty. Add something below."</p> }
                                     .into_any()
@@ -165,6 +165,40 @@ pub fn SessionRoom(
                 <Queue />
             </aside>
         </div>
+    }
+}
+
+/// What the player tells this session: its controls become commands for the group, and its
+/// `<video>` is handed to the [`client`] that keeps it on the group's timeline.
+fn player_hooks(sync: SyncView) -> SessionHooks {
+    SessionHooks {
+        group_playing: Signal::derive(move || {
+            sync.session.with(|s| {
+                s.as_ref().is_some_and(|s| {
+                    s.playback.playing || s.wait.as_ref().is_some_and(|w| w.resume)
+                })
+            })
+        }),
+        needs_click: sync.needs_click.into(),
+        on_play: Callback::new(|()| send(Command::Play)),
+        on_pause: Callback::new(|()| send(Command::Pause)),
+        on_seek: Callback::new(|position| send(Command::Seek { position })),
+        on_video_attached: Callback::new(|video: web_sys::HtmlVideoElement| {
+            #[cfg(feature = "hydrate")]
+            client::attach_video(video);
+            #[cfg(not(feature = "hydrate"))]
+            let _ = video;
+        }),
+        on_stall: Callback::new(|stalled: bool| {
+            #[cfg(feature = "hydrate")]
+            client::video_stalled(stalled);
+            #[cfg(not(feature = "hydrate"))]
+            let _ = stalled;
+        }),
+        on_gesture_play: Callback::new(|()| {
+            #[cfg(feature = "hydrate")]
+            client::user_gesture_play();
+        }),
     }
 }
 
@@ -250,8 +284,8 @@ where
     let (error, set_error) = signal(None::<String>);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        match marquee_sync::session::clean_name(&name.get_untracked()) {
-            Ok(n) => on_join(n),
+        match marquee_sync::DisplayName::parse(&name.get_untracked()) {
+            Ok(n) => on_join(n.into()),
             Err(e) => set_error.set(Some(e.to_string())),
         }
     };
@@ -307,7 +341,7 @@ fn Members() -> impl IntoView {
         let me = sync.member.get();
         sync.session.with(|s| {
             let Some(s) = s else { return Vec::new() };
-            let waiting: Vec<String> = s.wait.iter().flat_map(|w| w.members.clone()).collect();
+            let waiting: Vec<MemberId> = s.wait.iter().flat_map(|w| w.members.clone()).collect();
             let mut list: Vec<_> = s
                 .members
                 .iter()

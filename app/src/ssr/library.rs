@@ -323,14 +323,10 @@ pub fn new_transcode_session() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// Plex keys are short ASCII numbers or slugs; anything else is refused before reaching Plex.
+/// Plex keys (rating keys, section keys) are short ASCII numbers or slugs; anything else is
+/// refused before reaching Plex ([`marquee_sync::ids::is_plex_key`] is the rule).
 pub fn validate_key(key: &str) -> Result<(), AppError> {
-    let ok = !key.is_empty()
-        && key.len() <= 32
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
+    if marquee_sync::ids::is_plex_key(key) {
         Ok(())
     } else {
         Err(AppError::BadRequest(

@@ -2,7 +2,7 @@
 
 use marquee_store::SessionStoreError;
 use marquee_store::sessions::now_ms;
-use marquee_sync::{Member, Role, Session};
+use marquee_sync::{DisplayName, Member, RatingKey, Role, Session, SessionId};
 
 use super::Services;
 use crate::error::AppError;
@@ -15,9 +15,10 @@ pub async fn create(
     rating_key: &str,
     name: &str,
 ) -> Result<CreatedSession, AppError> {
-    super::library::validate_key(rating_key)?;
-    let name =
-        marquee_sync::session::clean_name(name).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let rating_key = RatingKey::parse(rating_key)
+        .map_err(|_| AppError::BadRequest("that is not a valid library key".into()))?;
+    let name = DisplayName::parse(name).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let rating_key = rating_key.as_str();
     let item = services.library.item(rating_key).await?;
     if !item.kind.is_playable() {
         return Err(AppError::BadRequest(format!(
@@ -26,8 +27,8 @@ pub async fn create(
         )));
     }
     let host = Member {
-        id: uuid::Uuid::new_v4().simple().to_string(),
-        name,
+        id: marquee_sync::member::anonymous(uuid::Uuid::new_v4().simple().to_string()),
+        name: name.into(),
         role: Role::Host,
         connections: 0,
         buffering: false,
@@ -35,7 +36,7 @@ pub async fn create(
         last_command: 0,
         rtt_ms: 0.0,
     };
-    let member = host.id.clone();
+    let member = host.id.to_string();
     let id = marquee_store::db::random_slug(10);
     let session = Session::new(id, host, (rating_key.to_owned(), item.title), now_ms())
         .map_err(|e| AppError::BadRequest(e.to_string()))?;
@@ -50,7 +51,7 @@ pub async fn create(
 
 /// A session's snapshot.
 pub async fn get(services: &Services, id: &str) -> Result<Session, AppError> {
-    if !marquee_sync::session::valid_id(id) {
+    if SessionId::parse(id).is_err() {
         return Err(AppError::NotFound(format!("watch session {id:?}")));
     }
     services

@@ -102,7 +102,7 @@ impl RoleAdmission {
                 return;
             }
         };
-        let member = format!("{}{user_id}", bot::service::MEMBER_PREFIX);
+        let member = marquee_sync::member::discord(user_id);
         let drives_already = control
             .linked
             .session

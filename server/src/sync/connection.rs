@@ -13,8 +13,11 @@ use axum::response::Response;
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use marquee_store::SessionStoreError;
-use marquee_sync::protocol::{MAX_MESSAGE_BYTES, RATE_BURST, RATE_PER_SEC};
-use marquee_sync::{ClientMsg, ErrorCode, PROTOCOL_VERSION, ServerMsg, SessionError};
+use marquee_sync::protocol::{MAX_MESSAGE_BYTES, RATE_BURST, RATE_PER_SEC, close as code};
+use marquee_sync::{
+    Admitted, ClientMsg, ErrorCode, MemberId, PROTOCOL_VERSION, ServerMsg, SessionError, SessionId,
+    member,
+};
 use tokio::sync::broadcast::error::RecvError;
 use tracing::Instrument;
 
@@ -30,14 +33,6 @@ const MAX_FRAME_BYTES: usize = 64 * 1024;
 const IO_BUFFER_BYTES: usize = 4 * 1024;
 /// A connection that does not say hello in time is closed.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(15);
-/// Close codes (4000–4999 are the application's).
-const CLOSE_UNKNOWN_SESSION: u16 = 4404;
-const CLOSE_PROTOCOL: u16 = 4400;
-const CLOSE_TIMEOUT: u16 = 4408;
-const CLOSE_SIGN_IN_EXPIRED: u16 = 4401;
-const CLOSE_SIGN_IN_REQUIRED: u16 = 4403;
-/// The server is stopping (WebSocket "service restart"): the client reconnects with backoff.
-const CLOSE_SERVICE_RESTART: u16 = 1012;
 
 type Sink = SplitSink<WebSocket, Message>;
 
@@ -82,6 +77,7 @@ async fn send(sink: &mut Sink, msg: &ServerMsg) -> Result<(), axum::Error> {
     sink.send(Message::Text(text.into())).await
 }
 
+/// Ends the connection with one of the protocol's [close codes](marquee_sync::protocol::close).
 async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
     let _ = sink
         .send(Message::Close(Some(CloseFrame {
@@ -155,7 +151,7 @@ fn pong(t0: f64, received_at: f64) -> ServerMsg {
 struct Viewer<'a> {
     hub: &'a Hub,
     session: &'a str,
-    member: String,
+    member: MemberId,
     gate: Gate,
 }
 
@@ -184,18 +180,22 @@ impl Identity {
         }
     }
 
-    /// The member to join as. A signed-in user is always their Discord member (the one the bot
-    /// names too), from every tab; an anonymous viewer may come back as the member a previous
-    /// welcome gave them, but never as a Discord user's member.
-    fn member(discord_id: Option<&str>, requested: Option<String>) -> (Option<String>, String) {
+    /// The member to join as: (the existing member to rejoin as, the id for a new member). A
+    /// signed-in user is always their Discord member (the one the bot names too), from every
+    /// tab; an anonymous viewer may come back as the member a previous welcome gave them, but
+    /// never as a Discord user's member.
+    fn member(
+        discord_id: Option<&str>,
+        requested: Option<MemberId>,
+    ) -> (Option<MemberId>, MemberId) {
         match discord_id {
             Some(discord_id) => {
-                let mine = format!("{}{discord_id}", bot::service::MEMBER_PREFIX);
+                let mine = member::discord(discord_id);
                 (Some(mine.clone()), mine)
             }
             None => (
-                requested.filter(|m| !m.starts_with(bot::service::MEMBER_PREFIX)),
-                uuid::Uuid::new_v4().simple().to_string(),
+                requested.filter(|m| !member::is_discord(m)),
+                member::anonymous(uuid::Uuid::new_v4().simple().to_string()),
             ),
         }
     }
@@ -208,7 +208,7 @@ async fn run(
     sink: &mut Sink,
     mut stream: SplitStream<WebSocket>,
 ) -> Result<(), axum::Error> {
-    let exists = if marquee_sync::session::valid_id(session) {
+    let exists = if SessionId::parse(session).is_ok() {
         hub.sessions().get(session).await
     } else {
         Ok(None)
@@ -222,7 +222,7 @@ async fn run(
                 "There is no watch session with this link. It may have ended.",
             );
             send(sink, &msg).await?;
-            close(sink, CLOSE_UNKNOWN_SESSION, "unknown session").await;
+            close(sink, code::UNKNOWN_SESSION, "unknown session").await;
             return Ok(());
         }
         Err(e) => {
@@ -235,7 +235,7 @@ async fn run(
                 ),
             );
             send(sink, &msg).await?;
-            close(sink, 1011, "unavailable").await;
+            close(sink, code::UNAVAILABLE, "unavailable").await;
             return Ok(());
         }
     }
@@ -249,7 +249,7 @@ async fn run(
             await_hello(hub, session, identity, sink, &mut stream, &mut gate),
         ) => hello,
         () = hub.closing() => {
-            close(sink, CLOSE_SERVICE_RESTART, "server restarting").await;
+            close(sink, close::SERVICE_RESTART, "server restarting").await;
             return Ok(());
         }
     };
@@ -260,7 +260,7 @@ async fn run(
         Err(_) => {
             let msg = ServerMsg::error(None, ErrorCode::NotJoined, "No hello within 15 s.");
             send(sink, &msg).await?;
-            close(sink, CLOSE_TIMEOUT, "no hello").await;
+            close(sink, code::TIMEOUT, "no hello").await;
             return Ok(());
         }
     };
@@ -274,7 +274,7 @@ async fn run(
     let result = loop {
         tokio::select! {
             () = hub.closing() => {
-                close(sink, CLOSE_SERVICE_RESTART, "server restarting").await;
+                close(sink, close::SERVICE_RESTART, "server restarting").await;
                 break Ok(());
             }
             incoming = stream.next() => {
@@ -329,7 +329,7 @@ async fn await_hello(
     sink: &mut Sink,
     stream: &mut SplitStream<WebSocket>,
     gate: &mut Gate,
-) -> Result<Option<String>, axum::Error> {
+) -> Result<Option<MemberId>, axum::Error> {
     while let Some(incoming) = stream.next().await {
         let received_at = now_ms();
         let text = match incoming {
@@ -360,7 +360,7 @@ async fn await_hello(
                         format!("This server speaks protocol {PROTOCOL_VERSION}; reload the page."),
                     );
                     send(sink, &msg).await?;
-                    close(sink, CLOSE_PROTOCOL, "protocol version").await;
+                    close(sink, code::PROTOCOL, "protocol version").await;
                     return Ok(None);
                 }
                 let Ok(discord_id) = identity.discord_id(token.as_deref()) else {
@@ -370,7 +370,7 @@ async fn await_hello(
                         "Your sign-in has expired; signing in again.",
                     );
                     send(sink, &msg).await?;
-                    close(sink, CLOSE_SIGN_IN_EXPIRED, "sign-in expired").await;
+                    close(sink, code::SIGN_IN_EXPIRED, "sign-in expired").await;
                     return Ok(None);
                 };
                 if discord_id.is_none() && !identity.guests {
@@ -380,7 +380,7 @@ async fn await_hello(
                         "This Marquee admits only people signed in with Discord. Sign in to join.",
                     );
                     send(sink, &msg).await?;
-                    close(sink, CLOSE_SIGN_IN_REQUIRED, "sign-in required").await;
+                    close(sink, code::SIGN_IN_REQUIRED, "sign-in required").await;
                     return Ok(None);
                 }
                 if let (Some(did), Some(roles)) = (discord_id.as_deref(), &identity.roles) {
@@ -452,12 +452,6 @@ fn store_error(id: Option<u64>, e: &SessionStoreError) -> ServerMsg {
     }
 }
 
-/// Whether a command was applied now or had been applied before (a replay).
-enum Outcome {
-    Applied,
-    Duplicate,
-}
-
 impl Viewer<'_> {
     async fn handle(
         &mut self,
@@ -482,29 +476,21 @@ impl Viewer<'_> {
                 let result = self
                     .hub
                     .sessions()
-                    .update(self.session, Some(&member), |s| {
-                        if s.member(&member).is_some_and(|m| id <= m.last_command) {
-                            return Ok((Vec::new(), Outcome::Duplicate));
-                        }
-                        if base_version > s.version {
-                            return Err(SessionError::InvalidInput(format!(
-                                "base_version {base_version} is newer than the session ({})",
-                                s.version
-                            )));
-                        }
-                        if command.needs_current_version() && base_version != s.version {
-                            return Err(SessionError::StaleVersion { current: s.version });
-                        }
-                        let changes = s.apply(&member, &command, now_ms())?;
-                        s.record_command(&member, id);
-                        Ok((changes, Outcome::Applied))
+                    .update(self.session, Some(member.as_str()), |s| {
+                        // The value is whether the command was a replay, acknowledged again.
+                        Ok(
+                            match s.admit_command(&member, id, base_version, &command, now_ms())? {
+                                Admitted::Applied(changes) => (changes, false),
+                                Admitted::Duplicate => (Vec::new(), true),
+                            },
+                        )
                     })
                     .await;
                 let reply = match result {
                     Ok(u) => ServerMsg::Ack {
                         id,
                         version: u.session.version,
-                        duplicate: matches!(u.value, Outcome::Duplicate),
+                        duplicate: u.value,
                     },
                     Err(e) => store_error(Some(id), &e),
                 };
@@ -515,7 +501,7 @@ impl Viewer<'_> {
                 let result = self
                     .hub
                     .sessions()
-                    .update(self.session, Some(&member), |s| {
+                    .update(self.session, Some(member.as_str()), |s| {
                         Ok((s.report(&member, buffering, rtt_ms, now_ms())?, ()))
                     })
                     .await;

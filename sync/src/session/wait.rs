@@ -1,0 +1,188 @@
+//! The group holding for its members: a stalled player holds everyone (up to the session's wait
+//! bound), and the last member to be ready again (or the deadline) releases them.
+
+use super::command::{Cause, Change, SessionError};
+use super::model::{Playback, Session, Wait, WaitReason};
+use crate::member::MemberId;
+
+impl Session {
+    /// A member's player stalled (`buffering = true`) or is ready again. A stall while playing
+    /// holds the group (up to [`Session::wait_bound_ms`]); the last ready member releases it.
+    pub fn report(
+        &mut self,
+        actor: &str,
+        buffering: bool,
+        rtt_ms: Option<f64>,
+        now: f64,
+    ) -> Result<Vec<Change>, SessionError> {
+        let m = self.member_mut(actor).ok_or(SessionError::UnknownMember)?;
+        let rtt = rtt_ms
+            .filter(|r| r.is_finite() && *r >= 0.0)
+            .map(|r| r.min(10_000.0));
+        let changed = m.buffering != buffering || rtt.is_some_and(|r| (r - m.rtt_ms).abs() >= 1.0);
+        if !changed {
+            return Ok(Vec::new());
+        }
+        m.buffering = buffering;
+        if let Some(r) = rtt {
+            m.rtt_ms = r;
+        }
+        let member = m.clone();
+        let mut changes = vec![Change::MemberUpdated {
+            member: member.clone(),
+        }];
+        if buffering && member.online() {
+            if let Some(wait) = &mut self.wait {
+                if !wait.members.iter().any(|id| id == actor) {
+                    wait.members.push(actor.to_owned());
+                }
+                let (playback, wait) = (self.playback, self.wait.clone());
+                changes.push(Change::Playback {
+                    playback,
+                    wait,
+                    cause: Cause::Waiting,
+                });
+            } else if self.playback.playing {
+                let position = self.playback.position_at(now);
+                self.wait = Some(Wait {
+                    members: vec![actor.to_owned()],
+                    deadline: now + self.wait_bound_ms,
+                    reason: WaitReason::Buffering,
+                    resume: true,
+                });
+                changes.extend(self.set_playback(
+                    Playback {
+                        playing: false,
+                        position,
+                        at: now,
+                        rate: self.playback.rate,
+                    },
+                    Cause::Waiting,
+                ));
+            }
+        } else {
+            changes.extend(self.settle_wait(now));
+        }
+        self.version += 1;
+        Ok(changes)
+    }
+
+    /// Releases the group when nobody it waits for is still buffering, or when the wait bound
+    /// passed (then the stragglers catch up on their own). Call on a timer at the deadline.
+    pub fn tick(&mut self, now: f64) -> Vec<Change> {
+        let changes = self.settle_wait(now);
+        if !changes.is_empty() {
+            self.version += 1;
+        }
+        changes
+    }
+
+    /// Ends or narrows the wait when its members are ready, gone, or out of time.
+    pub(super) fn settle_wait(&mut self, now: f64) -> Vec<Change> {
+        let Some(wait) = self.wait.clone() else {
+            return Vec::new();
+        };
+        let still: Vec<MemberId> = wait
+            .members
+            .iter()
+            .filter(|id| self.member(id).is_some_and(|m| m.online() && m.buffering))
+            .cloned()
+            .collect();
+        let timed_out = now >= wait.deadline;
+        if !still.is_empty() && !timed_out {
+            if still.len() != wait.members.len() {
+                self.wait = Some(Wait {
+                    members: still,
+                    ..wait
+                });
+                return vec![Change::Playback {
+                    playback: self.playback,
+                    wait: self.wait.clone(),
+                    cause: Cause::Waiting,
+                }];
+            }
+            return Vec::new();
+        }
+        self.wait = None;
+        let cause = if still.is_empty() {
+            Cause::Resumed
+        } else {
+            // They stay marked buffering, but no longer hold the group until they recover.
+            Cause::CarriedOn { without: still }
+        };
+        let at = now + self.lead_ms();
+        let playback = Playback {
+            playing: wait.resume,
+            position: self.playback.position,
+            at,
+            rate: self.playback.rate,
+        };
+        self.set_playback(playback, cause)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::fixtures::session;
+    use crate::session::{Command, DEFAULT_WAIT_BOUND_MS, describe};
+
+    #[test]
+    fn buffering_member_holds_the_group_until_ready() {
+        let mut s = session();
+        s.apply("ana", &Command::Play, 10_000.0).expect("play");
+        let changes = s.report("ben", true, None, 12_000.0).expect("stall");
+        assert!(!s.playback.playing);
+        let wait = s.wait.clone().expect("waiting");
+        assert_eq!(wait.members, vec!["ben".to_string()]);
+        assert!(changes.iter().any(|c| matches!(
+            c,
+            Change::Playback {
+                cause: Cause::Waiting,
+                ..
+            }
+        )));
+        let text = describe(None, changes.last().expect("change"), &s).expect("text");
+        assert_eq!(text, "Waiting for Ben…");
+        let held_at = s.playback.position;
+        s.report("ben", false, None, 13_000.0).expect("ready");
+        assert!(s.wait.is_none());
+        assert!(s.playback.playing);
+        assert_eq!(s.playback.position, held_at);
+        assert!(s.playback.at > 13_000.0);
+    }
+
+    #[test]
+    fn the_group_carries_on_after_the_wait_bound() {
+        let mut s = session();
+        s.apply("ana", &Command::Play, 10_000.0).expect("play");
+        s.report("ben", true, None, 12_000.0).expect("stall");
+        assert!(s.tick(12_000.0 + DEFAULT_WAIT_BOUND_MS - 1.0).is_empty());
+        let changes = s.tick(12_000.0 + DEFAULT_WAIT_BOUND_MS);
+        assert!(s.playback.playing);
+        assert!(matches!(
+            changes.as_slice(),
+            [Change::Playback { cause: Cause::CarriedOn { without }, .. }] if without == &vec!["ben".to_string()]
+        ));
+    }
+
+    #[test]
+    fn a_member_leaving_releases_the_wait() {
+        let mut s = session();
+        s.apply("ana", &Command::Play, 10_000.0).expect("play");
+        s.report("ben", true, None, 12_000.0).expect("stall");
+        s.disconnect("ben", 12_500.0).expect("leave");
+        assert!(s.wait.is_none());
+        assert!(s.playback.playing);
+    }
+
+    #[test]
+    fn pause_during_a_wait_cancels_the_resume() {
+        let mut s = session();
+        s.apply("ana", &Command::Play, 10_000.0).expect("play");
+        s.report("ben", true, None, 12_000.0).expect("stall");
+        s.apply("ana", &Command::Pause, 12_100.0).expect("pause");
+        s.report("ben", false, None, 13_000.0).expect("ready");
+        assert!(!s.playback.playing);
+    }
+}
