@@ -1,9 +1,6 @@
 //! The bot token and the Plex token never reach the logs, even at the most verbose level, while
 //! the bot connects, registers its commands and answers commands. Its own test binary, because
 //! it installs the process-wide log subscriber.
-#![allow(clippy::unwrap_used)]
-
-mod support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -11,7 +8,8 @@ use std::time::Duration;
 
 use marquee_fakes::discord::{FakeDiscord, FakeDiscordOptions, FakeGuild, FakeUser};
 use serde_json::json;
-use support::{Mode, spawn_app_with};
+
+use crate::helpers::{Mode, spawn_app_with};
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
