@@ -6,10 +6,9 @@
 // where blocked autoplay asks her for one click.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { copyFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import {
-  ARTIFACTS, ROOT, blockAutoplayIn, launchBrowser, openViewer, startFakeDiscord, startServer, videoState, HOOK, closeBrowser, tearDown,
+  blockAutoplayIn, launchBrowser, openViewer, screenshot, startFakeDiscord, startServer, videoState,
+  HOOK, closeBrowser, tearDown,
 } from './harness.mjs';
 import { startFakeActivityHost } from './fake-discord-client/host.mjs';
 
@@ -120,10 +119,7 @@ test('the Activity signs in through the SDK, joins the channel session and plays
   console.log(`Activity ↔ web page: gap while playing ${(gap * 1000).toFixed(0)} ms and ${(gap2 * 1000).toFixed(0)} ms; the Activity followed a pause in ${pauseMs} ms, the web page a resume in ${resumeMs} ms`);
 
   // The portrait layout, for the README.
-  const file = join(ARTIFACTS, 'activity.png');
-  await ana.page.screenshot({ path: file });
-  mkdirSync(join(ROOT, 'docs', 'screenshots'), { recursive: true });
-  copyFileSync(file, join(ROOT, 'docs', 'screenshots', 'activity.png'));
+  await screenshot(ana.page, 'activity');
   const fits = await inFrame(ana.page).evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
   assert.ok(fits, 'no sideways scrolling in the portrait layout');
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
 import {
-  ARTIFACTS, ROOT, createSession, launchBrowser, startFakeDiscord, startServer, HOOK, closeBrowser, tearDown,
+  ARTIFACTS, createSession, launchBrowser, screenshot, startFakeDiscord, startServer, HOOK, closeBrowser, tearDown,
 } from './harness.mjs';
 
 const ADMIN_TOKEN = 'e2e-admin-token';
@@ -48,7 +48,7 @@ test('signing in with Discord returns to the page, signed in; signing out ends i
   assert.ok(access && access.httpOnly && access.secure && access.sameSite === 'Lax', JSON.stringify(cookies));
   const me = await page.evaluate(async () => (await fetch('/api/me')).json());
   assert.equal(me.name, 'ana');
-  await page.screenshot({ path: join(ROOT, 'docs', 'screenshots', 'signed-in.png') });
+  await screenshot(page, 'signed-in');
 
   // The access cookie expires (15 minutes): the page refreshes the sign-in by itself.
   await context.clearCookies({ name: 'marquee_access' });

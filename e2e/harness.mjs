@@ -1,7 +1,7 @@
 // Starts a real Marquee server (demo mode, fresh data dir) and a headless Chromium for the
 // browser tests. Fails loudly if either cannot start.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, mkdirSync } from 'node:fs';
 import { connect as connectTcp, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,6 +10,20 @@ import { chromium } from 'playwright-core';
 export const ROOT = resolve(import.meta.dirname, '..');
 export const ARTIFACTS = join(ROOT, 'target', 'e2e');
 mkdirSync(ARTIFACTS, { recursive: true });
+
+/** The README's screenshots, retaken on every run so they always show the current pages. */
+const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
+
+/**
+ * Saves a screenshot of `page` as `target/e2e/<name>.png` with the other artifacts, and copies
+ * it to `docs/screenshots/<name>.png`, where the README shows it.
+ */
+export async function screenshot(page, name) {
+  const file = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path: file });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  copyFileSync(file, join(SCREENSHOTS, `${name}.png`));
+}
 
 async function freePort() {
   return new Promise((ok, fail) => {

@@ -2,10 +2,8 @@
 // a direct-play file and an HLS-only (transcoded) file in headless Chromium.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import {
-  ARTIFACTS, ROOT, launchBrowser, startServer, waitForPlayback, HOOK, closeBrowser, tearDown,
+  launchBrowser, screenshot, startServer, waitForPlayback, HOOK, closeBrowser, tearDown,
 } from './harness.mjs';
 
 let server;
@@ -24,14 +22,6 @@ async function newPage() {
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   return { page, errors };
-}
-
-/** Save a screenshot under target/e2e and, for the README, under docs/screenshots. */
-async function screenshot(page, name) {
-  const file = join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path: file });
-  mkdirSync(join(ROOT, 'docs', 'screenshots'), { recursive: true });
-  copyFileSync(file, join(ROOT, 'docs', 'screenshots', `${name}.png`));
 }
 
 test('the home page is server-rendered with the demo sections', async () => {

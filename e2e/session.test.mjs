@@ -3,10 +3,8 @@
 // PostgreSQL + Redis; a joiner whose browser blocks autoplay gets one "click to join" action.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import {
-  ARTIFACTS, ROOT, createSession, dropPostgresDatabase, freshPostgresDatabase, launchBrowser, openViewer, startServer,
+  createSession, dropPostgresDatabase, freshPostgresDatabase, launchBrowser, openViewer, screenshot, startServer,
   videoState, HOOK, closeBrowser, tearDown,
 } from './harness.mjs';
 
@@ -93,10 +91,7 @@ async function pauseSeekResume(url1, url2, label, benClockSkewMs = 0) {
 test('two viewers on one server follow each other within 1 s, though one clock is 90 s off', async () => {
   // Ben's computer clock is wrong: sync must come from the server's clock, not the local one.
   const { ana, ben } = await pauseSeekResume(server.url, server.url, 'one server', 90_000);
-  const file = join(ARTIFACTS, 'session.png');
-  await ben.page.screenshot({ path: file });
-  mkdirSync(join(ROOT, 'docs', 'screenshots'), { recursive: true });
-  copyFileSync(file, join(ROOT, 'docs', 'screenshots', 'session.png'));
+  await screenshot(ben.page, 'session');
   await ana.context.close();
   await ben.context.close();
 });
@@ -184,7 +179,7 @@ test('the host decides who drives: a refused viewer is told why, and can drive o
     null, { timeout: 5000 },
   );
   assert.ok(await ben.page.$eval('.queue-controls', (el) => el.classList.contains('hidden')), 'queue controls hidden');
-  await ana.page.screenshot({ path: join(ROOT, 'docs', 'screenshots', 'session-host.png') });
+  await screenshot(ana.page, 'session-host');
 
   // Ben presses play anyway (the player's button): refused, with the reason, and nothing plays.
   await ben.page.click('.ctl.play');

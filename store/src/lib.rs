@@ -8,6 +8,8 @@
 pub mod cache;
 pub mod db;
 pub mod sessions;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 pub use cache::{Cache, CacheError, CacheFetchError, CacheStats, Tier, TierTtls};
 pub use db::{

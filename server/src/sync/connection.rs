@@ -249,7 +249,7 @@ async fn run(
             await_hello(hub, session, identity, sink, &mut stream, &mut gate),
         ) => hello,
         () = hub.closing() => {
-            close(sink, close::SERVICE_RESTART, "server restarting").await;
+            close(sink, code::SERVICE_RESTART, "server restarting").await;
             return Ok(());
         }
     };
@@ -274,7 +274,7 @@ async fn run(
     let result = loop {
         tokio::select! {
             () = hub.closing() => {
-                close(sink, close::SERVICE_RESTART, "server restarting").await;
+                close(sink, code::SERVICE_RESTART, "server restarting").await;
                 break Ok(());
             }
             incoming = stream.next() => {

@@ -3,11 +3,6 @@
 //! started, or one the Activity starts), the WebSocket joined with the token from the body, token
 //! refresh, and clear refusals; and the server's control role, which the Activity and the
 //! standalone page both honour. Every flow runs in the embedded and the scale-out mode.
-#![allow(clippy::unwrap_used)]
-
-mod support;
-#[path = "common/viewer.rs"]
-mod viewer;
 
 use std::time::Duration;
 
@@ -15,9 +10,10 @@ use futures::{SinkExt, StreamExt};
 use marquee_fakes::discord::{FakeDiscord, FakeDiscordOptions, FakeGuild, FakeUser};
 use marquee_sync::Role;
 use serde_json::{Value, json};
-use support::{Mode, TestApp, spawn_app_with};
 use tokio_tungstenite::tungstenite::Message;
-use viewer::snapshot;
+
+use crate::helpers::viewer::{Ws, admin_token, snapshot};
+use crate::helpers::{Mode, TestApp, both_modes, spawn_app_with};
 
 const GUILD: u64 = 900_000_000_000_000_100;
 const TEXT: u64 = 900_000_000_000_000_101;
@@ -189,9 +185,6 @@ impl World {
     }
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 /// Opens the session's WebSocket without cookies and says hello with `token`; the first
 /// welcome or error that comes back.
 async fn hello_with_token(app: &TestApp, session: &str, token: &str) -> (Ws, Value) {
@@ -236,34 +229,15 @@ async fn hello_as(
     }
 }
 
-macro_rules! both_modes {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::world(super::Mode::Embedded).await).await;
-                }
-            )*
-        }
-        mod scale_out {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::world(super::Mode::ScaleOut).await).await;
-                }
-            )*
-        }
-    };
+both_modes! {
+    world => [
+        the_activity_joins_the_session_the_bot_started,
+        an_activity_in_a_quiet_channel_starts_its_session,
+        the_activity_refreshes_its_tokens_and_bad_launches_are_refused,
+        the_servers_control_role_drives_from_the_activity,
+        the_servers_control_role_drives_from_the_web_page,
+    ],
 }
-
-both_modes!(
-    the_activity_joins_the_session_the_bot_started,
-    an_activity_in_a_quiet_channel_starts_its_session,
-    the_activity_refreshes_its_tokens_and_bad_launches_are_refused,
-    the_servers_control_role_drives_from_the_activity,
-    the_servers_control_role_drives_from_the_web_page,
-);
 
 /// `/play` in the Cinema, then Ben launches the Activity there: he lands in the bot's session,
 /// the instance is bound to the channel, and his WebSocket joins as his Discord member.
@@ -406,7 +380,7 @@ async fn the_activity_refreshes_its_tokens_and_bad_launches_are_refused(w: World
         .post(
             "/api/sessions",
             json!({"rating_key": "101", "name": "Host"}),
-            Some(viewer::admin_token(&w.app)),
+            Some(admin_token(&w.app)),
         )
         .await;
     assert_eq!(status, 201, "{created}");

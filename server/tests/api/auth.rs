@@ -1,14 +1,13 @@
 //! Signing in with Discord against the fake Discord's OAuth2 endpoints, and Marquee's own tokens:
 //! the login round trip, cookies, expiry and refresh, rotation and replay, tampering, bad codes,
 //! rate limits and cross-site POSTs. Each flow runs in the embedded and the scale-out mode.
-#![allow(clippy::unwrap_used)]
-
-mod support;
 
 use marquee_fakes::discord::{FakeDiscord, FakeDiscordOptions, FakeUser};
 use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use server::auth::tokens::{AccessKeys, Claims};
-use support::{Mode, TestApp, spawn_app_with};
+
+use crate::helpers;
+use crate::helpers::{Mode, TestApp, both_modes, spawn_app_with};
 
 struct World {
     app: TestApp,
@@ -47,6 +46,11 @@ async fn world(mode: Mode, adjust: impl FnOnce(&mut server::config::Config)) -> 
             .unwrap(),
         ana,
     }
+}
+
+/// [`world`] with the default settings: what the tests that run in both modes start from.
+async fn default_world(mode: Mode) -> World {
+    world(mode, |_| {}).await
 }
 
 /// The cookies a response sets, as (name, value, full Set-Cookie line).
@@ -163,38 +167,19 @@ impl World {
     }
 }
 
-macro_rules! both_modes {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::world(super::Mode::Embedded, |_| {}).await).await;
-                }
-            )*
-        }
-        mod scale_out {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::world(super::Mode::ScaleOut, |_| {}).await).await;
-                }
-            )*
-        }
-    };
+both_modes! {
+    default_world => [
+        signing_in_sets_cookies_and_names_the_user,
+        an_expired_access_token_is_refreshed_and_the_refresh_token_rotates,
+        a_replayed_refresh_token_revokes_the_whole_sign_in,
+        tampered_or_foreign_tokens_are_refused,
+        bad_codes_and_cancelled_sign_ins_get_a_clear_page,
+        signing_out_ends_the_sign_in,
+        cross_site_posts_are_refused,
+        a_signed_in_viewer_joins_as_their_discord_member_and_nobody_else_can,
+        with_guests_off_a_share_link_shows_a_stranger_nothing,
+    ],
 }
-
-both_modes!(
-    signing_in_sets_cookies_and_names_the_user,
-    an_expired_access_token_is_refreshed_and_the_refresh_token_rotates,
-    a_replayed_refresh_token_revokes_the_whole_sign_in,
-    tampered_or_foreign_tokens_are_refused,
-    bad_codes_and_cancelled_sign_ins_get_a_clear_page,
-    signing_out_ends_the_sign_in,
-    cross_site_posts_are_refused,
-    a_signed_in_viewer_joins_as_their_discord_member_and_nobody_else_can,
-    with_guests_off_a_share_link_shows_a_stranger_nothing,
-);
 
 /// Joins a session over the WebSocket (with `cookie`, if any) and returns the member id the
 /// welcome gave, or the error code of a refusal.
@@ -270,11 +255,7 @@ async fn a_signed_in_viewer_joins_as_their_discord_member_and_nobody_else_can(w:
         Err("sign_in_required".into())
     );
     // Where guests are allowed, one still cannot claim ana's member by sending its id.
-    let mode = if w.app.running.config.redis_url.is_some() {
-        Mode::ScaleOut
-    } else {
-        Mode::Embedded
-    };
+    let mode = w.app.mode();
     let guests = world(mode, |c| c.guests = Some(true)).await;
     let r = guests
         .http
@@ -612,7 +593,7 @@ async fn server_functions_and_the_api_are_rate_limited() {
 /// Without a Discord client id and secret, sign-in says it is not set up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_without_configuration_says_so() {
-    let app = support::spawn_app(Mode::Embedded).await;
+    let app = helpers::spawn_app(Mode::Embedded).await;
     let (status, page) = app.text("/auth/login").await;
     assert_eq!(status, 404);
     assert!(page.contains("not set up on this server"), "{page}");

@@ -3,15 +3,11 @@
 //!
 //! This runs the real binary as a process (a stuck response lives in a spawned connection task
 //! that only the process's exit ends), in both modes.
-#![allow(clippy::unwrap_used)]
-
-mod support;
-
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::helpers::{self, Mode};
 use futures::{SinkExt, StreamExt};
-use support::Mode;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -30,7 +26,7 @@ struct Process {
 }
 
 async fn start(mode: Mode) -> Process {
-    support::media().await;
+    helpers::media().await;
     let data = tempfile::tempdir().unwrap();
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_marquee"));
     cmd.arg("serve")
@@ -50,9 +46,12 @@ async fn start(mode: Mode) -> Process {
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     if let Mode::ScaleOut = mode {
-        cmd.env("DATABASE_URL", support::fresh_postgres_database().await)
-            .env("REDIS_URL", support::redis_url())
-            .env("MARQUEE_REDIS_NAMESPACE", support::unique_namespace());
+        cmd.env("DATABASE_URL", helpers::fresh_postgres_database().await.url)
+            .env("REDIS_URL", helpers::redis_url())
+            .env(
+                "MARQUEE_REDIS_NAMESPACE",
+                helpers::fresh_redis_namespace().await,
+            );
     }
     let mut child = cmd.spawn().expect("start target/debug/marquee");
     let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));

@@ -1,30 +1,13 @@
 //! The bot token and the Plex token never reach the logs, even at the most verbose level, while
-//! the bot connects, registers its commands and answers commands. Its own test binary, because
-//! it installs the process-wide log subscriber.
-#![allow(clippy::unwrap_used)]
+//! the bot connects, registers its commands and answers commands (the log is the test binary's
+//! one capturing subscriber, `helpers::logs`).
 
-mod support;
-
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use marquee_fakes::discord::{FakeDiscord, FakeDiscordOptions, FakeGuild, FakeUser};
 use serde_json::json;
-use support::{Mode, spawn_app_with};
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use crate::helpers::{Mode, spawn_app_with};
 
 /// The fake Discord on its own thread with logging off there: it *receives* the token (in
 /// IDENTIFY and headers), and its WebSocket library traces what it receives, which would be the
@@ -47,13 +30,7 @@ fn quiet_fake_discord(options: FakeDiscordOptions) -> FakeDiscord {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_stay_out_of_trace_logs() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .init();
+    let logs = crate::helpers::logs::capture();
 
     let options = FakeDiscordOptions {
         token: "MTEwMDAwMDAwMDAwMDAwMDAwMQ.secret-bot-token-value".into(),
@@ -89,7 +66,7 @@ async fn tokens_stay_out_of_trace_logs() {
     discord.command(&ana, "pause", json!([])).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
-    let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let text = logs.text();
     assert!(
         text.len() > 10_000,
         "the capture works: {} bytes",

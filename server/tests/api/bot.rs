@@ -2,11 +2,6 @@
 //! fake Discord (REST + gateway on loopback). People join voice channels and type slash commands
 //! on the fake; WebSocket viewers watch the same session the way the web page does. Every test
 //! body runs in the embedded mode and in the scale-out mode.
-#![allow(clippy::unwrap_used)]
-
-mod support;
-#[path = "common/viewer.rs"]
-mod viewer;
 
 use std::time::Duration;
 
@@ -15,8 +10,10 @@ use marquee_fakes::plex::Fault;
 use marquee_sync::session::Cause;
 use marquee_sync::{Command, Session};
 use serde_json::{Value, json};
-use support::{Mode, TestApp, spawn_app_with};
-use viewer::{Viewer, snapshot};
+
+use crate::helpers;
+use crate::helpers::viewer::{Viewer, snapshot};
+use crate::helpers::{Mode, TestApp, both_modes, spawn_app_with};
 
 const GUILD: u64 = 900_000_000_000_000_100;
 const TEXT: u64 = 900_000_000_000_000_101;
@@ -85,11 +82,11 @@ async fn world_on(
             let (db, redis) = match mode {
                 Mode::Embedded => (None, None),
                 Mode::ScaleOut => (
-                    Some(support::fresh_postgres_database().await),
-                    Some((support::redis_url(), support::unique_namespace())),
+                    Some(helpers::fresh_postgres_database().await.url),
+                    Some((helpers::redis_url(), helpers::fresh_redis_namespace().await)),
                 ),
             };
-            support::spawn_with_plex_and(plex, db, redis, adjust).await
+            helpers::spawn_with_plex_and(plex, db, redis, adjust).await
         }
     };
     assert!(
@@ -107,6 +104,11 @@ async fn world_on(
         cleo,
         dan,
     }
+}
+
+/// [`world`], on a Plex server whose library is empty.
+async fn empty_library_world(mode: Mode) -> World {
+    world_on(mode, Some(helpers::start_empty_fake_plex().await), false).await
 }
 
 fn opt(name: &str, value: Value) -> Value {
@@ -155,34 +157,16 @@ fn assert_refused(reply: &Reply, text: &str) {
     assert_eq!(reply.content(), text);
 }
 
-macro_rules! both_modes {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::world(super::Mode::Embedded).await).await;
-                }
-            )*
-        }
-        mod scale_out {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::world(super::Mode::ScaleOut).await).await;
-                }
-            )*
-        }
-    };
+both_modes! {
+    world => [
+        play_pause_and_the_card_follow_the_web_viewer,
+        bad_input_gets_a_clear_ephemeral_reply_and_changes_nothing,
+        who_may_drive_is_a_guild_setting,
+        a_host_who_leaves_the_voice_channel_hands_the_role_on,
+        queue_skip_seek_and_stop,
+    ],
+    empty_library_world => [an_empty_library_is_explained],
 }
-
-both_modes!(
-    play_pause_and_the_card_follow_the_web_viewer,
-    bad_input_gets_a_clear_ephemeral_reply_and_changes_nothing,
-    who_may_drive_is_a_guild_setting,
-    a_host_who_leaves_the_voice_channel_hands_the_role_on,
-    queue_skip_seek_and_stop,
-);
 
 /// The whole loop: registration, autocomplete from the library, `/play` starting a session a
 /// WebSocket viewer sees playing, `/pause` pausing that viewer, and the viewer's pause (and a
@@ -636,8 +620,7 @@ async fn queue_skip_seek_and_stop(w: World) {
     );
 }
 
-async fn an_empty_library_is_explained(mode: Mode) {
-    let w = world_on(mode, Some(support::start_empty_fake_plex().await), false).await;
+async fn an_empty_library_is_explained(w: World) {
     let typed = json!([{"name": "title", "type": 3, "value": "a", "focused": true}]);
     let suggestions = w.discord.autocomplete(&w.ana, "play", typed).await.unwrap();
     assert!(suggestions.choices().is_empty());
@@ -648,16 +631,6 @@ async fn an_empty_library_is_explained(mode: Mode) {
         &reply,
         "The Plex library is empty: add some movies or shows in Plex, then try again.",
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_empty_library_is_explained_embedded() {
-    an_empty_library_is_explained(Mode::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_empty_library_is_explained_scale_out() {
-    an_empty_library_is_explained(Mode::ScaleOut).await;
 }
 
 /// With an Activity configured, `/watch` launches it in the voice channel (interaction response
@@ -674,7 +647,7 @@ async fn watch_launches_the_activity_when_there_is_one() {
 /// bot in every web server (one `marquee bot` runs next to them).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bot_runs_where_it_is_configured_to() {
-    let app = support::spawn_app(Mode::Embedded).await;
+    let app = helpers::spawn_app(Mode::Embedded).await;
     assert!(app.running.bot.is_none());
     let app = spawn_app_with(Mode::ScaleOut, |c| {
         c.discord_token = Some("some-token".to_string().into());
@@ -705,12 +678,12 @@ async fn a_separate_bot_process_drives_sessions_through_redis() {
         members: vec![ana.clone()],
         voice: vec![(ana.id, CINEMA)],
     });
-    let database = support::fresh_postgres_database().await;
-    let namespace = support::unique_namespace();
+    let database = helpers::fresh_postgres_database().await.url;
+    let namespace = helpers::fresh_redis_namespace().await;
     let (db, ns) = (database.clone(), namespace.clone());
     let web = spawn_app_with(Mode::Embedded, move |c| {
         c.database_url = Some(db.into());
-        c.redis_url = Some(support::redis_url().into());
+        c.redis_url = Some(helpers::redis_url().into());
         c.redis_namespace = ns;
         // A token alone does not start a bot in a scale-out web server.
         c.discord_token = Some("fake-discord-bot-token".to_string().into());
@@ -719,9 +692,9 @@ async fn a_separate_bot_process_drives_sessions_through_redis() {
     assert!(web.running.bot.is_none());
 
     let data = tempfile::tempdir().unwrap();
-    let mut config = support::base_config(&data);
+    let mut config = helpers::base_config(&data);
     config.database_url = Some(database.into());
-    config.redis_url = Some(support::redis_url().into());
+    config.redis_url = Some(helpers::redis_url().into());
     config.redis_namespace = namespace;
     config.discord_token = Some(discord.token().to_owned().into());
     config.discord_api_url = Some(discord.base_url());
@@ -763,7 +736,7 @@ async fn a_separate_bot_process_drives_sessions_through_redis() {
 #[tokio::test]
 async fn a_separate_bot_needs_the_shared_stores() {
     let data = tempfile::tempdir().unwrap();
-    let mut config = support::base_config(&data);
+    let mut config = helpers::base_config(&data);
     let err = server::startup::run_bot(config.settings().unwrap())
         .await
         .unwrap_err();

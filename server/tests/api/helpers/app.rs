@@ -1,65 +1,38 @@
-//! Test support: start real Marquee servers on free ports, in the embedded mode (SQLite +
-//! in-process cache) or the scale-out mode (a fresh PostgreSQL database + Redis).
-#![allow(dead_code, clippy::unwrap_used)]
+//! Real Marquee servers on free ports, in the embedded mode (SQLite + in-process cache) or the
+//! scale-out mode (a fresh PostgreSQL database + a fresh Redis namespace), each with its own
+//! data directory.
 
 use std::path::PathBuf;
 
-use marquee_fakes::plex::{FakePlex, FakePlexOptions, MediaFiles, default_media_dir, ensure_media};
+use marquee_fakes::plex::{FakePlex, default_media_dir};
+use marquee_store::testing::{fresh_postgres_database, fresh_redis_namespace, redis_url};
 use server::config::Config;
 use server::startup::{Running, spawn};
 
-pub const ADMIN_URL_ENV: &str = "MARQUEE_TEST_DATABASE_URL";
-pub const REDIS_URL_ENV: &str = "MARQUEE_TEST_REDIS_URL";
+use super::Mode;
+use super::plex::media;
 
-pub fn admin_database_url() -> String {
-    std::env::var(ADMIN_URL_ENV)
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-pub fn redis_url() -> String {
-    std::env::var(REDIS_URL_ENV).unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-pub async fn media() -> MediaFiles {
-    ensure_media(&default_media_dir())
-        .await
-        .expect("demo media (is ffmpeg installed?)")
-}
-
-/// Which storage a test server uses.
-#[derive(Clone, Copy, Debug)]
-pub enum Mode {
-    Embedded,
-    ScaleOut,
-}
-
-/// A fresh, empty PostgreSQL database, dropped when the test process ends... or left for the
-/// next run's clean-up (names carry the process id, so runs never collide).
-pub async fn fresh_postgres_database() -> String {
-    let admin = admin_database_url();
-    let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL is required for scale-out tests ({admin}): {e}"));
-    tokio::spawn(conn);
-    let name = format!("marquee_http_{}", uuid::Uuid::new_v4().simple());
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create a test database");
-    let mut url = url::Url::parse(&admin).unwrap();
-    url.set_path(&format!("/{name}"));
-    url.to_string()
-}
-
+/// A running server and a client for it.
 pub struct TestApp {
     pub running: Running,
     pub client: reqwest::Client,
+    /// The data directory, deleted when the test drops the app.
     pub _data: tempfile::TempDir,
 }
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.running.url())
+    }
+
+    /// The storage the server runs on, read from its configuration so that it is right also
+    /// for servers whose tests set up the storage themselves: scale-out when it shares a Redis.
+    pub fn mode(&self) -> Mode {
+        if self.running.config.redis_url.is_some() {
+            Mode::ScaleOut
+        } else {
+            Mode::Embedded
+        }
     }
 
     pub fn plex(&self) -> &FakePlex {
@@ -76,6 +49,8 @@ impl TestApp {
     }
 }
 
+/// The settings every test server starts from: a free port, `data` for its files, the built
+/// site if there is one, and the demo media shared by all tests.
 pub fn base_config(data: &tempfile::TempDir) -> Config {
     Config {
         bind: "127.0.0.1:0".parse().unwrap(),
@@ -97,9 +72,9 @@ pub async fn spawn_app_with(mode: Mode, adjust: impl FnOnce(&mut Config)) -> Tes
     let data = tempfile::tempdir().unwrap();
     let mut config = base_config(&data);
     if let Mode::ScaleOut = mode {
-        config.database_url = Some(fresh_postgres_database().await.into());
+        config.database_url = Some(fresh_postgres_database().await.url.into());
         config.redis_url = Some(redis_url().into());
-        config.redis_namespace = unique_namespace();
+        config.redis_namespace = fresh_redis_namespace().await;
     }
     adjust(&mut config);
     media().await;
@@ -113,7 +88,8 @@ pub async fn spawn_app_with(mode: Mode, adjust: impl FnOnce(&mut Config)) -> Tes
     }
 }
 
-/// A server that uses an existing (shared) Plex server rather than starting a demo one.
+/// A server that uses an existing (shared) Plex server rather than starting a demo one: with a
+/// database URL and a Redis (URL, namespace), several of them form one scale-out deployment.
 pub async fn spawn_with_plex(
     plex: &FakePlex,
     database_url: Option<String>,
@@ -147,25 +123,4 @@ pub async fn spawn_with_plex_and(
         client: reqwest::Client::new(),
         _data: data,
     }
-}
-
-pub async fn start_fake_plex() -> FakePlex {
-    FakePlex::start(media().await, FakePlexOptions::default())
-        .await
-        .unwrap()
-}
-
-/// A Redis key namespace no other test uses.
-pub fn unique_namespace() -> String {
-    format!("marquee-test-{}", uuid::Uuid::new_v4().simple())
-}
-
-/// A Plex server whose library has sections but nothing in them.
-pub async fn start_empty_fake_plex() -> FakePlex {
-    let options = FakePlexOptions {
-        large_section_items: 0,
-        demo_items: false,
-        ..FakePlexOptions::default()
-    };
-    FakePlex::start(media().await, options).await.unwrap()
 }

@@ -1,7 +1,5 @@
 //! A test viewer: a raw WebSocket client speaking the sync protocol, with a mirror of the
 //! session it keeps up to date from the events it receives.
-#![allow(dead_code, clippy::unwrap_used)]
-
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
@@ -10,7 +8,7 @@ use marquee_sync::{Change, Command, ErrorCode, ServerMsg, Session};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::TestApp;
+use super::TestApp;
 
 pub type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;

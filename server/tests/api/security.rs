@@ -1,11 +1,8 @@
 //! Security headers on every kind of response: pages (with the nonce their inline script
 //! carries), JSON, media, sign-in redirects and errors; framing allowed only for the Activity and
 //! only by Discord; HSTS only when configured.
-#![allow(clippy::unwrap_used)]
 
-mod support;
-
-use support::{Mode, spawn_app, spawn_app_with};
+use crate::helpers::{Mode, spawn_app, spawn_app_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_carries_the_security_headers() {

@@ -2,11 +2,6 @@
 //! made them, late joiners, buffering waits, host hand-over, reconnects, bad input, restarts,
 //! and two server processes sharing sessions through PostgreSQL + Redis. Every test body runs in
 //! the embedded mode and in the scale-out mode.
-#![allow(clippy::unwrap_used)]
-
-mod support;
-#[path = "common/viewer.rs"]
-mod viewer;
 
 use std::time::Duration;
 
@@ -14,49 +9,34 @@ use futures::SinkExt;
 use marquee_sync::session::{Cause, describe};
 use marquee_sync::{Change, Command, ErrorCode, Role, ServerMsg, Session};
 use serde_json::json;
-use support::{Mode, TestApp, spawn_app};
 use tokio_tungstenite::tungstenite::Message;
-use viewer::{Viewer, connect, create_session, now_ms, recv_msg, recv_raw, snapshot};
 
-macro_rules! both_modes {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::spawn_app(super::Mode::Embedded).await, super::Mode::Embedded).await;
-                }
-            )*
-        }
-        mod scale_out {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::spawn_app(super::Mode::ScaleOut).await, super::Mode::ScaleOut).await;
-                }
-            )*
-        }
-    };
+use crate::helpers;
+use crate::helpers::viewer::{
+    Viewer, connect, create_session, now_ms, recv_msg, recv_raw, snapshot,
+};
+use crate::helpers::{Mode, TestApp, both_modes, spawn_app};
+
+both_modes! {
+    spawn_app => [
+        join_gives_a_snapshot_and_a_late_joiner_disturbs_nobody,
+        everyone_sees_who_paused_and_seeked,
+        bad_input_gets_typed_errors_and_the_connection_stays_healthy,
+        unknown_sessions_are_refused_clearly,
+        a_flood_is_rate_limited,
+        when_the_host_leaves_the_role_passes_on,
+        reconnecting_resumes_the_member_and_replays_are_not_applied_twice,
+        a_buffering_viewer_holds_the_group_then_it_carries_on,
+        the_queue_drives_what_plays,
+        a_session_survives_a_server_restart,
+        the_host_decides_who_may_drive,
+    ],
 }
-
-both_modes!(
-    join_gives_a_snapshot_and_a_late_joiner_disturbs_nobody,
-    everyone_sees_who_paused_and_seeked,
-    bad_input_gets_typed_errors_and_the_connection_stays_healthy,
-    unknown_sessions_are_refused_clearly,
-    a_flood_is_rate_limited,
-    when_the_host_leaves_the_role_passes_on,
-    reconnecting_resumes_the_member_and_replays_are_not_applied_twice,
-    a_buffering_viewer_holds_the_group_then_it_carries_on,
-    the_queue_drives_what_plays,
-    a_session_survives_a_server_restart,
-    the_host_decides_who_may_drive,
-);
 
 /// Under "host only" a viewer's pause is refused with a clear, typed error and changes nothing;
 /// after the host promotes them (co-host under "host and co-hosts", or the host role itself) it
 /// goes through. Only the host may change roles or the policy.
-async fn the_host_decides_who_may_drive(app: TestApp, _mode: Mode) {
+async fn the_host_decides_who_may_drive(app: TestApp) {
     use marquee_sync::Control;
     let (id, host) = create_session(&app, "101", "Ana").await;
     let base = app.running.url();
@@ -119,7 +99,7 @@ async fn the_host_decides_who_may_drive(app: TestApp, _mode: Mode) {
     assert_eq!(s.control, Control::HostOnly);
 }
 
-async fn join_gives_a_snapshot_and_a_late_joiner_disturbs_nobody(app: TestApp, _mode: Mode) {
+async fn join_gives_a_snapshot_and_a_late_joiner_disturbs_nobody(app: TestApp) {
     let (id, host) = create_session(&app, "101", "Ana").await;
     let base = app.running.url();
     let mut ana = Viewer::join(&base, &id, "Ana", Some(&host)).await;
@@ -161,7 +141,7 @@ async fn join_gives_a_snapshot_and_a_late_joiner_disturbs_nobody(app: TestApp, _
     assert_eq!(ana.session.playback, playback);
 }
 
-async fn everyone_sees_who_paused_and_seeked(app: TestApp, _mode: Mode) {
+async fn everyone_sees_who_paused_and_seeked(app: TestApp) {
     let (id, host) = create_session(&app, "101", "Ana").await;
     let base = app.running.url();
     let mut ana = Viewer::join(&base, &id, "Ana", Some(&host)).await;
@@ -206,7 +186,7 @@ async fn everyone_sees_who_paused_and_seeked(app: TestApp, _mode: Mode) {
     assert_eq!(pb.rate, 1.5);
 }
 
-async fn bad_input_gets_typed_errors_and_the_connection_stays_healthy(app: TestApp, _mode: Mode) {
+async fn bad_input_gets_typed_errors_and_the_connection_stays_healthy(app: TestApp) {
     let (id, host) = create_session(&app, "101", "Ana").await;
     let base = app.running.url();
 
@@ -332,7 +312,7 @@ async fn bad_input_gets_typed_errors_and_the_connection_stays_healthy(app: TestA
     ana.ok(Command::Play).await;
 }
 
-async fn unknown_sessions_are_refused_clearly(app: TestApp, _mode: Mode) {
+async fn unknown_sessions_are_refused_clearly(app: TestApp) {
     let base = app.running.url();
     for id in ["doesnotexist", "bad%20id"] {
         let mut ws = connect(&base, id).await;
@@ -372,7 +352,7 @@ async fn unknown_sessions_are_refused_clearly(app: TestApp, _mode: Mode) {
     }
 }
 
-async fn a_flood_is_rate_limited(app: TestApp, _mode: Mode) {
+async fn a_flood_is_rate_limited(app: TestApp) {
     let (id, host) = create_session(&app, "101", "Ana").await;
     let mut ana = Viewer::join(&app.running.url(), &id, "Ana", Some(&host)).await;
     for i in 0..100 {
@@ -399,7 +379,7 @@ async fn a_flood_is_rate_limited(app: TestApp, _mode: Mode) {
         .await;
 }
 
-async fn when_the_host_leaves_the_role_passes_on(app: TestApp, _mode: Mode) {
+async fn when_the_host_leaves_the_role_passes_on(app: TestApp) {
     let (id, host) = create_session(&app, "101", "Ana").await;
     let base = app.running.url();
     let ana = Viewer::join(&base, &id, "Ana", Some(&host)).await;
@@ -421,10 +401,7 @@ async fn when_the_host_leaves_the_role_passes_on(app: TestApp, _mode: Mode) {
     ana.ok(Command::Play).await;
 }
 
-async fn reconnecting_resumes_the_member_and_replays_are_not_applied_twice(
-    app: TestApp,
-    _mode: Mode,
-) {
+async fn reconnecting_resumes_the_member_and_replays_are_not_applied_twice(app: TestApp) {
     let (id, host) = create_session(&app, "101", "Ana").await;
     let base = app.running.url();
     let mut ben = Viewer::join(&base, &id, "Ben", None).await;
@@ -458,7 +435,7 @@ async fn reconnecting_resumes_the_member_and_replays_are_not_applied_twice(
     assert_eq!(snapshot(&app, &id).await.version, version_before);
 }
 
-async fn a_buffering_viewer_holds_the_group_then_it_carries_on(app: TestApp, _mode: Mode) {
+async fn a_buffering_viewer_holds_the_group_then_it_carries_on(app: TestApp) {
     let (id, host) = create_session(&app, "101", "Ana").await;
     let base = app.running.url();
     let mut ana = Viewer::join(&base, &id, "Ana", Some(&host)).await;
@@ -510,7 +487,7 @@ async fn a_buffering_viewer_holds_the_group_then_it_carries_on(app: TestApp, _mo
     );
 }
 
-async fn the_queue_drives_what_plays(app: TestApp, _mode: Mode) {
+async fn the_queue_drives_what_plays(app: TestApp) {
     let (id, host) = create_session(&app, "101", "Ana").await;
     let base = app.running.url();
     let mut ana = Viewer::join(&base, &id, "Ana", Some(&host)).await;
@@ -551,7 +528,8 @@ async fn the_queue_drives_what_plays(app: TestApp, _mode: Mode) {
     }
 }
 
-async fn a_session_survives_a_server_restart(app: TestApp, mode: Mode) {
+async fn a_session_survives_a_server_restart(app: TestApp) {
+    let mode = app.mode();
     let (id, host) = create_session(&app, "101", "Ana").await;
     let mut ana = Viewer::join(&app.running.url(), &id, "Ana", Some(&host)).await;
     ana.ok(Command::QueueAdd {
@@ -595,11 +573,11 @@ async fn a_session_survives_a_server_restart(app: TestApp, mode: Mode) {
 /// each other's commands.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewers_on_two_servers_stay_together_through_redis() {
-    let plex = support::start_fake_plex().await;
-    let db = support::fresh_postgres_database().await;
-    let redis = (support::redis_url(), support::unique_namespace());
-    let a = support::spawn_with_plex(&plex, Some(db.clone()), Some(redis.clone())).await;
-    let b = support::spawn_with_plex(&plex, Some(db), Some(redis)).await;
+    let plex = helpers::start_fake_plex().await;
+    let db = helpers::fresh_postgres_database().await.url;
+    let redis = (helpers::redis_url(), helpers::fresh_redis_namespace().await);
+    let a = helpers::spawn_with_plex(&plex, Some(db.clone()), Some(redis.clone())).await;
+    let b = helpers::spawn_with_plex(&plex, Some(db), Some(redis)).await;
     let (id, host) = create_session(&a, "101", "Ana").await;
     let mut ana = Viewer::join(&a.running.url(), &id, "Ana", Some(&host)).await;
     let mut ben = Viewer::join(&b.running.url(), &id, "Ben", None).await;

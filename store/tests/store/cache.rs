@@ -1,7 +1,6 @@
 //! Cache behaviour, run identically against the in-process backend and Redis (a unique
 //! namespace per test, cleared afterwards). Redis must be reachable: the tests fail rather
 //! than skip when it is not.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -10,14 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::FutureExt;
+use marquee_store::testing::{fresh_redis_namespace, redis_url};
 use marquee_store::{Cache, CacheError, CacheFetchError, Tier, TierTtls};
 use serde::{Deserialize, Serialize};
-
-const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
-
-fn redis_url() -> String {
-    std::env::var("MARQUEE_TEST_REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.into())
-}
 
 /// Builds caches of one backend; every cache from one fixture shares its namespace.
 struct Fixture {
@@ -28,16 +22,9 @@ impl Fixture {
     async fn cache(&self, ttls: TierTtls) -> Cache {
         match &self.redis_namespace {
             None => Cache::in_process(ttls),
-            Some(ns) => {
-                let url = redis_url();
-                Cache::redis(&url, ns, ttls).await.unwrap_or_else(|e| {
-                    panic!(
-                        "Redis is required for this test but is not reachable at {} \
-                         (set MARQUEE_TEST_REDIS_URL): {e}",
-                        marquee_store::db::redact_url(&url)
-                    )
-                })
-            }
+            Some(ns) => Cache::redis(&redis_url(), ns, ttls)
+                .await
+                .unwrap_or_else(|e| panic!("a Redis cache in {ns}: {e}")),
         }
     }
 }
@@ -58,11 +45,11 @@ where
     F: FnOnce(Fixture) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let ns = format!("marquee_test_{}", marquee_store::db::random_slug(12));
+    // Fails early and loudly if Redis is missing.
+    let ns = fresh_redis_namespace().await;
     let fixture = Fixture {
-        redis_namespace: Some(ns.clone()),
+        redis_namespace: Some(ns),
     };
-    // Fail early and loudly if Redis is missing.
     let cleaner = fixture.cache(TierTtls::default()).await;
     let outcome = AssertUnwindSafe(body(fixture)).catch_unwind().await;
     cleaner.clear().await.unwrap();
@@ -71,30 +58,16 @@ where
     }
 }
 
-/// Generates `<name>::in_process` and `<name>::redis` tests running the same body.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn in_process() {
-                super::with_in_process(super::$name).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn redis() {
-                super::with_redis(super::$name).await;
-            }
-        }
-    )*};
-}
-
-on_both_backends!(
+on_both_backends! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    in_process => with_in_process, redis => with_redis;
     set_get_round_trip,
     tier_ttl_expiry,
     single_flight_100_concurrent_misses,
     single_flight_shares_errors_and_does_not_cache_them,
     hit_miss_counters,
     invalidate_prefix_and_clear,
-);
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Movie {

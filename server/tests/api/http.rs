@@ -1,48 +1,27 @@
 //! End-to-end HTTP tests of a real Marquee server over a fake Plex. Each test runs in the
 //! embedded mode (SQLite + in-process cache) and in the scale-out mode (PostgreSQL + Redis).
-#![allow(clippy::unwrap_used)]
-
-mod support;
 
 use reqwest::StatusCode;
-use support::{Mode, TestApp, spawn_app};
 
-/// Generate `<name>_embedded` and `<name>_scale_out` tests from one body `async fn(TestApp)`.
-macro_rules! both_modes {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::spawn_app(super::Mode::Embedded).await).await;
-                }
-            )*
-        }
-        mod scale_out {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::spawn_app(super::Mode::ScaleOut).await).await;
-                }
-            )*
-        }
-    };
+use crate::helpers;
+use crate::helpers::{TestApp, both_modes, spawn_app};
+
+both_modes! {
+    spawn_app => [
+        home_is_server_rendered_with_the_demo_sections,
+        sections_page_through_the_large_library,
+        shows_lead_to_seasons_and_episodes,
+        search_finds_titles,
+        media_route_answers_ranges_with_exact_bytes,
+        hls_playlists_and_segments_flow_through_the_proxy,
+        plex_token_never_reaches_the_browser,
+        bad_input_gets_json_errors,
+        admin_endpoints_need_the_token_and_invalidate,
+        concurrent_page_loads_make_one_plex_call,
+        plex_outage_gives_a_clear_error_page,
+        leaving_the_player_stops_the_transcode,
+    ],
 }
-
-both_modes!(
-    home_is_server_rendered_with_the_demo_sections,
-    sections_page_through_the_large_library,
-    shows_lead_to_seasons_and_episodes,
-    search_finds_titles,
-    media_route_answers_ranges_with_exact_bytes,
-    hls_playlists_and_segments_flow_through_the_proxy,
-    plex_token_never_reaches_the_browser,
-    bad_input_gets_json_errors,
-    admin_endpoints_need_the_token_and_invalidate,
-    concurrent_page_loads_make_one_plex_call,
-    plex_outage_gives_a_clear_error_page,
-    leaving_the_player_stops_the_transcode,
-);
 
 async fn home_is_server_rendered_with_the_demo_sections(app: TestApp) {
     let (status, html) = app.text("/").await;
@@ -112,7 +91,7 @@ async fn search_finds_titles(app: TestApp) {
 }
 
 async fn media_route_answers_ranges_with_exact_bytes(app: TestApp) {
-    let media = support::media().await;
+    let media = helpers::media().await;
     let file = std::fs::read(&media.h264_mp4).unwrap();
     let r = app
         .client
@@ -390,11 +369,11 @@ async fn plex_outage_gives_a_clear_error_page(app: TestApp) {
 /// Scale-out: two servers share PostgreSQL and Redis, so the second serves from the first's cache.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_share_the_redis_cache() {
-    let plex = support::start_fake_plex().await;
-    let db = support::fresh_postgres_database().await;
-    let redis = (support::redis_url(), support::unique_namespace());
-    let a = support::spawn_with_plex(&plex, Some(db.clone()), Some(redis.clone())).await;
-    let b = support::spawn_with_plex(&plex, Some(db), Some(redis)).await;
+    let plex = helpers::start_fake_plex().await;
+    let db = helpers::fresh_postgres_database().await.url;
+    let redis = (helpers::redis_url(), helpers::fresh_redis_namespace().await);
+    let a = helpers::spawn_with_plex(&plex, Some(db.clone()), Some(redis.clone())).await;
+    let b = helpers::spawn_with_plex(&plex, Some(db), Some(redis)).await;
     let page = "/library/3?page=11";
     assert_eq!(a.text(page).await.0, 200);
     assert_eq!(b.text(page).await.0, 200);

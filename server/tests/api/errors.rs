@@ -1,52 +1,16 @@
 //! Errors never leak, and never vanish: a forced database, Plex or Discord failure reaches the
 //! client as a fixed sentence with a reference, none of the failure's own text does, and the
 //! log has the detail under that reference.
-#![allow(clippy::unwrap_used)]
-
-mod support;
-
-use std::io::Write;
-use std::sync::{Mutex, Once};
-
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use support::{Mode, TestApp};
 
-/// Everything this test binary logs at warn and above.
-static LOG: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+use crate::helpers::{self, Mode, TestApp};
 
-struct LogWriter;
-
-impl Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        LOG.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn capture_logs() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        tracing_subscriber::fmt()
-            .with_env_filter("warn")
-            .with_ansi(false)
-            .with_writer(|| LogWriter)
-            .init();
-    });
-}
-
-/// The log lines that carry `reference`.
+/// The log lines that carry `reference` (the binary's capturing subscriber, `helpers::logs`).
 fn logged(reference: &str) -> String {
-    String::from_utf8_lossy(&LOG.lock().unwrap())
-        .lines()
-        .filter(|l| l.contains(reference))
-        .collect::<Vec<_>>()
-        .join("\n")
+    helpers::logs::capture().lines_with(reference)
 }
 
 /// The 12-hex-digit reference in a visitor-facing message.
@@ -63,37 +27,22 @@ fn reference_in(text: &str) -> String {
     id
 }
 
-macro_rules! both_modes {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::capture_logs();
-                    super::$name(super::Mode::Embedded).await;
-                }
-            )*
-        }
-        mod scale_out {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::capture_logs();
-                    super::$name(super::Mode::ScaleOut).await;
-                }
-            )*
-        }
-    };
+/// Each test starts its own server (the Discord one with settings of its own).
+async fn logging(mode: Mode) -> Mode {
+    helpers::logs::capture();
+    mode
 }
 
-both_modes!(
-    a_plex_failure_is_a_sentence_with_a_reference,
-    a_database_failure_is_a_sentence_with_a_reference,
-    a_discord_failure_is_a_sentence_with_a_reference,
+helpers::both_modes!(
+    logging => [
+        a_plex_failure_is_a_sentence_with_a_reference,
+        a_database_failure_is_a_sentence_with_a_reference,
+        a_discord_failure_is_a_sentence_with_a_reference,
+    ],
 );
 
 async fn a_plex_failure_is_a_sentence_with_a_reference(mode: Mode) {
-    let app = support::spawn_app(mode).await;
+    let app = helpers::spawn_app(mode).await;
     app.plex()
         .set_fault(Some(marquee_fakes::plex::Fault::MalformedJson));
     let (status, html) = app
@@ -120,7 +69,7 @@ async fn a_plex_failure_is_a_sentence_with_a_reference(mode: Mode) {
 }
 
 async fn a_database_failure_is_a_sentence_with_a_reference(mode: Mode) {
-    let app = support::spawn_app(mode).await;
+    let app = helpers::spawn_app(mode).await;
     let (id, _) = create_session(&app).await;
     break_the_sessions_table(&app).await;
     // Another id of the same shape: not in any cache, so the store is asked.
@@ -157,7 +106,7 @@ async fn a_discord_failure_is_a_sentence_with_a_reference(mode: Mode) {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let unreachable = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let app = support::spawn_app_with(mode, |c| {
+    let app = helpers::spawn_app_with(mode, |c| {
         c.discord_client_id = Some("1100000000000000001".into());
         c.discord_client_secret = Some("secret".to_string().into());
         c.discord_api_url = Some(unreachable.clone());
@@ -216,13 +165,11 @@ async fn create_session(app: &TestApp) -> (String, String) {
 async fn break_the_sessions_table(app: &TestApp) {
     match app.running.config.database_url.as_ref() {
         Some(url) => {
-            let (client, conn) =
-                tokio_postgres::connect(url.expose_secret(), tokio_postgres::NoTls)
-                    .await
-                    .unwrap();
-            tokio::spawn(conn);
-            client
-                .batch_execute("DROP TABLE sessions CASCADE")
+            use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+            let mut conn = diesel_async::AsyncPgConnection::establish(url.expose_secret())
+                .await
+                .unwrap();
+            conn.batch_execute("DROP TABLE sessions CASCADE")
                 .await
                 .unwrap();
         }

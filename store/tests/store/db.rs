@@ -1,20 +1,16 @@
 //! Store behaviour, run identically against SQLite (temp dir) and PostgreSQL (a fresh
 //! database per test, dropped afterwards). PostgreSQL must be reachable: the tests fail
 //! rather than skip when it is not.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures::FutureExt;
-use marquee_store::db::redact_url;
+use marquee_store::testing::fresh_postgres_database;
 use marquee_store::{Backend, NewSession, Store, StoreError};
 use serde_json::json;
-
-const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// Where a test body gets its stores from; connecting twice simulates a restart.
 struct Fixture {
@@ -52,68 +48,26 @@ where
     F: FnOnce(Fixture) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let admin_url =
-        std::env::var("MARQUEE_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.into());
-    let mut admin = AsyncPgConnection::establish(&admin_url)
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL is required for this test but is not reachable at {} \
-                 (set MARQUEE_TEST_DATABASE_URL to an admin URL): {e}",
-                redact_url(&admin_url)
-            )
-        });
-    let name = format!("marquee_test_{}", marquee_store::db::random_slug(12));
-    diesel::sql_query(format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
-    let (base, query) = match admin_url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (admin_url.as_str(), String::new()),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[authority_start..].find('/') {
-        Some(slash) => &base[..authority_start + slash],
-        None => base,
-    };
-    let url = format!("{base}/{name}{query}");
+    let database = fresh_postgres_database().await;
     let dir = tempfile::tempdir().unwrap();
 
     let outcome = AssertUnwindSafe(body(Fixture {
-        url: Some(url),
+        url: Some(database.url.clone()),
         data_dir: dir.path().to_path_buf(),
         backend: Backend::Postgres,
     }))
     .catch_unwind()
     .await;
 
-    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .unwrap_or_else(|e| panic!("cannot drop test database {name}: {e}"));
+    database.drop_database().await;
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
 }
 
-/// Generates `<name>::sqlite` and `<name>::postgres` tests running the same body.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::with_sqlite(super::$name).await;
-            }
-            #[tokio::test]
-            async fn postgres() {
-                super::with_postgres(super::$name).await;
-            }
-        }
-    )*};
-}
-
-on_both_backends!(
+on_both_backends! {
+    #[tokio::test]
+    sqlite => with_sqlite, postgres => with_postgres;
     migrations_run_at_connect_and_survive_restart,
     users_upsert_and_settings,
     sessions_crud_with_version_check,
@@ -123,7 +77,7 @@ on_both_backends!(
     processes_starting_together_migrate_one_at_a_time,
     channel_links_follow_their_session,
     refresh_tokens_rotate_once_and_a_replay_revokes_the_family,
-);
+}
 
 /// A refresh token works once; presenting it again (a stolen copy, say) revokes every token of
 /// its sign-in, including the one that replaced it.
