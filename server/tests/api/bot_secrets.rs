@@ -31,6 +31,7 @@ fn quiet_fake_discord(options: FakeDiscordOptions) -> FakeDiscord {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_stay_out_of_trace_logs() {
     let logs = crate::helpers::logs::capture();
+    let _everything = logs.trace();
 
     let options = FakeDiscordOptions {
         token: "MTEwMDAwMDAwMDAwMDAwMDAwMQ.secret-bot-token-value".into(),
