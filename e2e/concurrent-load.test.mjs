@@ -48,7 +48,7 @@ async function load(base, sessionId, name) {
         response = await page.goto(`${base}/session/${sessionId}`, { timeout: 30_000 });
         break;
       } catch (e) {
-        if (attempt > 0 || !/ERR_EMPTY_RESPONSE|ERR_CONNECTION_RESET|ERR_CONNECTION_CLOSED/.test(String(e))) throw e;
+        if (attempt > 0 || !/ERR_EMPTY_RESPONSE|ERR_CONNECTION_RESET|ERR_CONNECTION_CLOSED|chrome-error:/.test(String(e))) throw e;
       }
     }
     const csp = response.headers()['content-security-policy'] ?? '';
