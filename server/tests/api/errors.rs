@@ -70,7 +70,9 @@ async fn a_plex_failure_is_a_sentence_with_a_reference(mode: Mode) {
 
 async fn a_database_failure_is_a_sentence_with_a_reference(mode: Mode) {
     let app = helpers::spawn_app(mode).await;
-    let (id, _) = create_session(&app).await;
+    let (id, _) =
+        helpers::viewer::create_session(&app, marquee_fakes::plex::keys::TWO_VERSIONS_MOVIE, "Ana")
+            .await;
     break_the_sessions_table(&app).await;
     // Another id of the same shape: not in any cache, so the store is asked.
     let other: String = id.chars().rev().collect();
@@ -142,23 +144,6 @@ async fn a_discord_failure_is_a_sentence_with_a_reference(mode: Mode) {
         log.contains("Discord") && log.contains("Connection refused"),
         "the log has the detail under {reference}:\n{log}"
     );
-}
-
-async fn create_session(app: &TestApp) -> (String, String) {
-    let r = app
-        .client
-        .post(app.url("/api/sessions"))
-        .bearer_auth(app.running.admin_token.expose_secret())
-        .json(&json!({"rating_key": marquee_fakes::plex::keys::TWO_VERSIONS_MOVIE, "name": "Ana"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let body: Value = r.json().await.unwrap();
-    (
-        body["id"].as_str().unwrap().to_owned(),
-        body["member"].as_str().unwrap().to_owned(),
-    )
 }
 
 /// Drops the sessions table under the running server (SQLite file or PostgreSQL database).
