@@ -622,18 +622,24 @@ impl PlexClient {
     }
 }
 
+/// An error with its causes, `outer: inner: innermost`, for a log line.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// Every failed Plex call is logged here, once, at warn: the endpoint (never the token) and
 /// the reason with its causes. Callers turn the error into a fixed sentence for people, so
 /// without this line a failure would leave no trace.
 fn logged<T>(path_and_query: &str, result: Result<T, PlexError>) -> Result<T, PlexError> {
     if let Err(err) = &result {
-        let mut reason = err.to_string();
-        let mut source = std::error::Error::source(err);
-        while let Some(cause) = source {
-            reason.push_str(": ");
-            reason.push_str(&cause.to_string());
-            source = cause.source();
-        }
+        let reason = error_chain(err);
         tracing::warn!(endpoint = %redact(path_and_query), %reason, "Plex call failed");
     }
     result

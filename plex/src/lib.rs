@@ -10,7 +10,7 @@ pub mod lenient;
 mod models;
 mod xml;
 
-pub use client::{PlexClient, PlexConfig, TranscodeDecision, TranscodeRequest};
+pub use client::{PlexClient, PlexConfig, TranscodeDecision, TranscodeRequest, error_chain};
 pub use error::PlexError;
 pub use models::{
     Identity, Media, Metadata, MetadataType, Page, Part, Section, SectionType, Stream, Tag,

@@ -62,17 +62,8 @@ pub fn current() -> RequestId {
         .unwrap_or_default()
 }
 
-/// An error with its causes, `outer: inner: innermost`, for the log.
-pub fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+/// An error with its causes, for the log (the Plex client logs its own failures the same way).
+pub use marquee_plex::error_chain as chain;
 
 /// Logs an internal failure with the current request's id; returns that id as the reference.
 pub fn log_internal(what: &str, detail: &dyn Display) -> String {
