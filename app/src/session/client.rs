@@ -97,12 +97,15 @@ pub fn attach_video(video: HtmlVideoElement) {
     }
 }
 
-/// The user clicked "join playback" after the browser blocked autoplay.
+/// The user clicked "join playback" after the browser blocked autoplay. The video waited
+/// paused, up to 0.3 s from the group (re-seeking a paused video more often only churns): it
+/// starts from where the group is at this instant, not from where it waited.
 pub fn user_gesture_play() {
     if let Some(c) = current() {
         c.view.needs_click.set(false);
         let video = c.inner.borrow().video.clone();
         if let Some(v) = video {
+            c.seek_to_group(&v);
             let _ = v.play();
         }
         c.tick();
@@ -659,6 +662,24 @@ impl Client {
             video.set_playback_rate(correction.rate);
         }
         self.publish_drift(now, Some(local - target), &video, target);
+    }
+
+    /// If the group is playing, puts `video` where the group is now, ahead by the time a seek
+    /// takes here.
+    fn seek_to_group(&self, video: &HtmlVideoElement) {
+        let now_server = self.server_now();
+        let (playback, lead) = {
+            let mut inner = self.inner.borrow_mut();
+            let lead = inner.controller.seek_latency();
+            let Some(mirror) = inner.mirror.as_mut() else {
+                return;
+            };
+            (mirror.timeline.at(now_server), lead)
+        };
+        if playback.playing {
+            video.set_current_time(playback.position_at(now_server) + lead * playback.rate);
+            self.inner.borrow_mut().controller.reset();
+        }
     }
 
     fn play(self: &Rc<Self>, video: &HtmlVideoElement) {
