@@ -20,6 +20,10 @@ before(async () => {
     MARQUEE_DISCORD_CLIENT_ID: discord.applicationId,
     MARQUEE_DISCORD_CLIENT_SECRET: discord.clientSecret,
     MARQUEE_DISCORD_API_URL: discord.url,
+    // The bot's token: Marquee asks Discord where an Activity instance runs and who is in it.
+    DISCORD_TOKEN: discord.botToken,
+    // Any Discord account may use it (the fake Discord process has no servers to be a member of).
+    MARQUEE_ALLOWED_SERVERS: 'any',
     // Ben watches on the standalone page as a guest (with sign-in set up, guests are off unless
     // allowed).
     MARQUEE_GUESTS: 'true',

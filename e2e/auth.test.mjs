@@ -8,7 +8,7 @@ import {
   ARTIFACTS, createSession, launchBrowser, screenshot, startFakeDiscord, startServer, HOOK, closeBrowser, tearDown,
 } from './harness.mjs';
 
-const ADMIN_TOKEN = 'e2e-admin-token';
+const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef-xyz';
 let discord, server, browser;
 
 before(async () => {
@@ -18,6 +18,8 @@ before(async () => {
     MARQUEE_DISCORD_CLIENT_SECRET: discord.clientSecret,
     MARQUEE_DISCORD_API_URL: discord.url,
     MARQUEE_ADMIN_TOKEN: ADMIN_TOKEN,
+    // Any Discord account may sign in (the fake Discord process has no servers to be a member of).
+    MARQUEE_ALLOWED_SERVERS: 'any',
   });
   browser = await launchBrowser();
 }, HOOK);

@@ -150,7 +150,7 @@ export async function waitForPlayback(page, seconds, timeoutMs = 30_000) {
 }
 
 /**
- * Creates a watch session over the HTTP API; returns `{ id, member, url }`. With guests off the
+ * Creates a watch session over the HTTP API; returns `{ id, member, member_key, url }`. With guests off the
  * API wants the server's `adminToken`.
  */
 export async function createSession(baseUrl, ratingKey, name, { adminToken } = {}) {
@@ -167,10 +167,10 @@ export async function createSession(baseUrl, ratingKey, name, { adminToken } = {
 
 /**
  * Opens a session page in a fresh browser context (its own storage, like another person's
- * browser) with the display name remembered, so it joins at once. `member` rejoins as that
- * member (the host's id from createSession).
+ * browser) with the display name remembered, so it joins at once. `member` with `memberKey`
+ * rejoins as that member (the host's id and key from createSession).
  */
-export async function openViewer(browser, baseUrl, sessionId, { name, member, blockAutoplay = false, clockSkewMs = 0 } = {}) {
+export async function openViewer(browser, baseUrl, sessionId, { name, member, memberKey, blockAutoplay = false, clockSkewMs = 0 } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
   if (clockSkewMs) {
     // A machine whose clock is wrong: every local clock the page can read is shifted.
@@ -182,10 +182,11 @@ export async function openViewer(browser, baseUrl, sessionId, { name, member, bl
     }, clockSkewMs);
   }
   if (blockAutoplay) await blockAutoplayIn(context);
-  await context.addInitScript(([n, s, m]) => {
+  await context.addInitScript(([n, s, m, k]) => {
     if (n) localStorage.setItem('marquee.name', n);
     if (m) localStorage.setItem(`marquee.member.${s}`, m);
-  }, [name, sessionId, member]);
+    if (k) localStorage.setItem(`marquee.member_key.${s}`, k);
+  }, [name, sessionId, member, memberKey]);
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -267,6 +268,7 @@ export async function startFakeDiscord() {
     url,
     applicationId: '1100000000000000001',
     clientSecret: 'fake-discord-client-secret',
+    botToken: 'fake-discord-bot-token',
     async signInAs(user) {
       const r = await fetch(`${url}/_fake/sign-in`, {
         method: 'POST',

@@ -38,8 +38,8 @@ async function follows(page, pred) {
 }
 
 async function pauseSeekResume(url1, url2, label, benClockSkewMs = 0) {
-  const { id, member } = await createSession(url1, '105', 'Ana');
-  const ana = await openViewer(browser, url1, id, { name: 'Ana', member });
+  const { id, member, member_key: memberKey } = await createSession(url1, '105', 'Ana');
+  const ana = await openViewer(browser, url1, id, { name: 'Ana', member, memberKey });
   const ben = await openViewer(browser, url2, id, { name: 'Ben', clockSkewMs: benClockSkewMs });
   for (const v of [ana, ben]) {
     await v.page.waitForSelector('.sync-status[data-state="live"]', { timeout: 20_000 });
@@ -114,8 +114,8 @@ test('two viewers on two server processes (PostgreSQL + Redis) follow each other
 });
 
 test('a late joiner starts where the group is, and blocked autoplay asks for one click', async () => {
-  const { id, member } = await createSession(server.url, '105', 'Ana');
-  const ana = await openViewer(browser, server.url, id, { name: 'Ana', member });
+  const { id, member, member_key: memberKey } = await createSession(server.url, '105', 'Ana');
+  const ana = await openViewer(browser, server.url, id, { name: 'Ana', member, memberKey });
   await ana.page.waitForSelector('.sync-status[data-state="live"]');
   await ana.page.click('.ctl.play');
   await follows(ana.page, () => { const el = document.querySelector('video'); return !!el && (!el.paused && el.currentTime > 4); });
@@ -139,8 +139,8 @@ test('a late joiner starts where the group is, and blocked autoplay asks for one
 });
 
 test('a stalled viewer makes the group wait, visibly', async () => {
-  const { id, member } = await createSession(server.url, '105', 'Ana');
-  const ana = await openViewer(browser, server.url, id, { name: 'Ana', member });
+  const { id, member, member_key: memberKey } = await createSession(server.url, '105', 'Ana');
+  const ana = await openViewer(browser, server.url, id, { name: 'Ana', member, memberKey });
   const ben = await openViewer(browser, server.url, id, { name: 'Ben' });
   for (const v of [ana, ben]) await v.page.waitForSelector('.sync-status[data-state="live"]');
   await ana.page.click('.ctl.play');
@@ -163,8 +163,8 @@ test('the session page for an unknown session is a 404 with a readable message',
 });
 
 test('the host decides who drives: a refused viewer is told why, and can drive once promoted', async () => {
-  const { id, member } = await createSession(server.url, '105', 'Ana');
-  const ana = await openViewer(browser, server.url, id, { name: 'Ana', member });
+  const { id, member, member_key: memberKey } = await createSession(server.url, '105', 'Ana');
+  const ana = await openViewer(browser, server.url, id, { name: 'Ana', member, memberKey });
   // Ana joins first: a session whose host is not connected yet goes to the first one who joins.
   await ana.page.waitForSelector('.sync-status[data-state="live"]', { timeout: 20_000 });
   const ben = await openViewer(browser, server.url, id, { name: 'Ben' });

@@ -119,8 +119,8 @@ pub struct PlaybackInfo {
     pub mode: PlayMode,
     /// Marquee-relative media URL.
     pub src: String,
-    /// The Plex transcode session behind an HLS `src`, so the player can stop it when it leaves.
-    pub transcode_session: Option<String>,
+    /// Where the player says it is done with an HLS `src`, so Plex stops transcoding.
+    pub stop_url: Option<String>,
     pub duration_ms: Option<i64>,
     pub poster: Option<String>,
     pub backdrop: Option<String>,
@@ -130,7 +130,9 @@ pub struct PlaybackInfo {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CreatedSession {
     pub id: String,
+    /// The host's member id, and the key that proves it (keep both to join as the host).
     pub member: String,
+    pub member_key: String,
     /// Marquee-relative link to the session page (the share link).
     pub url: String,
 }
@@ -140,6 +142,8 @@ pub struct CreatedSession {
 pub struct Account {
     pub name: String,
     pub discord_id: String,
+    /// Whether this Marquee admits them (members of its Discord servers, by default).
+    pub allowed: bool,
 }
 
 /// The header's sign-in state: who is signed in, and whether signing in is possible at all.

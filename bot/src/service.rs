@@ -218,7 +218,7 @@ impl BotService {
             rtt_ms: 0.0,
         };
         let mut session = Session::new(
-            marquee_store::db::random_slug(10),
+            marquee_store::db::new_session_id(),
             host,
             (item.rating_key.clone(), item.title.clone()),
             now,
@@ -232,7 +232,7 @@ impl BotService {
         // not make someone else host.
         session.host_elsewhere = true;
         session.apply(&invoker.member_id(), &Command::Play, now)?;
-        let session = self.sessions.create(&session).await?;
+        let session = self.sessions.create(&session, None).await?;
         let link = NewChannelLink {
             voice_channel_id: voice.to_string(),
             guild_id: invoker.guild_id.to_string(),

@@ -2,7 +2,9 @@
 // `https://<app id>.discordsays.com` is one origin inside Discord):
 //
 // - `/_client/activity.html?…` is the Discord client's page: an iframe of the Activity and the
-//   parent script (parent.js) that answers the Embedded App SDK;
+//   parent script (parent.js) that answers the Embedded App SDK. Opening it is the user
+//   launching (or joining) the Activity in that channel, so it first tells the fake Discord,
+//   whose Activity instance then lists them, as Discord's does;
 // - `/.proxy/…` is Discord's proxy: forwarded to Marquee with the prefix removed (WebSockets
 //   too), as a URL mapping of `/` to Marquee does. The Host header becomes Marquee's; the browser's
 //   Origin stays this origin, as it does through Discord;
@@ -32,7 +34,10 @@ export async function startFakeActivityHost({ marqueeUrl, discordUrl, clientId }
 
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://fake');
-    if (url.pathname === '/_client/activity.html') return parentPage(url, res);
+    if (url.pathname === '/_client/activity.html') return parentPage(url, res).catch((e) => {
+      res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end(`the fake Discord did not take the launch: ${e}`);
+    });
     if (url.pathname === '/_client/parent.js') {
       res.writeHead(200, { 'content-type': 'text/javascript' });
       return res.end(PARENT_JS);
@@ -55,8 +60,14 @@ export async function startFakeActivityHost({ marqueeUrl, discordUrl, clientId }
   });
 
   /** The Discord client's page for one user in one Activity instance. */
-  function parentPage(url, res) {
+  async function parentPage(url, res) {
     const p = url.searchParams;
+    const joined = await fetch(`${discordUrl}/_fake/activity-instances/${encodeURIComponent(p.get('instance_id'))}/join`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user_id: p.get('user_id'), channel_id: p.get('channel_id'), guild_id: p.get('guild_id') || null }),
+    });
+    if (joined.status !== 204) throw new Error(`${joined.status} ${await joined.text()}`);
     frames += 1;
     const frameId = `frame-${frames}`;
     const launch = new URLSearchParams({

@@ -51,11 +51,15 @@ fn ws_url(base: &str, session: &str) -> String {
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn join(url: &str, name: &str, member: Option<&str>) -> Result<Ws, String> {
+/// Joins as `name`: a new member, or the (member id, rejoin key) given.
+async fn join(url: &str, name: &str, member: Option<(&str, &str)>) -> Result<Ws, String> {
     let (mut ws, _) = tokio_tungstenite::connect_async(url)
         .await
         .map_err(|e| format!("connect: {e}"))?;
-    let hello = serde_json::json!({"type": "hello", "protocol": 1, "name": name, "member": member});
+    let (member, member_key) = member.unzip();
+    let hello = serde_json::json!({
+        "type": "hello", "protocol": 1, "name": name, "member": member, "member_key": member_key,
+    });
     ws.send(Message::Text(hello.to_string().into()))
         .await
         .map_err(|e| e.to_string())?;
@@ -85,12 +89,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let session = created["id"].as_str().ok_or("no session id")?.to_owned();
     let host_member = created["member"].as_str().ok_or("no member id")?.to_owned();
+    let host_key = created["member_key"].as_str().ok_or("no member key")?.to_owned();
 
     let rss_before: Vec<Option<u64>> = args.pid.iter().map(|p| rss_kib(*p)).collect();
     let mut host = join(
         &ws_url(&args.url[0], &session),
         "Load host",
-        Some(&host_member),
+        Some((&host_member, &host_key)),
     )
     .await?;
 

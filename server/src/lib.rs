@@ -4,6 +4,7 @@
 //! `main.rs` only parses the command line; everything else is here so tests can start a real
 //! server on a free port with [`startup::spawn`].
 
+pub mod access;
 pub mod auth;
 pub mod cli;
 pub mod config;

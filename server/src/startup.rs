@@ -187,7 +187,12 @@ async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartErro
         }
         None => Bus::in_process(),
     };
-    let services = Services::new(plex, cache, store, bus.clone());
+    // One URL-signing key for every server sharing this database.
+    let urls = app::ssr::urls::MediaUrls::new(
+        marquee_store::secret::UrlSigner::new(store.shared_key("url-signing").await?),
+        settings.auth.media_url_ttl,
+    );
+    let services = Services::new(plex, cache, store, bus.clone(), urls);
     if bus.kind() == "in-process" {
         // One process owns every session: nobody can still be connected from before.
         let n = services.sessions.reset_presence().await?;
@@ -213,15 +218,23 @@ async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartErro
         );
     }
     let public_url = settings.public_url(bind);
-    let auth = build_auth(settings, &services, public_url.clone())?;
+    let public_origin: Arc<str> = url::Url::parse(&public_url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default()
+        .into();
+    let bot_api = settings.discord.bot_token.as_ref().map(|token| {
+        Arc::new(crate::auth::bot_api::BotApi::new(
+            &settings.discord.api_base(),
+            token.clone(),
+            settings.discord.oauth.as_ref().map(|o| o.client_id.clone()),
+        ))
+    });
+    let auth = build_auth(settings, &services, public_url.clone(), bot_api.clone())?;
     let discord = crate::discord::bot_service(&services, &settings.discord, public_url);
-    let roles = settings.discord.bot_token.as_ref().map(|token| {
+    let roles = bot_api.as_ref().map(|api| {
         Arc::new(crate::auth::roles::RoleAdmission {
             bot: discord.clone(),
-            members: crate::auth::roles::BotMembers::new(
-                &settings.discord.api_base(),
-                token.clone(),
-            ),
+            api: Arc::clone(api),
         })
     });
     let state = AppState {
@@ -234,8 +247,10 @@ async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartErro
         auth: Arc::new(auth),
         discord: discord.clone(),
         roles,
+        bot_api,
         guests: settings.auth.guests,
         hsts: settings.auth.hsts,
+        public_origin,
     };
     Ok(Built {
         router: router(state),
@@ -286,6 +301,7 @@ fn build_auth(
     settings: &Settings,
     services: &Services,
     public_url: String,
+    bot_api: Option<Arc<crate::auth::bot_api::BotApi>>,
 ) -> Result<crate::auth::Auth, StartError> {
     let key = match &settings.auth.jwt_secret {
         Some(k) => k.clone(),
@@ -321,6 +337,10 @@ fn build_auth(
             limits.api_rate_per_minute,
             limits.api_rate_burst,
         ),
+        admission: crate::auth::allowed::Admission {
+            who: settings.auth.allowed.clone(),
+            api: bot_api,
+        },
     })
 }
 
@@ -340,11 +360,9 @@ fn router(state: AppState) -> Router {
     let context = {
         let services = state.services.clone();
         let sign_in = app::ssr::account::SignInAvailable(state.auth.discord.is_some());
-        let guests = app::ssr::account::GuestsAdmitted(state.guests);
         move || {
             provide_context(services.clone());
             provide_context(sign_in);
-            provide_context(guests);
         }
     };
     let page_shell = {
@@ -364,7 +382,10 @@ fn router(state: AppState) -> Router {
             "/hls/{rating_key}/{media_index}/session/{session}/{*rest}",
             get(hls::session_file),
         )
-        .route("/hls/stop/{session}", post(hls::stop))
+        .route(
+            "/hls/{rating_key}/{media_index}/stop/{session}",
+            post(hls::stop),
+        )
         .route("/img/{rating_key}/{kind}/{stamp}", get(images::image))
         .route(
             "/ws/session/{session}",
@@ -386,6 +407,10 @@ fn router(state: AppState) -> Router {
             AppState,
             _,
         >(context, shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::access::guard,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::routes::account,
@@ -431,7 +456,6 @@ fn auth_routes(state: AppState) -> Router<AppState> {
         .route("/auth/refresh", post(auth::refresh))
         .route("/auth/logout", post(auth::logout))
         .route("/api/me", get(auth::me))
-        .route_layer(middleware::from_fn(auth::same_origin))
         .merge(activity_routes())
         .route_layer(middleware::from_fn_with_state(state, auth::rate_limit))
 }
@@ -479,11 +503,7 @@ fn stored_secret(path: &Path) -> Result<SecretString, StartError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io_err(e)),
     }
-    let token = format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
+    let token = marquee_store::secret::new_secret();
     write_private(path, &token).map_err(io_err)?;
     Ok(token.into())
 }

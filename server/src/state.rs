@@ -28,10 +28,16 @@ pub struct AppState {
     /// Makes signed-in holders of a server's control role co-hosts when they join from the web
     /// page (set when the bot's token is).
     pub roles: Option<Arc<crate::auth::roles::RoleAdmission>>,
+    /// Discord's API with the bot's token: where an Activity really runs, and members' roles
+    /// (set when the bot's token is).
+    pub bot_api: Option<Arc<crate::auth::bot_api::BotApi>>,
     /// Viewers who are not signed in may join sessions (`MARQUEE_GUESTS`).
     pub guests: bool,
     /// Send `Strict-Transport-Security` (Marquee is served over HTTPS by a proxy).
     pub hsts: bool,
+    /// The origin people reach Marquee at (`https://marquee.example.com`), for the cross-site
+    /// check.
+    pub public_origin: Arc<str>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -7,13 +7,15 @@
 
 pub mod cache;
 pub mod db;
+pub mod secret;
 pub mod sessions;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
 pub use cache::{Cache, CacheError, CacheFetchError, CacheStats, Tier, TierTtls};
 pub use db::{
-    Backend, ChannelLink, DatabaseTarget, NewChannelLink, NewRefreshToken, NewSession, Rotation,
+    Backend, ChannelLink, DatabaseTarget, NewChannelLink, NewMemberKey, NewRefreshToken, NewSession,
+    Rotation,
     SessionRow, Store, StoreError, User, redact_url,
 };
 pub use sessions::{Bus, BusError, SessionEvent, SessionStore, SessionStoreError, Updated};

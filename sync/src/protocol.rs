@@ -52,6 +52,11 @@ pub enum ClientMsg {
         name: String,
         #[serde(default)]
         member: Option<MemberId>,
+        /// The rejoin key that Welcome (or the session's creation) gave this browser for
+        /// `member`. An anonymous `member` without its key is not rejoined: member ids are
+        /// public, so the id alone would let anyone take a member's place.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        member_key: Option<String>,
         /// A Marquee access token, from pages without cookies (the Discord Activity runs in a
         /// third-party iframe, where browsers withhold them).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,6 +91,10 @@ pub enum ServerMsg {
         member: MemberId,
         session: Session,
         server_time: f64,
+        /// A new anonymous member's rejoin key, sent to its own connection only: keep it with
+        /// `member` and send both in the next Hello.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        member_key: Option<String>,
     },
     /// Clock sync reply: `t1` receipt and `t2` send time on the server clock.
     Pong { t0: f64, t1: f64, t2: f64 },
@@ -170,6 +179,7 @@ mod tests {
                 protocol: 1,
                 name: "Ana".into(),
                 member: None,
+                member_key: None,
                 token: None,
             }
         );

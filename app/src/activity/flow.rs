@@ -179,6 +179,7 @@ async fn run(stage: RwSignal<Stage>, participants: RwSignal<Option<usize>>) -> R
     .map_err(|e| format!("Discord refused the sign-in ({}).", js_message(&e)))?;
 
     client::set_token(Some(signed.tokens.access_token.clone()));
+    send_token_with_requests();
     client::on_token_expired(|| spawn_local(refresh()));
     schedule_refresh(signed.tokens.expires_in);
     LAUNCH.with(|l| {
@@ -263,6 +264,64 @@ async fn refresh() {
             "Your sign-in has ended ({why}). Close the Activity and launch it again."
         ))),
     }
+}
+
+/// Server functions need to know who is asking, and inside Discord the browser sends no cookie:
+/// every request this page makes to its own origin carries the access token instead (the
+/// session client's current one, refreshed in place). Wraps `window.fetch`, which the server
+/// functions' client calls; other origins get their requests untouched.
+fn send_token_with_requests() {
+    thread_local! {
+        static WRAPPED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if WRAPPED.with(|w| w.replace(true)) {
+        return;
+    }
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let Ok(original) = js_sys::Reflect::get(&window, &JsValue::from_str("fetch"))
+        .and_then(|f| f.dyn_into::<js_sys::Function>())
+    else {
+        return;
+    };
+    let origin = window.location().origin().unwrap_or_default();
+    let target = window.clone();
+    let wrapped = Closure::<dyn Fn(JsValue, JsValue) -> JsValue>::new(
+        move |input: JsValue, init: JsValue| -> JsValue {
+            let request = if init.is_undefined() {
+                match input.dyn_ref::<web_sys::Request>() {
+                    Some(r) => web_sys::Request::new_with_request(r),
+                    None => web_sys::Request::new_with_str(&input.as_string().unwrap_or_default()),
+                }
+            } else {
+                let init: web_sys::RequestInit = init.clone().unchecked_into();
+                match input.dyn_ref::<web_sys::Request>() {
+                    Some(r) => web_sys::Request::new_with_request_and_init(r, &init),
+                    None => web_sys::Request::new_with_str_and_init(
+                        &input.as_string().unwrap_or_default(),
+                        &init,
+                    ),
+                }
+            };
+            let Ok(request) = request else {
+                return original.call2(&target, &input, &init).unwrap_or(JsValue::UNDEFINED);
+            };
+            if request.url().starts_with(&origin)
+                && let Some(token) = client::token()
+            {
+                let _ = request
+                    .headers()
+                    .set("authorization", &format!("Bearer {token}"));
+            }
+            original
+                .call1(&target, &request)
+                .unwrap_or(JsValue::UNDEFINED)
+        },
+    );
+    let _ = js_sys::Reflect::set(&window, &JsValue::from_str("fetch"), wrapped.as_ref());
+    // The wrapper lasts as long as the page.
+    wrapped.forget();
 }
 
 /// Server functions go through the same prefix as everything else.

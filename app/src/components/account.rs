@@ -71,7 +71,7 @@ pub fn AccountCorner() -> impl IntoView {
 }
 
 /// The sign-in link that brings the browser back to `path` afterwards.
-pub(crate) fn login_href(path: &str) -> String {
+pub fn login_href(path: &str) -> String {
     format!("/auth/login?return_to={}", encode(path))
 }
 

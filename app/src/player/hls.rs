@@ -44,7 +44,7 @@ pub async fn ensure_loaded() -> Result<(), String> {
 pub fn attach(
     video_ref: leptos::prelude::NodeRef<leptos::html::Video>,
     src: String,
-    transcode_session: Option<String>,
+    stop_url: Option<String>,
     set_error: leptos::prelude::WriteSignal<Option<String>>,
 ) {
     use leptos::prelude::*;
@@ -94,7 +94,7 @@ pub fn attach(
         });
     });
 
-    let stop_url = transcode_session.map(|s| crate::paths::local(&format!("/hls/stop/{s}")));
+    let stop_url = stop_url.map(|url| crate::paths::local(&url));
     let stop = move || {
         if let (Some(url), Some(window)) = (stop_url.clone(), web_sys::window()) {
             let _ = window.navigator().send_beacon(&url);

@@ -115,7 +115,7 @@ pub fn Player(
         hls::attach(
             video_ref,
             src.clone(),
-            info.transcode_session.clone(),
+            info.stop_url.clone(),
             set_error,
         );
     }

@@ -52,6 +52,11 @@ pub fn set_token(token: Option<String>) {
 
 /// What to do when the server refuses the token as expired; the client reconnects anyway, with
 /// whatever token is set by then.
+/// The access token set with [`set_token`], if any.
+pub fn token() -> Option<String> {
+    TOKEN.with(|t| t.borrow().clone())
+}
+
 pub fn on_token_expired(hook: impl Fn() + 'static) {
     ON_TOKEN_EXPIRED.with(|h| *h.borrow_mut() = Some(Rc::new(hook)));
 }
@@ -153,6 +158,9 @@ struct Inner {
     ws: Option<WebSocket>,
     handlers: Vec<Box<dyn std::any::Any>>,
     member: Option<MemberId>,
+    /// The rejoin key of `member`, if it is anonymous (also remembered in the browser's storage,
+    /// where a blocked storage cannot keep it).
+    member_key: Option<String>,
     /// The copy of the session this page follows, from the last welcome and the events since.
     mirror: Option<Mirror>,
     clock: ClockEstimator,
@@ -249,16 +257,20 @@ impl Client {
     }
 
     fn on_open(self: &Rc<Self>) {
-        let member = self
-            .inner
-            .borrow()
-            .member
-            .clone()
-            .or_else(|| super::remembered::member(&self.session));
+        // Who this tab was (its last welcome), else who this browser was in the session.
+        let (member, member_key) = {
+            let inner = self.inner.borrow();
+            match inner.member.clone() {
+                Some(m) => (Some(m), inner.member_key.clone()),
+                None => super::remembered::member(&self.session)
+                    .map_or((None, None), |(m, k)| (Some(m), k)),
+            }
+        };
         self.raw_send(&ClientMsg::Hello {
             protocol: PROTOCOL_VERSION,
             name: self.name.clone(),
             member,
+            member_key,
             token: TOKEN.with(|t| t.borrow().clone()),
         });
         self.inner.borrow_mut().clock.reset();
@@ -352,8 +364,20 @@ impl Client {
         };
         match msg {
             ServerMsg::Welcome {
-                member, session, ..
-            } => self.on_welcome(member, session),
+                member,
+                session,
+                member_key,
+                ..
+            } => {
+                super::remembered::set_member(&self.session, &member, member_key.as_deref());
+                {
+                    let mut inner = self.inner.borrow_mut();
+                    if member_key.is_some() || inner.member.as_ref() != Some(&member) {
+                        inner.member_key = member_key;
+                    }
+                }
+                self.on_welcome(member, session)
+            }
             ServerMsg::Pong { t0, t1, t2 } => {
                 if let Some(sample) = ClockSample::from_timestamps(t0, t1, t2, t3) {
                     let (rtt, first_ready) = {
@@ -444,7 +468,6 @@ impl Client {
     }
 
     fn on_welcome(self: &Rc<Self>, member: MemberId, session: Session) {
-        super::remembered::set_member(&self.session, &member);
         let replay: Vec<(u64, Command)>;
         let dropped: usize;
         {

@@ -20,14 +20,14 @@ use marquee_sync::{Command, Control, MemberId, Role, Session};
 use crate::components::layout::{ErrorBox, Loading};
 use crate::components::pick::PlayablePicker;
 use crate::error::AppError;
-use crate::model::{CreatedSession, ItemCard};
-use crate::player::{Player, SessionHooks, get_playback};
+use crate::model::{CreatedSession, ItemCard, PlaybackInfo};
+use crate::player::{Player, SessionHooks};
 pub use state::{Conn, SyncView};
 
-/// Starts a watch session on an item; the caller becomes its host.
+/// Starts a watch session on an item; the caller becomes its host. (Who may: the server's
+/// `Sessions` door.)
 #[server(endpoint = "session/create")]
 pub async fn create_session(rating_key: String, name: String) -> Result<CreatedSession, AppError> {
-    crate::ssr::account::require_viewer()?;
     let services = crate::ssr::services()?;
     crate::ssr::sessions::create(&services, &rating_key, &name).await
 }
@@ -35,9 +35,24 @@ pub async fn create_session(rating_key: String, name: String) -> Result<CreatedS
 /// A session's snapshot, for the page's first render.
 #[server(endpoint = "session/get")]
 pub async fn get_session(id: String) -> Result<Session, AppError> {
-    crate::ssr::account::require_viewer()?;
     let services = crate::ssr::services()?;
     crate::ssr::sessions::get(&services, &id).await
+}
+
+/// How to play what the session plays now (its current queue entry), for everyone the session
+/// admits: guests may watch a session without browsing the library.
+#[server(endpoint = "session/playback")]
+pub async fn get_session_playback(id: String) -> Result<Option<PlaybackInfo>, AppError> {
+    let services = crate::ssr::services()?;
+    let session = crate::ssr::sessions::get(&services, &id).await?;
+    match session.current_entry() {
+        Some(entry) => services
+            .library
+            .playback(&entry.rating_key, None)
+            .await
+            .map(Some),
+        None => Ok(None),
+    }
 }
 
 /// Sends a command to the group (no-op on the server).
@@ -120,12 +135,16 @@ pub fn SessionRoom(
                 .and_then(|s| s.current_entry().map(|e| e.rating_key.clone()))
         })
     });
+    let session_id = id.clone();
     let playback = Resource::new(
         move || current_key.get(),
-        |key| async move {
-            match key {
-                Some(k) => get_playback(k, None).await.map(Some),
-                None => Ok(None),
+        move |key| {
+            let id = session_id.clone();
+            async move {
+                match key {
+                    Some(_) => get_session_playback(id).await,
+                    None => Ok(None),
+                }
             }
         },
     );
@@ -494,7 +513,7 @@ pub fn WatchTogether(rating_key: String) -> impl IntoView {
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(created)) = create.value().get() {
-            remembered::set_member(&created.id, &created.member);
+            remembered::set_member(&created.id, &created.member, Some(&created.member_key));
             remembered::set_name(&name.get_untracked());
             navigate(&created.url, Default::default());
         }

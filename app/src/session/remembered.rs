@@ -1,10 +1,15 @@
 //! What the browser remembers between visits: the viewer's display name and, per session, the
-//! member id to rejoin as (so a reload or a reconnect is the same person). No-ops on the server.
+//! member id to rejoin as with its rejoin key (so a reload or a reconnect is the same person).
+//! No-ops on the server.
 
 const NAME_KEY: &str = "marquee.name";
 
-fn member_key(session: &str) -> String {
+fn member_slot(session: &str) -> String {
     format!("marquee.member.{session}")
+}
+
+fn key_slot(session: &str) -> String {
+    format!("marquee.member_key.{session}")
 }
 
 #[cfg(feature = "hydrate")]
@@ -31,6 +36,16 @@ fn set(key: &str, value: &str) {
 #[cfg(not(feature = "hydrate"))]
 fn set(_key: &str, _value: &str) {}
 
+#[cfg(feature = "hydrate")]
+fn remove(key: &str) {
+    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = s.remove_item(key);
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn remove(_key: &str) {}
+
 /// The display name used last time, if any.
 pub fn name() -> Option<String> {
     get(NAME_KEY).filter(|n| !n.trim().is_empty())
@@ -40,11 +55,20 @@ pub fn set_name(name: &str) {
     set(NAME_KEY, name);
 }
 
-/// The member id this browser has in `session`, if it joined before.
-pub fn member(session: &str) -> Option<String> {
-    get(&member_key(session))
+/// The member id this browser has in `session` and its rejoin key, if it joined before.
+pub fn member(session: &str) -> Option<(String, Option<String>)> {
+    let member = get(&member_slot(session))?;
+    Some((member, get(&key_slot(session))))
 }
 
-pub fn set_member(session: &str, member: &str) {
-    set(&member_key(session), member);
+/// Remembers `member` for `session`, with its key when the server gave one (a rejoin keeps the
+/// key already stored; another member's key is forgotten).
+pub fn set_member(session: &str, member: &str, key: Option<&str>) {
+    let previous = get(&member_slot(session));
+    set(&member_slot(session), member);
+    match key {
+        Some(key) => set(&key_slot(session), key),
+        None if previous.as_deref() != Some(member) => remove(&key_slot(session)),
+        None => {}
+    }
 }

@@ -10,20 +10,6 @@ use crate::model::{Account, AccountState};
 #[derive(Clone, Copy, Debug)]
 pub struct SignInAvailable(pub bool);
 
-/// Whether people who are not signed in may watch (`MARQUEE_GUESTS`; provided as context).
-#[derive(Clone, Copy, Debug)]
-pub struct GuestsAdmitted(pub bool);
-
-/// Refuses a request that is not signed in when guests are off: a share link alone shows such
-/// a visitor nothing of the session (not its title, not who is watching), and starts nothing.
-pub fn require_viewer() -> Result<(), AppError> {
-    let guests = use_context::<GuestsAdmitted>().is_none_or(|g| g.0);
-    if guests || current().account.is_some() {
-        Ok(())
-    } else {
-        Err(AppError::SignInRequired)
-    }
-}
 
 /// The account of the current request, if the access cookie was valid.
 pub fn current() -> AccountState {

@@ -13,6 +13,7 @@ use marquee_store::{Cache, CacheFetchError, Store, Tier};
 use crate::error::AppError;
 use crate::model::{HomeData, ItemDetail, PlayMode, PlaybackInfo, SectionPage};
 use crate::ssr::mapping;
+use crate::ssr::urls::MediaUrls;
 
 /// Items per section page; a multiple of the grid's column counts at common widths.
 pub const PAGE_SIZE: u32 = 60;
@@ -37,11 +38,18 @@ pub struct Library {
     plex: PlexClient,
     cache: Cache,
     store: Store,
+    /// Every image and media URL leaves here signed.
+    urls: MediaUrls,
 }
 
 impl Library {
-    pub fn new(plex: PlexClient, cache: Cache, store: Store) -> Self {
-        Library { plex, cache, store }
+    pub fn new(plex: PlexClient, cache: Cache, store: Store, urls: MediaUrls) -> Self {
+        Library {
+            plex,
+            cache,
+            store,
+            urls,
+        }
     }
 
     async fn cached<T, F, Fut>(&self, tier: Tier, key: &str, fetch: F) -> Result<T, AppError>
@@ -116,10 +124,10 @@ impl Library {
                 Ok(self.plex.on_deck().await?)
             })
             .await?;
-        Ok(HomeData {
+        Ok(self.urls.sign(HomeData {
             sections: sections.iter().map(mapping::section).collect(),
             continue_watching: continue_watching.iter().map(mapping::card).collect(),
-        })
+        }))
     }
 
     pub async fn section_page(
@@ -141,13 +149,13 @@ impl Library {
                 Ok((p.items, p.total_size))
             })
             .await?;
-        Ok(SectionPage {
+        Ok(self.urls.sign(SectionPage {
             section: mapping::section(&section),
             items: listing.0.iter().map(mapping::card).collect(),
             page,
             page_size: PAGE_SIZE,
             total: listing.1,
-        })
+        }))
     }
 
     pub async fn item(&self, rating_key: &str) -> Result<ItemDetail, AppError> {
@@ -157,7 +165,7 @@ impl Library {
         } else {
             self.children(rating_key).await?
         };
-        Ok(mapping::detail(&meta, &children))
+        Ok(self.urls.sign(mapping::detail(&meta, &children)))
     }
 
     pub async fn search(&self, query: &str) -> Result<Vec<crate::model::ItemCard>, AppError> {
@@ -176,13 +184,15 @@ impl Library {
                 Ok(self.plex.search(query, 30).await?)
             })
             .await?;
-        Ok(hits.iter().map(mapping::card).collect())
+        Ok(self
+            .urls
+            .sign(hits.iter().map(mapping::card).collect::<Vec<_>>()))
     }
 
     /// Every movie and show of every video section, for the bot's title autocomplete: one
     /// cached value (system tier), fetched from Plex in pages of 500 when it expires.
     pub async fn titles(&self) -> Result<Vec<crate::model::ItemCard>, AppError> {
-        self.cached(Tier::System, "plex:titles", || async {
+        let titles = self.cached(Tier::System, "plex:titles", || async {
             let mut all = Vec::new();
             for section in self.sections().await? {
                 if !matches!(section.r#type, SectionType::Movie | SectionType::Show) {
@@ -203,8 +213,8 @@ impl Library {
                 }
             }
             Ok(all)
-        })
-        .await
+        });
+        Ok(self.urls.sign(titles.await?))
     }
 
     /// The episode to start a show with: the first episode of its first regular season
@@ -278,13 +288,15 @@ impl Library {
                 }
             }
         };
-        let transcode_session = (mode == PlayMode::Hls).then(new_transcode_session);
-        let src = match &transcode_session {
-            None => format!("/media/{rating_key}/{index}/0"),
-            Some(session) => format!("/hls/{rating_key}/{index}/start.m3u8?session={session}"),
+        let (src, stop_url) = match mode {
+            PlayMode::Direct => (self.urls.media(rating_key, index, 0), None),
+            PlayMode::Hls => {
+                let (token, src) = self.urls.transcode(rating_key, index);
+                (src, Some(format!("/hls/{rating_key}/{index}/stop/{token}")))
+            }
         };
         let detail = mapping::detail(&meta, &[]);
-        Ok(PlaybackInfo {
+        Ok(self.urls.sign(PlaybackInfo {
             rating_key: rating_key.to_string(),
             title: meta.title.clone(),
             subtitle: mapping::subtitle(&meta),
@@ -292,11 +304,11 @@ impl Library {
             media_index: index,
             mode,
             src,
-            transcode_session,
+            stop_url,
             duration_ms: meta.duration,
             poster: detail.poster,
             backdrop: detail.backdrop,
-        })
+        }))
     }
 
     /// Drop everything cached about a section after Plex rescans it.
@@ -316,11 +328,6 @@ impl Library {
         }
         Ok(dropped)
     }
-}
-
-/// A fresh, unguessable id for one viewer's Plex transcode session.
-pub fn new_transcode_session() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// Plex keys (rating keys, section keys) are short ASCII numbers or slugs; anything else is

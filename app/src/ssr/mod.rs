@@ -6,6 +6,7 @@ pub mod errors;
 pub mod library;
 pub mod mapping;
 pub mod sessions;
+pub mod urls;
 
 use std::sync::Arc;
 
@@ -25,11 +26,18 @@ pub struct Services {
     pub library: Arc<Library>,
     /// Watch sessions: persisted in `store`, changes announced on the event bus.
     pub sessions: SessionStore,
+    /// Signs the media, HLS and image URLs handed to browsers.
+    pub urls: urls::MediaUrls,
 }
 
 impl Services {
-    pub fn new(plex: PlexClient, cache: Cache, store: Store, bus: Bus) -> Self {
-        let library = Arc::new(Library::new(plex.clone(), cache.clone(), store.clone()));
+    pub fn new(plex: PlexClient, cache: Cache, store: Store, bus: Bus, urls: urls::MediaUrls) -> Self {
+        let library = Arc::new(Library::new(
+            plex.clone(),
+            cache.clone(),
+            store.clone(),
+            urls.clone(),
+        ));
         let sessions = SessionStore::new(store.clone(), bus);
         Services {
             plex,
@@ -37,6 +45,7 @@ impl Services {
             store,
             library,
             sessions,
+            urls,
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::error::AppError;
 use crate::model::CreatedSession;
 
 /// Starts a session watching `rating_key`, hosted by a new member called `name`. The caller
-/// keeps the returned member id to join as that host.
+/// keeps the returned member id and rejoin key to join as that host.
 pub async fn create(
     services: &Services,
     rating_key: &str,
@@ -37,15 +37,21 @@ pub async fn create(
         rtt_ms: 0.0,
     };
     let member = host.id.to_string();
-    let id = marquee_store::db::random_slug(10);
+    let id = marquee_store::db::new_session_id();
     let session = Session::new(id, host, (rating_key.to_owned(), item.title), now_ms())
         .map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let session = services.sessions.create(&session).await.map_err(map_err)?;
+    let member_key = marquee_store::secret::new_secret();
+    let session = services
+        .sessions
+        .create(&session, Some(&member_key))
+        .await
+        .map_err(map_err)?;
     tracing::info!(session = %session.id, item = rating_key, "watch session created");
     Ok(CreatedSession {
         url: format!("/session/{}", session.id),
         id: session.id,
         member,
+        member_key,
     })
 }
 

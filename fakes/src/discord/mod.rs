@@ -140,6 +140,25 @@ pub(crate) struct State {
     pub codes: Mutex<HashMap<String, (FakeUser, String)>>,
     /// OAuth2 access tokens handed out, and whose they are.
     pub access_tokens: Mutex<HashMap<String, FakeUser>>,
+    /// Running Activity instances by instance id.
+    pub instances: Mutex<HashMap<String, ActivityInstance>>,
+    /// Discord's rate limit, on demand: the next `n` lookups with the bot token (members,
+    /// Activity instances, the bot's servers) answer 429 with this `Retry-After` (seconds).
+    pub rate_limited: Mutex<Option<(u32, f64)>>,
+}
+
+/// A running Activity: where it was launched and who is in it. Discord creates one when someone
+/// launches the Activity in a channel, adds people as they join it, and ends it when the last
+/// one leaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityInstance {
+    pub instance_id: String,
+    pub launch_id: String,
+    pub channel_id: u64,
+    /// `None` for a private channel (a DM or group DM).
+    pub guild_id: Option<u64>,
+    /// Ids of the people in it, in the order they joined.
+    pub users: Vec<u64>,
 }
 
 impl State {
@@ -161,6 +180,42 @@ impl State {
         })
         .to_string();
         lock(&self.conns).retain(|tx| tx.send(frame.clone()).is_ok());
+    }
+
+    /// Someone launches or joins an Activity instance (see [`FakeDiscord::join_activity`]).
+    pub fn join_instance(&self, instance: &str, channel: u64, guild: Option<u64>, user: u64) {
+        let mut instances = lock(&self.instances);
+        let entry = instances
+            .entry(instance.to_owned())
+            .or_insert_with(|| ActivityInstance {
+                instance_id: instance.to_owned(),
+                launch_id: self.snowflake().to_string(),
+                channel_id: channel,
+                guild_id: guild,
+                users: Vec::new(),
+            });
+        if !entry.users.contains(&user) {
+            entry.users.push(user);
+        }
+    }
+
+    /// Someone leaves an Activity instance; it ends with its last user.
+    pub fn leave_instance(&self, instance: &str, user: u64) {
+        let mut instances = lock(&self.instances);
+        if let Some(i) = instances.get_mut(instance) {
+            i.users.retain(|u| *u != user);
+            if i.users.is_empty() {
+                instances.remove(instance);
+            }
+        }
+    }
+
+    /// Takes one rate-limited answer, if any are due: the `Retry-After` to send.
+    pub fn take_rate_limit(&self) -> Option<f64> {
+        let mut limited = lock(&self.rate_limited);
+        let (n, wait) = (*limited)?;
+        *limited = (n > 1).then_some((n - 1, wait));
+        Some(wait)
     }
 
     pub fn next_seq(&self) -> u64 {
@@ -207,6 +262,8 @@ impl FakeDiscord {
             oauth_user: Mutex::default(),
             codes: Mutex::default(),
             access_tokens: Mutex::default(),
+            instances: Mutex::default(),
+            rate_limited: Mutex::default(),
         });
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
@@ -222,6 +279,36 @@ impl FakeDiscord {
             }
         });
         Ok(FakeDiscord { state, addr, task })
+    }
+
+    /// `user` launches (or joins) the Activity instance `instance` in `channel` of `guild`
+    /// (`None`: a private channel), as the Discord client does when they press its button.
+    pub fn join_activity(&self, instance: &str, channel: u64, guild: Option<u64>, user: u64) {
+        self.state.join_instance(instance, channel, guild, user);
+    }
+
+    /// `user` closes the Activity; the instance ends with its last user.
+    pub fn leave_activity(&self, instance: &str, user: u64) {
+        self.state.leave_instance(instance, user);
+    }
+
+    /// The next `n` bot-token lookups are rate limited: 429, `Retry-After: retry_after`.
+    pub fn rate_limit_next(&self, n: u32, retry_after: f64) {
+        *lock(&self.state.rate_limited) = Some((n, retry_after));
+    }
+
+    /// The instance as Discord has it now.
+    pub fn activity_instance(&self, instance: &str) -> Option<ActivityInstance> {
+        lock(&self.state.instances).get(instance).cloned()
+    }
+
+    /// How many times the API was asked for `path_part` (e.g. `/activity-instances/`,
+    /// `/members/`): tests count lookups to check caching.
+    pub fn calls_to(&self, path_part: &str) -> usize {
+        lock(&self.state.calls)
+            .iter()
+            .filter(|c| c.path.contains(path_part))
+            .count()
     }
 
     /// What to give serenity's `HttpBuilder::proxy`.

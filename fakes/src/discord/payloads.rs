@@ -237,3 +237,28 @@ pub fn message(
         "webhook_id": app_id.map(|a| a.to_string()),
     })
 }
+
+/// Discord's `EmbeddedActivityInstance`: a guild channel's location (`kind: "gc"`) or a private
+/// channel's (`"pc"`, no guild), and the ids of the users in it (snowflakes are strings).
+pub fn activity_instance(application_id: u64, i: &super::ActivityInstance) -> Value {
+    let location = match i.guild_id {
+        Some(guild) => json!({
+            "id": format!("gc-{guild}-{}", i.channel_id),
+            "kind": "gc",
+            "channel_id": i.channel_id.to_string(),
+            "guild_id": guild.to_string(),
+        }),
+        None => json!({
+            "id": format!("pc-{}", i.channel_id),
+            "kind": "pc",
+            "channel_id": i.channel_id.to_string(),
+        }),
+    };
+    json!({
+        "application_id": application_id.to_string(),
+        "instance_id": i.instance_id,
+        "launch_id": i.launch_id,
+        "location": location,
+        "users": i.users.iter().map(u64::to_string).collect::<Vec<_>>(),
+    })
+}

@@ -23,6 +23,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/api/v10/gateway", get(gateway_url))
         .route("/api/v10/gateway/bot", get(gateway_bot))
         .route("/api/v10/users/@me", get(super::oauth::me))
+        .route("/api/v10/users/@me/guilds", get(bot_guilds))
         .route(
             "/api/v10/oauth2/token",
             axum::routing::post(super::oauth::token),
@@ -34,6 +35,10 @@ pub(crate) fn router(state: Arc<State>) -> Router {
             any(commands),
         )
         .route("/api/v10/guilds/{guild}/members/{user}", get(guild_member))
+        .route(
+            "/api/v10/applications/{app}/activity-instances/{instance}",
+            get(activity_instance),
+        )
         .route("/api/v10/interactions/{id}/{token}/callback", any(callback))
         .route(
             "/api/v10/webhooks/{app}/{token}/messages/{message}",
@@ -49,6 +54,10 @@ pub(crate) fn router(state: Arc<State>) -> Router {
             any(channel_message),
         )
         .route("/_fake/sign-in", axum::routing::post(control_sign_in))
+        .route(
+            "/_fake/activity-instances/{instance}/{action}",
+            axum::routing::post(control_activity),
+        )
         .route(
             "/_fake/authorization-code",
             axum::routing::post(control_authorization_code),
@@ -81,6 +90,19 @@ fn record(
 
 fn error(status: StatusCode, code: u64, message: &str) -> Response {
     (status, Json(json!({"message": message, "code": code}))).into_response()
+}
+
+/// Discord's 429: `Retry-After` in seconds, and the same in the body.
+fn rate_limited(retry_after: f64) -> Response {
+    let mut r = (
+        StatusCode::TOO_MANY_REQUESTS,
+        Json(json!({"message": "You are being rate limited.", "retry_after": retry_after, "global": false})),
+    )
+        .into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("{retry_after}")) {
+        r.headers_mut().insert("retry-after", v);
+    }
+    r
 }
 
 fn unauthorized() -> Response {
@@ -128,6 +150,9 @@ async fn guild_member(
     if !record(&state, &method, &uri, &headers, &Bytes::new()).1 {
         return unauthorized();
     }
+    if let Some(wait) = state.take_rate_limit() {
+        return rate_limited(wait);
+    }
     let guilds = lock(&state.guilds);
     let Some(g) = guilds.iter().find(|g| g.id == guild) else {
         return error(StatusCode::NOT_FOUND, 10004, "Unknown Guild");
@@ -136,6 +161,73 @@ async fn guild_member(
         Some(m) => Json(payloads::member(m)).into_response(),
         None => error(StatusCode::NOT_FOUND, 10007, "Unknown Member"),
     }
+}
+
+/// `GET /users/@me/guilds` with the bot token: the servers the bot is in (partial guilds).
+async fn bot_guilds(AxState(state): S, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    if !record(&state, &method, &uri, &headers, &Bytes::new()).1 {
+        return unauthorized();
+    }
+    if let Some(wait) = state.take_rate_limit() {
+        return rate_limited(wait);
+    }
+    let guilds: Vec<Value> = lock(&state.guilds)
+        .iter()
+        .map(|g| json!({"id": g.id.to_string(), "name": g.name, "icon": null, "owner": false, "permissions": "0", "features": []}))
+        .collect();
+    Json(Value::Array(guilds)).into_response()
+}
+
+/// `GET /applications/{app}/activity-instances/{instance}` with the bot token: Discord's
+/// `EmbeddedActivityInstance` (its location and users), 404 for an instance that is not running
+/// (or another application's).
+async fn activity_instance(
+    AxState(state): S,
+    Path((app, instance)): Path<(u64, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if !record(&state, &method, &uri, &headers, &Bytes::new()).1 {
+        return unauthorized();
+    }
+    if let Some(wait) = state.take_rate_limit() {
+        return rate_limited(wait);
+    }
+    let found = lock(&state.instances).get(&instance).cloned();
+    match found {
+        Some(i) if app == state.opts.application_id => {
+            Json(payloads::activity_instance(app, &i)).into_response()
+        }
+        _ => error(StatusCode::NOT_FOUND, 10_064, "Unknown Activity Instance"),
+    }
+}
+
+/// The fake Discord client's side: `POST /_fake/activity-instances/{instance}/join` with
+/// `{user_id, channel_id, guild_id}` (a launch or a join), or `…/leave` with `{user_id}`.
+async fn control_activity(
+    AxState(state): S,
+    Path((instance, action)): Path<(String, String)>,
+    Json(body): Json<Value>,
+) -> Response {
+    let id = |v: &Value| {
+        v.as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    };
+    let Some(user) = id(&body["user_id"]) else {
+        return error(StatusCode::BAD_REQUEST, 50_035, "user_id is required");
+    };
+    match action.as_str() {
+        "join" => {
+            let Some(channel) = id(&body["channel_id"]) else {
+                return error(StatusCode::BAD_REQUEST, 50_035, "channel_id is required");
+            };
+            state.join_instance(&instance, channel, id(&body["guild_id"]), user);
+        }
+        "leave" => state.leave_instance(&instance, user),
+        _ => return error(StatusCode::NOT_FOUND, 0, "join or leave"),
+    }
+    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn commands(

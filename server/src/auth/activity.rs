@@ -6,12 +6,16 @@
 //! CSRF guard (a forged request carries no credential the attacker does not already hold).
 //!
 //! 1. `sign-in`: the page sends the code the Embedded App SDK's `authorize` gave it, with the
-//!    Activity's `instance_id` and `channel_id`. Marquee exchanges the code (the client secret
-//!    stays here), upserts the user, and answers with the Discord access token (for the SDK's
-//!    `authenticate`), a Marquee token pair, and the channel's session if one is playing, with
-//!    the user enrolled in it. (Their WebSocket hello settles a control role, as on the web
-//!    page: see `auth::roles`.)
+//!    Activity's `instance_id`. Marquee exchanges the code (the client secret stays here) and
+//!    asks Discord, with the bot's token, where that instance runs and who is in it
+//!    ([`BotApi::instance_with`](super::bot_api::BotApi::instance_with)). A person Discord does
+//!    not list in the instance is refused; the channel and server are Discord's answer, never
+//!    the page's (its query string can say anything). Then it upserts the user and answers with
+//!    the Discord access token (for the SDK's `authenticate`), a Marquee token pair, and the
+//!    channel's session if one is playing, with the user enrolled in it. (Their WebSocket hello
+//!    settles a control role, as on the web page: see `auth::roles`.)
 //! 2. `start`: nothing was playing in the channel; the user picked something, and becomes host.
+//!    The place is checked with Discord again (the answer is cached for seconds).
 //! 3. `refresh`: the body-token twin of `/auth/refresh`.
 
 use axum::Json;
@@ -31,14 +35,11 @@ use crate::state::AppState;
 /// Longest `instance_id` accepted (Discord's are about 40 characters).
 const MAX_INSTANCE_ID: usize = 128;
 
-/// The launch parameters Discord gave the Activity, as the page passes them on.
+/// The launch parameters Discord gave the Activity, as the page passes them on. Only the
+/// instance id is read: the page's `channel_id` and `guild_id` are ignored.
 #[derive(Deserialize)]
 pub struct Launch {
     instance_id: String,
-    #[serde(default)]
-    channel_id: Option<String>,
-    #[serde(default)]
-    guild_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -60,49 +61,62 @@ pub struct RefreshBody {
     refresh_token: String,
 }
 
-/// The Activity's place from its launch parameters, or a 400 `bad_launch` saying why not.
-fn place_of(launch: &Launch) -> Result<ActivityPlace, Box<Response>> {
-    place(
-        &launch.instance_id,
-        launch.channel_id.as_deref(),
-        launch.guild_id.as_deref(),
-    )
-    .map_err(|why| Box::new(json_error(StatusCode::BAD_REQUEST, "bad_launch", why)))
-}
-
-/// The Activity's place from the launch parameters it was given, or why they are unusable.
-fn place(
-    instance_id: &str,
-    channel_id: Option<&str>,
-    guild_id: Option<&str>,
-) -> Result<ActivityPlace, &'static str> {
-    let instance_ok = !instance_id.is_empty()
-        && instance_id.len() <= MAX_INSTANCE_ID
-        && instance_id
+/// The launch's instance id if it has the shape of one, or a 400 `bad_launch`.
+fn instance_id(launch: &Launch) -> Result<&str, Box<Response>> {
+    let id = launch.instance_id.as_str();
+    let ok = !id.is_empty()
+        && id.len() <= MAX_INSTANCE_ID
+        && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_:.".contains(c));
-    if !instance_ok {
-        return Err(
+    if ok {
+        Ok(id)
+    } else {
+        Err(Box::new(json_error(
+            StatusCode::BAD_REQUEST,
+            "bad_launch",
             "This Activity was launched without a valid instance id; launch it again from the voice channel.",
-        );
+        )))
     }
-    let Some(channel_id) = channel_id.and_then(|c| c.parse::<u64>().ok()) else {
-        return Err(
-            "This Activity was launched without a channel; launch it from a voice channel.",
-        );
+}
+
+/// Where the Activity instance runs, as Discord says, provided `user_id` is in it; else the
+/// refusal to send.
+async fn verified_place(
+    state: &AppState,
+    instance_id: &str,
+    user_id: u64,
+) -> Result<ActivityPlace, Box<Response>> {
+    let Some(api) = &state.bot_api else {
+        return Err(Box::new(json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "activity_unverifiable",
+            "This Marquee cannot check where the Activity was launched: it needs the bot's token (DISCORD_TOKEN).",
+        )));
     };
-    let guild_id = match guild_id.filter(|g| !g.is_empty()) {
-        None => None,
-        Some(g) => Some(
-            g.parse::<u64>()
-                .map_err(|_| "The Discord server id of this launch is not valid.")?,
-        ),
-    };
-    Ok(ActivityPlace {
-        instance_id: instance_id.to_owned(),
-        channel_id,
-        guild_id,
-    })
+    match api.instance_with(instance_id, user_id).await {
+        Ok(Some(instance)) => Ok(ActivityPlace {
+            instance_id: instance_id.to_owned(),
+            channel_id: instance.channel_id,
+            guild_id: instance.guild_id,
+        }),
+        Ok(None) => {
+            tracing::info!(instance_id, user_id, "refused an Activity request from someone Discord does not list in the instance");
+            Err(Box::new(json_error(
+                StatusCode::FORBIDDEN,
+                "not_in_activity",
+                "Discord does not list you in this Activity. Join the voice channel and open the Activity there.",
+            )))
+        }
+        Err(e) => {
+            tracing::warn!(instance_id, error = %e, "could not check an Activity instance with Discord");
+            Err(Box::new(json_error(
+                StatusCode::BAD_GATEWAY,
+                "discord_unavailable",
+                "Discord could not confirm where this Activity runs; try again in a moment.",
+            )))
+        }
+    }
 }
 
 fn tokens_json(state: &AppState, issued: &Issued) -> Value {
@@ -151,8 +165,8 @@ pub async fn sign_in(State(state): State<AppState>, Json(body): Json<SignInBody>
     let Some(discord) = &auth.discord else {
         return sign_in_off();
     };
-    let place = match place_of(&body.launch) {
-        Ok(p) => p,
+    let instance_id = match instance_id(&body.launch) {
+        Ok(id) => id,
         Err(refusal) => return *refusal,
     };
     if body.code.is_empty() || body.code.len() > 200 {
@@ -176,6 +190,17 @@ pub async fn sign_in(State(state): State<AppState>, Json(body): Json<SignInBody>
         }
     };
     let user = &exchanged.user;
+    let Ok(user_id) = user.id.parse::<u64>() else {
+        return json_error(
+            StatusCode::BAD_GATEWAY,
+            "discord_unavailable",
+            "Discord answered with a user Marquee cannot read; try again.",
+        );
+    };
+    let place = match verified_place(&state, instance_id, user_id).await {
+        Ok(p) => p,
+        Err(refusal) => return *refusal,
+    };
     let issued = auth.sign_in_discord_user(user).await;
     let issued = match issued {
         Ok(i) => i,
@@ -193,18 +218,16 @@ pub async fn sign_in(State(state): State<AppState>, Json(body): Json<SignInBody>
         Err(e) => return bot_failure(e),
     };
     // Enrol the user now, so the page renders them among the members at once.
-    let linked = match (linked, user.id.parse::<u64>()) {
-        (Some(l), Ok(user_id)) => {
-            match state
-                .discord
-                .admit(&l, (user_id, user.display_name()), false)
-                .await
-            {
-                Ok(session) => Some(Linked { session, ..l }),
-                Err(e) => return bot_failure(e),
-            }
-        }
-        (linked, _) => linked,
+    let linked = match linked {
+        Some(l) => match state
+            .discord
+            .admit(&l, (user_id, user.display_name()), false)
+            .await
+        {
+            Ok(session) => Some(Linked { session, ..l }),
+            Err(e) => return bot_failure(e),
+        },
+        None => None,
     };
     tracing::info!(discord_id = %user.id, channel = place.channel_id, session = ?linked.as_ref().map(|l| &l.session.id), "signed in from the Discord Activity");
     let mut reply = tokens_json(&state, &issued);
@@ -227,12 +250,16 @@ pub async fn start(
         }
         Err(e) => return json_error(StatusCode::UNAUTHORIZED, e.code(), "sign in with Discord"),
     };
-    let place = match place_of(&body.launch) {
-        Ok(p) => p,
+    let instance_id = match instance_id(&body.launch) {
+        Ok(id) => id,
         Err(refusal) => return *refusal,
     };
     let Ok(user_id) = claims.did.parse::<u64>() else {
         return json_error(StatusCode::UNAUTHORIZED, "invalid_token", "sign in again");
+    };
+    let place = match verified_place(&state, instance_id, user_id).await {
+        Ok(p) => p,
+        Err(refusal) => return *refusal,
     };
     match state
         .discord

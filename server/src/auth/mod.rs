@@ -5,6 +5,8 @@
 //! leaked, so every token of that sign-in (its family) is revoked and the user signs in again.
 
 pub mod activity;
+pub mod allowed;
+pub mod bot_api;
 pub mod discord;
 pub mod limits;
 pub mod roles;
@@ -18,7 +20,8 @@ use cookie::{Cookie, SameSite};
 use marquee_store::{NewRefreshToken, Rotation, Store, User};
 
 use discord::DiscordOAuth;
-use tokens::{AccessKeys, Claims, TokenError, hash_refresh_token, new_refresh_token};
+use marquee_store::secret::{hash_secret, new_secret};
+use tokens::{AccessKeys, Claims, TokenError};
 
 /// Cookie holding the access token (sent with every request).
 pub const ACCESS_COOKIE: &str = "marquee_access";
@@ -66,6 +69,8 @@ pub struct Auth {
     pub limits: limits::Limiter,
     /// Server functions and the JSON API, per client address.
     pub api_limits: limits::Limiter,
+    /// Who may use this Marquee (the `allowed` claim of every token issued).
+    pub admission: allowed::Admission,
 }
 
 impl Auth {
@@ -74,14 +79,18 @@ impl Auth {
         format!("{}/auth/callback", self.public_url)
     }
 
-    fn claims_for(&self, user: &User) -> Claims {
+    async fn claims_for(&self, user: &User) -> Claims {
+        let allowed = self.admission.allows(&user.discord_id).await;
         let now = chrono::Utc::now().timestamp();
         Claims {
             sub: user.id.to_string(),
             did: user.discord_id.clone(),
             name: user.username.clone(),
+            allowed,
             iat: now,
             exp: now + self.keys.ttl.as_secs() as i64,
+            iss: tokens::ISSUER.into(),
+            aud: tokens::AUDIENCE.into(),
         }
     }
 
@@ -92,17 +101,17 @@ impl Auth {
 
     /// Starts a new sign-in (a new refresh family) for `user`.
     pub async fn sign_in(&self, user: &User) -> Result<Issued, marquee_store::StoreError> {
-        let refresh = new_refresh_token();
+        let refresh = new_secret();
         self.store
             .insert_refresh_token(&NewRefreshToken {
-                token_hash: hash_refresh_token(&refresh),
+                token_hash: hash_secret(&refresh),
                 user_id: user.id,
                 family: uuid::Uuid::new_v4().simple().to_string(),
                 expires_at: self.refresh_expiry(),
             })
             .await?;
         Ok(Issued {
-            access: self.keys.sign(&self.claims_for(user)),
+            access: self.keys.sign(&self.claims_for(user).await),
             refresh,
         })
     }
@@ -125,12 +134,12 @@ impl Auth {
         &self,
         refresh: &str,
     ) -> Result<Result<Issued, Rotation>, marquee_store::StoreError> {
-        let next = new_refresh_token();
+        let next = new_secret();
         let outcome = self
             .store
             .rotate_refresh_token(
-                &hash_refresh_token(refresh),
-                &hash_refresh_token(&next),
+                &hash_secret(refresh),
+                &hash_secret(&next),
                 self.refresh_expiry(),
             )
             .await?;
@@ -147,7 +156,7 @@ impl Auth {
             return Ok(Err(Rotation::Unknown));
         };
         Ok(Ok(Issued {
-            access: self.keys.sign(&self.claims_for(&user)),
+            access: self.keys.sign(&self.claims_for(&user).await),
             refresh: next,
         }))
     }
@@ -156,7 +165,7 @@ impl Auth {
     pub async fn sign_out(&self, refresh: &str) -> Result<(), marquee_store::StoreError> {
         if let Some(family) = self
             .store
-            .refresh_family_of(&hash_refresh_token(refresh))
+            .refresh_family_of(&hash_secret(refresh))
             .await?
         {
             self.store.revoke_refresh_family(&family).await?;

@@ -57,12 +57,47 @@ pub(crate) fn sentence(text: &str) -> String {
     }
 }
 
-/// Where to go after signing in: only a path on this site.
-fn safe_return(to: Option<&str>) -> String {
-    match to {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
-        _ => "/".to_owned(),
+/// Where to go after signing in: a path on this site, or `/`. The path is resolved against
+/// the public origin the way a browser would resolve it, so nothing that a browser reads as
+/// another site (`//evil.example`, `/\tevil`, `/\\evil`) gets through; control characters,
+/// whitespace and `;` (which would end the cookie value it travels in) are refused outright.
+pub fn safe_return(public_url: &str, to: Option<&str>) -> String {
+    let home = "/".to_owned();
+    let Some(to) = to else { return home };
+    let suspicious = to.len() > 1024
+        || !to.starts_with('/')
+        || to
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || matches!(c, ';' | '\\'));
+    let Ok(base) = url::Url::parse(public_url) else {
+        return home;
+    };
+    if suspicious {
+        return home;
     }
+    match base.join(to) {
+        Ok(u) if u.origin() == base.origin() && !u.path().starts_with("//") => match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_owned(),
+        },
+        _ => home,
+    }
+}
+
+/// The OAuth2 state cookie's value: the nonce and where to return, percent-encoded so that no
+/// character of the path can end the cookie or add an attribute to it.
+fn state_value(nonce: &str, return_to: &str) -> String {
+    let encoded: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
+    format!("{nonce}|{encoded}")
+}
+
+/// The nonce and return path from the state cookie.
+fn parse_state(value: &str) -> Option<(String, String)> {
+    let (nonce, encoded) = value.split_once('|')?;
+    let decoded: String = url::form_urlencoded::parse(format!("r={encoded}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())?;
+    Some((nonce.to_owned(), decoded))
 }
 
 fn auth_of(state: &AppState) -> &Auth {
@@ -84,7 +119,10 @@ pub async fn login(State(state): State<AppState>, Query(q): Query<LoginQuery>) -
         );
     };
     let nonce = uuid::Uuid::new_v4().simple().to_string();
-    let value = format!("{nonce}|{}", safe_return(q.return_to.as_deref()));
+    let value = state_value(
+        &nonce,
+        &safe_return(&auth.public_url, q.return_to.as_deref()),
+    );
     let cookie = build_cookie(
         STATE_COOKIE,
         &value,
@@ -124,8 +162,8 @@ pub async fn callback(
         Some(std::time::Duration::ZERO),
     );
     let expected = cookie_value(&headers, STATE_COOKIE);
-    let (nonce, return_to) = match expected.as_deref().and_then(|v| v.split_once('|')) {
-        Some((n, r)) => (n.to_owned(), safe_return(Some(r))),
+    let (nonce, return_to) = match expected.as_deref().and_then(parse_state) {
+        Some((n, r)) => (n, safe_return(&auth.public_url, Some(&r))),
         None => {
             return with_cookies(
                 error_page(
@@ -275,6 +313,7 @@ pub async fn account(State(state): State<AppState>, mut request: Request, next: 
         request.extensions_mut().insert(app::model::Account {
             name: claims.name,
             discord_id: claims.did,
+            allowed: claims.allowed,
         });
     }
     next.run(request).await
@@ -302,8 +341,8 @@ pub async fn rate_limit(State(state): State<AppState>, request: Request, next: N
     }
 }
 
-/// Rate limit for server functions and the JSON API (`/api/…`, except the admin routes, which
-/// need the admin token anyway), per client address.
+/// Rate limit for server functions and the JSON API (`/api/…`, the admin routes included:
+/// a wrong admin token costs the guesser as much as any request), per client address.
 pub async fn api_rate_limit(
     State(state): State<AppState>,
     request: Request,
@@ -311,7 +350,6 @@ pub async fn api_rate_limit(
 ) -> Response {
     let path = request.uri().path();
     if path.starts_with("/api/")
-        && !path.starts_with("/api/admin/")
         && let Some(refusal) = limited(&state.auth.api_limits, &request, "requests")
     {
         return refusal;
@@ -337,28 +375,38 @@ fn limited(limiter: &super::limits::Limiter, request: &Request, what: &str) -> O
     Some(response)
 }
 
-/// CSRF protection for cookie-authenticated POSTs: the browser must say the request comes from
-/// this site (`Sec-Fetch-Site`, or an `Origin` equal to the request's own host).
-pub async fn same_origin(request: Request, next: Next) -> Response {
-    if request.method() == http::Method::POST {
-        let headers = request.headers();
-        let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-        let cross_site = matches!(site, Some("cross-site" | "same-site"));
-        let origin_mismatch = headers
-            .get(header::ORIGIN)
-            .and_then(|v| v.to_str().ok())
-            .zip(headers.get(header::HOST).and_then(|v| v.to_str().ok()))
-            .is_some_and(|(origin, host)| {
-                let origin_host = origin.split("://").nth(1).unwrap_or("");
-                origin == "null" || origin_host != host
-            });
-        if cross_site || origin_mismatch {
-            return json_error(
-                StatusCode::FORBIDDEN,
-                "cross_site",
-                "this request must come from Marquee's own pages",
-            );
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_on_this_site_are_returned_to() {
+        let base = "https://marquee.example.com";
+        for (asked, got) in [
+            (Some("/session/abc"), "/session/abc"),
+            (Some("/search?q=harbor%20lights"), "/search?q=harbor%20lights"),
+            (None, "/"),
+            (Some("//evil.example"), "/"),
+            (Some("/\t/evil.example"), "/"),
+            (Some("/\n/evil.example"), "/"),
+            (Some("/\\evil.example"), "/"),
+            (Some("/.//evil.example"), "/"),
+            (Some("https://evil.example/"), "/"),
+            (Some("/x;Domain=evil.example"), "/"),
+            (Some("/a b"), "/"),
+            (Some("javascript:alert(1)"), "/"),
+        ] {
+            assert_eq!(safe_return(base, asked), got, "{asked:?}");
         }
     }
-    next.run(request).await
+
+    #[test]
+    fn the_state_cookie_value_cannot_carry_attributes() {
+        let value = state_value("n1", "/search?q=a&b=c");
+        assert!(!value.contains(';') && !value.contains(' ') && !value.contains(','));
+        assert_eq!(
+            parse_state(&value),
+            Some(("n1".to_owned(), "/search?q=a&b=c".to_owned()))
+        );
+    }
 }

@@ -1,12 +1,12 @@
 //! Marquee's own session tokens: a short-lived signed access token (JWT, HS256) and a long-lived
-//! refresh token that is only ever stored hashed and is replaced on every use.
+//! refresh token (a [`marquee_store::secret`]) that is only ever stored hashed and is replaced on
+//! every use.
 
 use std::time::Duration;
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// What an access token says about its holder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,9 +17,20 @@ pub struct Claims {
     pub did: String,
     /// Display name when the token was issued.
     pub name: String,
+    /// Whether this person may use this Marquee (see `auth::allowed`), as of `iat`.
+    #[serde(default)]
+    pub allowed: bool,
     pub iat: i64,
     pub exp: i64,
+    /// Always [`ISSUER`] and [`AUDIENCE`]: a token signed for something else with the same key
+    /// is not a Marquee access token.
+    pub iss: String,
+    pub aud: String,
 }
+
+/// Who issues access tokens, and what they are for (`iss` and `aud`).
+pub const ISSUER: &str = "marquee";
+pub const AUDIENCE: &str = "marquee-access";
 
 /// Why a token was not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -43,7 +54,9 @@ impl AccessKeys {
         let mut validation = Validation::new(Algorithm::HS256);
         // Expiry is exact: a refresh is cheap, a stale token is not.
         validation.leeway = 0;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -66,19 +79,4 @@ impl AccessKeys {
             Err(_) => Err(TokenError::Invalid),
         }
     }
-}
-
-/// A new refresh token: 256 random bits, hex.
-pub fn new_refresh_token() -> String {
-    format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
-}
-
-/// How a refresh token is stored: its SHA-256, so a database leak does not leak sessions.
-pub fn hash_refresh_token(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -91,6 +91,12 @@ pub struct Config {
     pub api_rate_burst: u32,
     /// Marquee is reached over HTTPS (a TLS-terminating proxy): send HSTS.
     pub hsts: bool,
+    /// Who may use this Marquee once Discord sign-in is set up: `bot` (members of the Discord
+    /// servers the bot is in; the default when the bot's token is set), a comma-separated list
+    /// of server ids, or `any` (any Discord account).
+    pub allowed_servers: Option<String>,
+    /// How long a media or HLS link handed to a player works (seconds): longer than a film.
+    pub media_url_ttl_secs: u64,
     /// Whether a session's share link admits guests (viewers not signed in with Discord, who
     /// pick a display name). Unset: off when Discord sign-in is set up; on without it, where
     /// everyone is a guest (see [`Config::admits_guests`]).
@@ -139,6 +145,8 @@ impl Default for Config {
             api_rate_burst: 120,
             hsts: false,
             guests: None,
+            allowed_servers: None,
+            media_url_ttl_secs: 6 * 3600,
             cache_session_ttl_secs: 24 * 3600,
             cache_media_ttl_secs: 30 * 60,
             cache_system_ttl_secs: 10 * 60,
@@ -236,6 +244,7 @@ mod tests {
         assert!(admits_guests(&c), "without sign-in everyone is a guest");
         c.discord_client_id = Some("1".into());
         c.discord_client_secret = Some("s".to_string().into());
+        c.allowed_servers = Some("any".into());
         assert!(!admits_guests(&c));
         c.guests = Some(true);
         assert!(admits_guests(&c));
@@ -251,6 +260,53 @@ mod tests {
             settings.database,
             marquee_store::DatabaseTarget::Sqlite(c.data_dir.join("marquee.db"))
         );
+    }
+
+    /// Review item 9: a short or repetitive key can be guessed offline from a single token.
+    #[test]
+    fn weak_keys_are_refused() {
+        for weak in ["secret", "changeme-changeme", &"a".repeat(64), "0123456789abcdef0123456789abcde"] {
+            for setting in ["MARQUEE_JWT_SECRET", "MARQUEE_ADMIN_TOKEN"] {
+                let mut c = Config::default();
+                if setting == "MARQUEE_JWT_SECRET" {
+                    c.jwt_secret = Some(weak.to_string().into());
+                } else {
+                    c.admin_token = Some(weak.to_string().into());
+                }
+                let err = c.validate().unwrap_err().to_string();
+                assert!(err.contains(setting) && err.contains("32"), "{weak}: {err}");
+            }
+        }
+        let c = Config {
+            jwt_secret: Some("a3f9c2e17b4d8e06f5a1c9b2d7e3f8a4".to_string().into()),
+            admin_token: Some("Zq8-Vx2_mK4pL9wR7tY3nB6cF1hJ5dS0".to_string().into()),
+            ..Config::default()
+        };
+        assert!(c.validate().is_ok());
+    }
+
+    /// With sign-in set up, who may use Marquee is a choice someone made: the bot's servers
+    /// (the default with its token), a list, or anyone; never silently anyone.
+    #[test]
+    fn sign_in_needs_a_choice_of_who_is_allowed() {
+        use settings::AllowedPeople;
+        let mut c = Config {
+            discord_client_id: Some("1".into()),
+            discord_client_secret: Some("s".to_string().into()),
+            ..Config::default()
+        };
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("MARQUEE_ALLOWED_SERVERS") && err.contains("DISCORD_TOKEN"), "{err}");
+        c.allowed_servers = Some("any".into());
+        assert_eq!(c.settings().unwrap().auth.allowed, AllowedPeople::Anyone);
+        c.allowed_servers = Some("12, 34".into());
+        assert!(c.validate().is_err(), "a list needs the bot's token to check it");
+        c.discord_token = Some("bot-token".to_string().into());
+        assert_eq!(c.settings().unwrap().auth.allowed, AllowedPeople::MembersOf(vec![12, 34]));
+        c.allowed_servers = None;
+        assert_eq!(c.settings().unwrap().auth.allowed, AllowedPeople::BotServers);
+        c.allowed_servers = Some("twelve".into());
+        assert!(c.validate().unwrap_err().to_string().contains("MARQUEE_ALLOWED_SERVERS"));
     }
 
     #[test]

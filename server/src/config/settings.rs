@@ -95,9 +95,27 @@ pub struct AuthSettings {
     pub refresh_token_ttl: Duration,
     /// Viewers who are not signed in may join sessions.
     pub guests: bool,
+    /// Who may use this Marquee once signed in (with sign-in set up).
+    pub allowed: AllowedPeople,
+    /// How long a signed media or HLS URL works.
+    pub media_url_ttl: Duration,
     /// Send `Strict-Transport-Security`.
     pub hsts: bool,
 }
+
+/// Who may use a Marquee that has Discord sign-in (`MARQUEE_ALLOWED_SERVERS`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AllowedPeople {
+    /// Any Discord account (chosen explicitly with `any`).
+    Anyone,
+    /// Members of the Discord servers the bot is in.
+    BotServers,
+    /// Members of these Discord servers.
+    MembersOf(Vec<u64>),
+}
+
+/// Shortest accepted key for signing tokens and for the admin token.
+pub const MIN_KEY_CHARS: usize = 32;
 
 /// Rates and deadlines.
 #[derive(Clone, Debug)]
@@ -204,6 +222,45 @@ impl Settings {
             .filter(|t| !t.expose_secret().trim().is_empty())
             .cloned();
 
+        let allowed = match (oauth.is_some(), non_empty(config.allowed_servers.as_deref())) {
+            (false, _) => AllowedPeople::Anyone,
+            (true, Some(raw)) if raw.trim().eq_ignore_ascii_case("any") => AllowedPeople::Anyone,
+            (true, raw) => {
+                let who = match raw.map(str::trim) {
+                    None => AllowedPeople::BotServers,
+                    Some(r) if r.eq_ignore_ascii_case("bot") => AllowedPeople::BotServers,
+                    Some(list) => AllowedPeople::MembersOf(
+                        list.split(',')
+                            .map(|id| id.trim().parse::<u64>())
+                            .collect::<Result<_, _>>()
+                            .map_err(|_| {
+                                ConfigError::Invalid(format!(
+                                    "MARQUEE_ALLOWED_SERVERS must be `bot`, `any` or Discord server ids separated by commas, not {list:?}"
+                                ))
+                            })?,
+                    ),
+                };
+                if bot_token.is_none() {
+                    return bad(
+                        "Discord sign-in is set up, so say who may use this Marquee: set DISCORD_TOKEN (members of the bot's servers may; or list server ids in MARQUEE_ALLOWED_SERVERS), or MARQUEE_ALLOWED_SERVERS=any for any Discord account"
+                            .into(),
+                    );
+                }
+                who
+            }
+        };
+        for (name, key) in [
+            ("MARQUEE_JWT_SECRET", config.jwt_secret.as_ref()),
+            ("MARQUEE_ADMIN_TOKEN", config.admin_token.as_ref()),
+        ] {
+            if let Some(key) = secret(key) {
+                check_key(name, key.expose_secret())?;
+            }
+        }
+        if config.media_url_ttl_secs < 60 {
+            return bad("MARQUEE_MEDIA_URL_TTL_SECS must be at least 60".into());
+        }
+
         if config.access_token_ttl_secs == 0 || config.refresh_token_ttl_days == 0 {
             return bad("token lifetimes must be positive".into());
         }
@@ -246,6 +303,8 @@ impl Settings {
                 access_token_ttl: Duration::from_secs(config.access_token_ttl_secs),
                 refresh_token_ttl: Duration::from_secs(config.refresh_token_ttl_days * 24 * 3600),
                 guests: config.guests.unwrap_or(oauth.is_none()),
+                allowed,
+                media_url_ttl: Duration::from_secs(config.media_url_ttl_secs),
                 hsts: config.hsts,
             },
             cache: TierTtls {
@@ -310,6 +369,18 @@ pub fn parse_url(setting: &str, raw: &str, schemes: &[&str]) -> Result<Url, Conf
             marquee_store::redact_url(raw)
         ))),
     }
+}
+
+/// A key people choose (the token-signing key, the admin token) must be long and not a word
+/// repeated: a short one can be guessed offline from one token.
+fn check_key(setting: &str, key: &str) -> Result<(), ConfigError> {
+    let distinct = key.chars().collect::<std::collections::HashSet<_>>().len();
+    if key.chars().count() < MIN_KEY_CHARS || distinct < 8 {
+        return Err(ConfigError::Invalid(format!(
+            "{setting} must be at least {MIN_KEY_CHARS} random characters (for example the output of `openssl rand -hex 32`)"
+        )));
+    }
+    Ok(())
 }
 
 fn non_empty(value: Option<&str>) -> Option<&str> {

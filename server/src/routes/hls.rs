@@ -6,6 +6,9 @@
 //! `/hls/{item}/{version}/session/{id}/…`, which this module forwards to the same path under
 //! Plex's `/video/:/transcode/universal/`. Playlists are rewritten on the way through so that no
 //! token and no Plex address can reach the browser, whatever the Plex server wrote.
+//!
+//! The session id is a transcode token ([`app::ssr::urls::MediaUrls::transcode`]): the
+//! `access` guard lets a request through only with a valid one for the item in its path.
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -21,8 +24,9 @@ const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
 
 #[derive(serde::Deserialize)]
 pub struct StartQuery {
-    /// The session id the watch page was given (so it can stop the transcode when it leaves).
-    session: Option<String>,
+    /// The transcode token the watch page was given: Plex's session id, and the proof (checked
+    /// by `access`) that Marquee issued it for this item.
+    session: String,
 }
 
 pub async fn start(
@@ -35,11 +39,10 @@ pub async fn start(
     if (media_index as usize) >= meta.media.len() {
         return Err(AppError::NotFound(format!("version {media_index}")).into());
     }
-    let session = match query.session {
-        Some(s) if valid_session(&s) => s,
-        Some(_) => return Err(ApiError::BadRequest("not a transcode session id".into())),
-        None => app::ssr::library::new_transcode_session(),
-    };
+    let session = query.session;
+    if !valid_session(&session) {
+        return Err(ApiError::BadRequest("not a transcode session id".into()));
+    }
     let request = TranscodeRequest {
         rating_key: rating_key.clone(),
         media_index: Some(media_index),
@@ -79,10 +82,10 @@ pub async fn session_file(
     Ok((status, headers, Body::from_stream(upstream.bytes_stream())).into_response())
 }
 
-/// `POST /hls/stop/{session}`: the player leaves; free the transcoder.
+/// `POST /hls/{item}/{version}/stop/{session}`: the player leaves; free the transcoder.
 pub async fn stop(
     State(state): State<AppState>,
-    Path(session): Path<String>,
+    Path((_, _, session)): Path<(String, u32, String)>,
 ) -> Result<StatusCode, ApiError> {
     if !valid_session(&session) {
         return Err(ApiError::BadRequest("not a transcode session id".into()));
@@ -158,11 +161,14 @@ pub fn sanitize_playlist(text: &str, plex_base: &str, prefix: &str) -> String {
     out
 }
 
+/// Removes every `X-Plex-Token` parameter, however the Plex server capitalised it.
 fn strip_token(line: &str) -> String {
+    const NEEDLE: &str = "x-plex-token=";
     let mut result = line.to_string();
-    while let Some(pos) = result.find("X-Plex-Token=") {
+    // ASCII lower-casing keeps byte offsets, so positions found in `lower` hold in `result`.
+    while let Some(pos) = result.to_ascii_lowercase().find(NEEDLE) {
         let end = result[pos..]
-            .find(['&', '"', ' ', '\''])
+            .find(['&', '"', ' ', '\'', '#'])
             .map_or(result.len(), |e| pos + e);
         // Drop the parameter with its separator: "?X-Plex-Token=…&a" → "?a", "&X-Plex-Token=…" → "".
         let (start, end) = match result[..pos].chars().last() {
@@ -193,6 +199,15 @@ http://plex:32400/video/:/transcode/universal/session/abc/base/00001.ts?a=1&X-Pl
             out.contains("/hls/7/0/session/abc/base/00001.ts?a=1&b=2"),
             "{out}"
         );
+    }
+
+    /// Review item 17: Plex (or a proxy in front of it) may write the parameter in any case.
+    #[test]
+    fn tokens_are_stripped_in_any_case() {
+        let playlist = "a.ts?x-plex-token=SECRET1&b=2\nb.ts?X-PLEX-TOKEN=SECRET2\nc.ts?q=1&X-Plex-token=SECRET3\n";
+        let out = sanitize_playlist(playlist, "http://plex:32400/", "/hls/7/0/");
+        assert!(!out.to_ascii_lowercase().contains("secret"), "{out}");
+        assert!(out.contains("a.ts?b=2\n") && out.contains("b.ts\n") && out.contains("c.ts?q=1\n"), "{out}");
     }
 
     #[test]

@@ -48,9 +48,12 @@ pub async fn upgrade(
     let request_id = request_id.map(|r| r.0).unwrap_or_default();
     let hub = state.hub.clone();
     let identity = Identity {
-        signed_in: account.map(|a| a.0.discord_id),
+        signed_in: account.map(|a| a.0),
         auth: state.auth.clone(),
-        guests: state.guests,
+        policy: crate::access::Policy {
+            sign_in: state.auth.discord.is_some(),
+            guests: state.guests,
+        },
         roles: state.roles.clone(),
     };
     // Protocol messages are a few hundred bytes (snapshots a few KiB): small buffers keep a
@@ -158,46 +161,76 @@ struct Viewer<'a> {
 /// Who the connection belongs to: a signed-in Discord user (by the access cookie, or the token
 /// an embedded page sends in its hello), or an anonymous viewer.
 struct Identity {
-    /// The Discord id from the access cookie of the upgrade request.
-    signed_in: Option<String>,
+    /// The account of the access cookie of the upgrade request.
+    signed_in: Option<app::model::Account>,
     /// Verifies tokens sent in a hello.
     auth: std::sync::Arc<crate::auth::Auth>,
-    /// Whether viewers who are not signed in may join.
-    guests: bool,
+    /// Who sessions admit: the [`Sessions`](crate::access::Door::Sessions) door's rule decides
+    /// at hello, as the guard does for the session's pages.
+    policy: crate::access::Policy,
     /// Reads a signed-in viewer's Discord control role (when the bot's token is set).
     roles: Option<std::sync::Arc<crate::auth::roles::RoleAdmission>>,
 }
 
 impl Identity {
-    /// The Discord user of this connection: the hello's token wins over the cookie.
-    fn discord_id(
+    /// The Discord user of this connection (their id, name and whether this Marquee admits
+    /// them): the hello's token wins over the cookie.
+    fn account(
         &self,
         token: Option<&str>,
-    ) -> Result<Option<String>, crate::auth::tokens::TokenError> {
+    ) -> Result<Option<app::model::Account>, crate::auth::tokens::TokenError> {
         match token {
-            Some(t) => self.auth.keys.verify(t).map(|c| Some(c.did)),
+            Some(t) => self.auth.keys.verify(t).map(|c| {
+                Some(app::model::Account {
+                    name: c.name,
+                    discord_id: c.did,
+                    allowed: c.allowed,
+                })
+            }),
             None => Ok(self.signed_in.clone()),
         }
     }
 
+    /// The Sessions door's rule for this account.
+    fn admits(&self, account: Option<&app::model::Account>) -> bool {
+        let visitor = match account {
+            Some(a) => crate::access::Visitor::Person {
+                name: a.name.clone(),
+                allowed: a.allowed,
+            },
+            None => crate::access::Visitor::Stranger,
+        };
+        crate::access::admit_session(&visitor, self.policy).is_ok()
+    }
+
     /// The member to join as: (the existing member to rejoin as, the id for a new member). A
     /// signed-in user is always their Discord member (the one the bot names too), from every
-    /// tab; an anonymous viewer may come back as the member a previous welcome gave them, but
-    /// never as a Discord user's member.
-    fn member(
+    /// tab. An anonymous viewer comes back as the member a previous welcome gave them only with
+    /// that member's rejoin key (member ids are in every snapshot), and never as a Discord
+    /// user's member.
+    async fn member(
+        hub: &Hub,
+        session: &str,
         discord_id: Option<&str>,
         requested: Option<MemberId>,
-    ) -> (Option<MemberId>, MemberId) {
-        match discord_id {
-            Some(discord_id) => {
-                let mine = member::discord(discord_id);
-                (Some(mine.clone()), mine)
-            }
-            None => (
-                requested.filter(|m| !member::is_discord(m)),
-                member::anonymous(uuid::Uuid::new_v4().simple().to_string()),
-            ),
+        key: Option<&str>,
+    ) -> Result<(Option<MemberId>, MemberId), SessionStoreError> {
+        if let Some(discord_id) = discord_id {
+            let mine = member::discord(discord_id);
+            return Ok((Some(mine.clone()), mine));
         }
+        let new_id = member::anonymous(uuid::Uuid::new_v4().simple().to_string());
+        let (Some(requested), Some(key)) = (requested, key) else {
+            return Ok((None, new_id));
+        };
+        if member::is_discord(&requested) {
+            return Ok((None, new_id));
+        }
+        let proven = hub
+            .sessions()
+            .member_key_matches(session, &requested, key)
+            .await?;
+        Ok((proven.then_some(requested), new_id))
     }
 }
 
@@ -351,6 +384,7 @@ async fn await_hello(
                 protocol,
                 name,
                 member,
+                member_key,
                 token,
             } => {
                 if protocol != PROTOCOL_VERSION {
@@ -363,7 +397,7 @@ async fn await_hello(
                     close(sink, code::PROTOCOL, "protocol version").await;
                     return Ok(None);
                 }
-                let Ok(discord_id) = identity.discord_id(token.as_deref()) else {
+                let Ok(account) = identity.account(token.as_deref()) else {
                     let msg = ServerMsg::error(
                         None,
                         ErrorCode::SignInExpired,
@@ -373,7 +407,8 @@ async fn await_hello(
                     close(sink, code::SIGN_IN_EXPIRED, "sign-in expired").await;
                     return Ok(None);
                 };
-                if discord_id.is_none() && !identity.guests {
+                let discord_id = account.as_ref().map(|a| a.discord_id.clone());
+                if !identity.admits(account.as_ref()) {
                     let msg = ServerMsg::error(
                         None,
                         ErrorCode::SignInRequired,
@@ -386,7 +421,21 @@ async fn await_hello(
                 if let (Some(did), Some(roles)) = (discord_id.as_deref(), &identity.roles) {
                     roles.before_join(session, did, &name).await;
                 }
-                let (member, new_id) = Identity::member(discord_id.as_deref(), member);
+                let claimed = Identity::member(
+                    hub,
+                    session,
+                    discord_id.as_deref(),
+                    member,
+                    member_key.as_deref(),
+                )
+                .await;
+                let (member, new_id) = match claimed {
+                    Ok(claimed) => claimed,
+                    Err(e) => {
+                        send(sink, &store_error(None, &e)).await?;
+                        continue;
+                    }
+                };
                 let joined = hub
                     .sessions()
                     .update(session, None, |s| {
@@ -401,11 +450,24 @@ async fn await_hello(
                             session,
                             updated.session.wait.as_ref().map(|w| w.deadline),
                         );
+                        // A new anonymous member gets the key to come back as itself.
+                        let member_key = if discord_id.is_none() && updated.value == new_id {
+                            match hub.sessions().issue_member_key(session, &new_id).await {
+                                Ok(key) => Some(key),
+                                Err(e) => {
+                                    tracing::warn!(session, error = %e, "could not store a rejoin key; this viewer will rejoin as someone new");
+                                    None
+                                }
+                            }
+                        } else {
+                            None
+                        };
                         let welcome = ServerMsg::Welcome {
                             protocol: PROTOCOL_VERSION,
                             member: updated.value.clone(),
                             session: updated.session,
                             server_time: now_ms(),
+                            member_key,
                         };
                         send(sink, &welcome).await?;
                         return Ok(Some(updated.value));
@@ -531,6 +593,7 @@ impl Viewer<'_> {
                     member: self.member.clone(),
                     session,
                     server_time: now_ms(),
+                    member_key: None,
                 };
                 send(sink, &msg).await
             }

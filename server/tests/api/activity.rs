@@ -22,18 +22,18 @@ const LOUNGE: u64 = 900_000_000_000_000_103;
 const DJ: u64 = 900_000_000_000_000_110;
 const WAIT: Duration = Duration::from_secs(10);
 
-struct World {
-    app: TestApp,
-    discord: FakeDiscord,
-    http: reqwest::Client,
-    ana: FakeUser,
-    ben: FakeUser,
-    cleo: FakeUser,
+pub(crate) struct World {
+    pub app: TestApp,
+    pub discord: FakeDiscord,
+    pub http: reqwest::Client,
+    pub ana: FakeUser,
+    pub ben: FakeUser,
+    pub cleo: FakeUser,
 }
 
 /// Marquee with its bot and Discord sign-in, on a fake guild where Ana, Ben and Cleo sit in the
 /// "Cinema" voice channel.
-async fn world(mode: Mode) -> World {
+pub(crate) async fn world(mode: Mode) -> World {
     let discord = FakeDiscord::start(FakeDiscordOptions::default())
         .await
         .unwrap();
@@ -90,8 +90,11 @@ impl World {
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
-    /// What the Activity page does after `authorize`: sends the code with its launch parameters.
+    /// `user` opens the Activity `instance` in `channel` (Discord now lists them in it), and the
+    /// page does what it does after `authorize`: sends the code with its launch parameters.
     async fn sign_in(&self, user: &FakeUser, instance: &str, channel: u64) -> Value {
+        self.discord
+            .join_activity(instance, channel, Some(GUILD), user.id);
         let code = self.discord.authorization_code(user);
         let (status, body) = self
             .post(
@@ -120,7 +123,7 @@ impl World {
 
     /// The standalone page's sign-in (Marquee → Discord's consent page → back) as `user`; the
     /// access cookie it ends with, as a `Cookie` header value.
-    async fn web_sign_in(&self, user: &FakeUser) -> String {
+    pub(crate) async fn web_sign_in(&self, user: &FakeUser) -> String {
         use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -236,7 +239,88 @@ both_modes! {
         the_activity_refreshes_its_tokens_and_bad_launches_are_refused,
         the_servers_control_role_drives_from_the_activity,
         the_servers_control_role_drives_from_the_web_page,
+        a_forged_launch_puts_nobody_in_a_channel_they_are_not_in,
+        role_lookups_are_cached_across_reconnects,
+        a_rate_limited_lookup_waits_out_retry_after,
     ],
+}
+
+/// Review item 1: the page's `channel_id` / `guild_id` are the browser's word. Eve, who is in
+/// no voice channel of the server, sends the Cinema's ids with Ben's instance id: refused, with
+/// no tokens. With her own Activity, launched in the Lounge, she gets the Lounge, whatever her
+/// page says, and cannot start (and so capture) the Cinema's session.
+async fn a_forged_launch_puts_nobody_in_a_channel_they_are_not_in(w: World) {
+    w.ana_plays_in_the_cinema().await;
+    let cinema_session = w.link(CINEMA).await.unwrap().session_id;
+    w.discord
+        .join_activity("i-cinema-ben", CINEMA, Some(GUILD), w.ben.id);
+    let eve = FakeUser::new(900_000_000_000_000_066, "eve");
+    let forged = |code: &str, instance: &str| json!({"code": code, "instance_id": instance, "channel_id": CINEMA.to_string(), "guild_id": GUILD.to_string()});
+
+    // Ben's instance, the Cinema's ids: Discord does not list Eve in it.
+    let code = w.discord.authorization_code(&eve);
+    let (status, refused) = w
+        .post("/api/activity/sign-in", forged(&code, "i-cinema-ben"), None)
+        .await;
+    assert_eq!(status, 403, "{refused}");
+    assert_eq!(refused["error"], "not_in_activity");
+    assert!(refused.get("access_token").is_none(), "{refused}");
+    assert!(
+        snapshot(&w.app, &cinema_session)
+            .await
+            .member(&format!("discord-{}", eve.id))
+            .is_none(),
+        "Eve is not enrolled in the Cinema's session"
+    );
+
+    // Her own Activity in the Lounge, with a page that claims the Cinema.
+    w.discord.join_activity("i-eve", LOUNGE, Some(GUILD), eve.id);
+    let code = w.discord.authorization_code(&eve);
+    let (status, body) = w
+        .post("/api/activity/sign-in", forged(&code, "i-eve"), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["session"], Value::Null, "the Lounge has no session: {body}");
+    let access = body["access_token"].as_str().unwrap().to_owned();
+
+    // Starting with Ben's instance is refused; with hers it starts the Lounge's, not the Cinema's.
+    let start = |instance: &str| json!({"instance_id": instance, "channel_id": CINEMA.to_string(), "guild_id": GUILD.to_string(), "rating_key": "102"});
+    let (status, refused) = w
+        .post("/api/activity/start", start("i-cinema-ben"), Some(&access))
+        .await;
+    assert_eq!((status, refused["error"].as_str()), (403, Some("not_in_activity")));
+    let (status, started) = w
+        .post("/api/activity/start", start("i-eve"), Some(&access))
+        .await;
+    assert_eq!(status, 200, "{started}");
+    assert_ne!(started["session"]["id"], cinema_session.as_str());
+    assert_eq!(w.link(CINEMA).await.unwrap().session_id, cinema_session, "the Cinema is still Ana's");
+    assert_eq!(
+        w.link(LOUNGE).await.unwrap().session_id,
+        started["session"]["id"].as_str().unwrap()
+    );
+
+    // Once she closes the Activity, her instance no longer admits her (after the short cache).
+    w.discord.leave_activity("i-eve", eve.id);
+    assert_eq!(w.discord.activity_instance("i-eve"), None);
+}
+
+/// Review item 10: a viewer whose page reconnects again and again does not make Marquee ask
+/// Discord for their roles every time (Discord bans addresses that make too many requests).
+async fn role_lookups_are_cached_across_reconnects(w: World) {
+    let session = w.djs_drive_and_ana_plays().await;
+    // Ben holds no DJ role, so every join of his would ask again without a cache (and so
+    // would his sign-in, which checks he is a member of the bot's server).
+    let before = w.discord.calls_to("/members/");
+    let ben = w.web_sign_in(&w.ben).await;
+    for _ in 0..5 {
+        let (_ws, welcome) = hello_as(&w.app, &session, None, Some(&ben)).await;
+        assert_eq!(welcome["type"], "welcome", "{welcome}");
+    }
+    let lookups = w.discord.calls_to("/members/") - before;
+    assert_eq!(lookups, 1, "member lookups for a sign-in and five joins");
+    let (_, ben_role) = w.djs_and_others(&snapshot(&w.app, &session).await);
+    assert_eq!(ben_role, Some(Role::Viewer));
 }
 
 /// `/play` in the Cinema, then Ben launches the Activity there: he lands in the bot's session,
@@ -397,6 +481,7 @@ async fn the_activity_refreshes_its_tokens_and_bad_launches_are_refused(w: World
     assert_eq!(closed, Some(4401));
 
     // A code works once.
+    w.discord.join_activity("i-3", CINEMA, Some(GUILD), w.ana.id);
     let code = w.discord.authorization_code(&w.ana);
     let launch = |code: &str, instance: &str, channel: Option<&str>| json!({"code": code, "instance_id": instance, "channel_id": channel, "guild_id": GUILD.to_string()});
     let cinema = CINEMA.to_string();
@@ -424,17 +509,15 @@ async fn the_activity_refreshes_its_tokens_and_bad_launches_are_refused(w: World
         "The sign-in code is invalid or has expired; please sign in again."
     );
 
-    // Launch parameters that do not describe a channel's Activity.
+    // Launch parameters that do not describe a running Activity: Discord knows no "i-4".
     let code = w.discord.authorization_code(&w.ana);
-    let (status, no_channel) = w
+    let (status, no_instance) = w
         .post("/api/activity/sign-in", launch(&code, "i-4", None), None)
         .await;
     assert_eq!(
-        (status, no_channel["message"].as_str()),
-        (
-            400,
-            Some("This Activity was launched without a channel; launch it from a voice channel.")
-        )
+        (status, no_instance["error"].as_str()),
+        (403, Some("not_in_activity")),
+        "{no_instance}"
     );
     let (status, bad_instance) = w
         .post(
@@ -566,4 +649,35 @@ async fn next_of(ws: &mut Ws, types: &[&str]) -> Value {
             }
         }
     }
+}
+
+/// Review item 10: when Discord answers 429, Marquee makes no further lookup until its
+/// `Retry-After` has passed (a page retrying in a loop must not turn into a ban).
+async fn a_rate_limited_lookup_waits_out_retry_after(w: World) {
+    w.discord.join_activity("i-busy", CINEMA, Some(GUILD), w.ben.id);
+    w.discord.rate_limit_next(1, 1.5);
+    let sign_in = || async {
+        let code = w.discord.authorization_code(&w.ben);
+        w.post(
+            "/api/activity/sign-in",
+            json!({"code": code, "instance_id": "i-busy"}),
+            None,
+        )
+        .await
+    };
+    let before = w.discord.calls_to("/activity-instances/");
+    let (status, body) = sign_in().await;
+    assert_eq!((status, body["error"].as_str()), (502, Some("discord_unavailable")), "{body}");
+    for _ in 0..3 {
+        let (status, _) = sign_in().await;
+        assert_eq!(status, 502, "still waiting");
+    }
+    assert_eq!(
+        w.discord.calls_to("/activity-instances/") - before,
+        1,
+        "one lookup, then none until Retry-After"
+    );
+    tokio::time::sleep(Duration::from_millis(1_600)).await;
+    let (status, body) = sign_in().await;
+    assert_eq!(status, 200, "{body}");
 }

@@ -4,7 +4,7 @@
 
 use marquee_fakes::discord::{FakeDiscord, FakeDiscordOptions, FakeUser};
 use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
-use server::auth::tokens::{AccessKeys, Claims};
+use server::auth::tokens::{self, AccessKeys, Claims};
 
 use crate::helpers;
 use crate::helpers::{Mode, TestApp, both_modes, spawn_app_with};
@@ -29,6 +29,7 @@ async fn world(mode: Mode, adjust: impl FnOnce(&mut server::config::Config)) -> 
         c.discord_client_id = Some(id);
         c.discord_client_secret = Some(secret.into());
         c.discord_api_url = Some(base);
+        c.allowed_servers = Some("any".into());
         if c.redis_url.is_some() {
             c.jwt_secret = Some("a-shared-test-key-for-every-server".to_string().into());
         }
@@ -82,9 +83,17 @@ struct Signed {
 impl World {
     /// The whole browser round trip: Marquee → Discord's consent page → back to Marquee.
     async fn sign_in(&self) -> Signed {
+        let (signed, back_to) = self.sign_in_returning_to("/library/1").await;
+        assert_eq!(back_to, "/library/1");
+        signed
+    }
+
+    /// The round trip started from `/auth/login?return_to=<return_to>` (sent as written): the
+    /// sign-in, and where Marquee sent the browser at the end.
+    async fn sign_in_returning_to(&self, return_to: &str) -> (Signed, String) {
         let r = self
             .http
-            .get(self.app.url("/auth/login?return_to=/library/1"))
+            .get(self.app.url(&format!("/auth/login?return_to={return_to}")))
             .send()
             .await
             .unwrap();
@@ -95,7 +104,17 @@ impl World {
             "{to_discord}"
         );
         assert!(to_discord.contains("scope=identify") && to_discord.contains("response_type=code"));
-        let state = cookie(&set_cookies(&r), "marquee_oauth_state").1.clone();
+        let state_cookie = cookie(&set_cookies(&r), "marquee_oauth_state").clone();
+        let state = state_cookie.1.clone();
+        let attributes: Vec<&str> = state_cookie.2.split(';').skip(1).map(str::trim).collect();
+        assert!(
+            attributes
+                .iter()
+                .all(|a| ["HttpOnly", "Secure", "SameSite=Lax", "Path=/auth"].contains(a)
+                    || a.starts_with("Max-Age=")),
+            "only Marquee's own attributes: {}",
+            state_cookie.2
+        );
 
         let r = self.http.get(&to_discord).send().await.unwrap();
         let back = r.headers()[LOCATION].to_str().unwrap().to_owned();
@@ -117,7 +136,7 @@ impl World {
             r.status(),
             r.text().await.unwrap()
         );
-        assert_eq!(r.headers()[LOCATION], "/library/1");
+        let back_to = r.headers()[LOCATION].to_str().unwrap().to_owned();
         let cookies = set_cookies(&r);
         let access = cookie(&cookies, "marquee_access");
         let refresh = cookie(&cookies, "marquee_refresh");
@@ -127,10 +146,13 @@ impl World {
         for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/auth"] {
             assert!(refresh.2.contains(attr), "{attr} in {}", refresh.2);
         }
-        Signed {
-            access: access.1.clone(),
-            refresh: refresh.1.clone(),
-        }
+        (
+            Signed {
+                access: access.1.clone(),
+                refresh: refresh.1.clone(),
+            },
+            back_to,
+        )
     }
 
     async fn me(&self, access: &str) -> (u16, serde_json::Value) {
@@ -170,6 +192,7 @@ impl World {
 both_modes! {
     default_world => [
         signing_in_sets_cookies_and_names_the_user,
+        sign_in_never_returns_to_another_site,
         an_expired_access_token_is_refreshed_and_the_refresh_token_rotates,
         a_replayed_refresh_token_revokes_the_whole_sign_in,
         tampered_or_foreign_tokens_are_refused,
@@ -325,6 +348,26 @@ async fn with_guests_off_a_share_link_shows_a_stranger_nothing(w: World) {
     assert!(html.contains("Hostess Zelda") && !html.contains("Sign in to watch"));
 }
 
+/// Review item 5: `return_to` is the sign-in's way back. A browser strips a tab from
+/// `/\t/evil.example`, leaving `//evil.example` (another site); `;` would add attributes to the
+/// state cookie it travels in. Each comes back to Marquee's own `/`.
+async fn sign_in_never_returns_to_another_site(w: World) {
+    for attack in [
+        "/%09/evil.example",
+        "//evil.example",
+        "/%5Cevil.example",
+        "https://evil.example/",
+        "/.//evil.example",
+        "/x;Domain=evil.example;Path=/",
+        "/x%3BDomain=evil.example",
+    ] {
+        let (_, back_to) = w.sign_in_returning_to(attack).await;
+        assert_eq!(back_to, "/", "{attack}");
+    }
+    let (_, back_to) = w.sign_in_returning_to("/search?q=harbor").await;
+    assert_eq!(back_to, "/search?q=harbor");
+}
+
 async fn signing_in_sets_cookies_and_names_the_user(w: World) {
     let signed = w.sign_in().await;
     let (status, me) = w.me(&signed.access).await;
@@ -356,8 +399,11 @@ async fn an_expired_access_token_is_refreshed_and_the_refresh_token_rotates(w: W
         sub: me["id"].as_i64().unwrap().to_string(),
         did: w.ana.id.to_string(),
         name: "ana".into(),
+        allowed: true,
         iat: now - 1000,
         exp: now - 1,
+        iss: tokens::ISSUER.into(),
+        aud: tokens::AUDIENCE.into(),
     });
     let (status, body) = w.me(&expired).await;
     assert_eq!(
@@ -419,14 +465,37 @@ async fn tampered_or_foreign_tokens_are_refused(w: World) {
         sub: "1".into(),
         did: w.ana.id.to_string(),
         name: "ana".into(),
+        allowed: true,
         iat: now,
         exp: now + 600,
+        iss: tokens::ISSUER.into(),
+        aud: tokens::AUDIENCE.into(),
     });
     let (status, body) = w.me(&foreign).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (401, Some("invalid_token"))
     );
+    // Review item 9: the right key, but a token made for something else (another issuer or
+    // audience, or none) is not a Marquee access token.
+    for (iss, aud) in [("marquee", "other-service"), ("someone-else", "marquee-access"), ("", "")] {
+        let token = w.keys().sign(&Claims {
+            sub: "1".into(),
+            did: w.ana.id.to_string(),
+            name: "ana".into(),
+            allowed: true,
+            iat: now,
+            exp: now + 600,
+            iss: iss.into(),
+            aud: aud.into(),
+        });
+        let (status, body) = w.me(&token).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_token")),
+            "iss {iss:?}, aud {aud:?}"
+        );
+    }
     let (status, _) = w.me("not-a-jwt").await;
     assert_eq!(status, 401);
 }

@@ -112,6 +112,7 @@ async fn a_discord_failure_is_a_sentence_with_a_reference(mode: Mode) {
         c.discord_client_id = Some("1100000000000000001".into());
         c.discord_client_secret = Some("secret".to_string().into());
         c.discord_api_url = Some(unreachable.clone());
+        c.allowed_servers = Some("any".into());
         c.jwt_secret = Some(
             "a-test-key-that-is-long-enough-for-hs256"
                 .to_string()

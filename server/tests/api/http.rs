@@ -93,9 +93,10 @@ async fn search_finds_titles(app: TestApp) {
 async fn media_route_answers_ranges_with_exact_bytes(app: TestApp) {
     let media = helpers::media().await;
     let file = std::fs::read(&media.h264_mp4).unwrap();
+    let url = app.signed("/media/105/0/0");
     let r = app
         .client
-        .get(app.url("/media/105/0/0"))
+        .get(app.url(&url))
         .header("Range", "bytes=100-199")
         .send()
         .await
@@ -107,14 +108,15 @@ async fn media_route_answers_ranges_with_exact_bytes(app: TestApp) {
     );
     assert_eq!(r.bytes().await.unwrap().as_ref(), &file[100..200]);
 
-    let full = app.get("/media/105/0/0").await;
+    let full = app.get(&url).await;
     assert_eq!(full.status(), StatusCode::OK);
     assert_eq!(full.headers()["accept-ranges"], "bytes");
     assert_eq!(full.bytes().await.unwrap().len(), file.len());
 }
 
 async fn hls_playlists_and_segments_flow_through_the_proxy(app: TestApp) {
-    let master = app.get("/hls/102/0/start.m3u8").await;
+    let (_, start) = app.transcode("102", 0);
+    let master = app.get(&start).await;
     assert_eq!(master.status(), 200);
     assert_eq!(
         master.headers()["content-type"],
@@ -143,6 +145,7 @@ async fn hls_playlists_and_segments_flow_through_the_proxy(app: TestApp) {
 async fn plex_token_never_reaches_the_browser(app: TestApp) {
     let token = app.plex().token().to_string();
     assert!(token.len() >= 16);
+    let (_, start) = app.transcode("102", 0);
     let mut paths: Vec<String> = [
         "/",
         "/library/1",
@@ -157,8 +160,10 @@ async fn plex_token_never_reaches_the_browser(app: TestApp) {
         "/watch/102",
         "/watch/101?v=1",
         "/item/999999",
+        app.signed("/media/105/0/0").as_str(),
         "/media/105/0/0",
         "/media/abc/0/0",
+        start.as_str(),
         "/hls/102/0/start.m3u8",
         "/img/105/thumb/1",
         "/healthz",
@@ -170,7 +175,7 @@ async fn plex_token_never_reaches_the_browser(app: TestApp) {
     .map(|s| s.to_string())
     .collect();
     // Follow the HLS chain and the poster URLs the pages contain.
-    let master = app.text("/hls/102/0/start.m3u8").await.1;
+    let master = app.text(&start).await.1;
     if let Some(v) = master
         .lines()
         .find(|l| !l.starts_with('#') && !l.is_empty())
@@ -232,14 +237,19 @@ async fn plex_token_never_reaches_the_browser(app: TestApp) {
 }
 
 async fn bad_input_gets_json_errors(app: TestApp) {
+    let (bad_version, _) = app.transcode("102", 5);
+    let (token, _) = app.transcode("102", 0);
     for (path, status, code) in [
-        ("/media/abc!/0/0", 400, "bad_request"),
-        ("/media/999999/0/0", 404, "not_found"),
-        ("/media/105/7/0", 404, "not_found"),
-        ("/img/105/file/1", 400, "bad_request"),
-        ("/hls/102/0/session/abc/base/index.json", 400, "bad_request"),
-        ("/hls/102/5/start.m3u8", 404, "not_found"),
+        (app.signed("/media/abc!/0/0"), 400, "bad_request"),
+        (app.signed("/media/999999/0/0"), 404, "not_found"),
+        (app.signed("/media/105/7/0"), 404, "not_found"),
+        (app.signed("/img/105/file/1"), 400, "bad_request"),
+        (format!("/hls/102/0/session/{token}/base/index.json"), 400, "bad_request"),
+        (format!("/hls/102/5/start.m3u8?session={bad_version}"), 404, "not_found"),
+        ("/media/105/0/0".to_owned(), 403, "link_refused"),
+        (format!("/hls/102/0/start.m3u8?session={bad_version}"), 403, "link_refused"),
     ] {
+        let path = path.as_str();
         let r = app.get(path).await;
         assert_eq!(r.status().as_u16(), status, "{path}");
         let body: serde_json::Value = r
@@ -348,7 +358,16 @@ async fn concurrent_page_loads_make_one_plex_call(app: TestApp) {
     };
     assert!(results.iter().all(|(s, _)| *s == 200));
     assert_eq!(app.plex().request_count("/library/sections/3/all"), 1);
-    let metrics = app.text("/metrics").await.1;
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth(helpers::viewer::admin_token(&app))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("marquee_cache_hits"), "{metrics}");
 }
 
@@ -385,10 +404,9 @@ async fn two_servers_share_the_redis_cache() {
 }
 
 async fn leaving_the_player_stops_the_transcode(app: TestApp) {
-    let session = "0123456789abcdef0123456789abcdef";
-    let r = app
-        .get(&format!("/hls/102/0/start.m3u8?session={session}"))
-        .await;
+    let (session, start) = app.transcode("102", 0);
+    let session = session.as_str();
+    let r = app.get(&start).await;
     assert_eq!(r.status(), 200);
     assert!(
         app.plex()
@@ -398,7 +416,7 @@ async fn leaving_the_player_stops_the_transcode(app: TestApp) {
     );
     let r = app
         .client
-        .post(app.url(&format!("/hls/stop/{session}")))
+        .post(app.url(&format!("/hls/102/0/stop/{session}")))
         .send()
         .await
         .unwrap();
@@ -410,5 +428,5 @@ async fn leaving_the_player_stops_the_transcode(app: TestApp) {
             .any(|s| s == session)
     );
     let r = app.get("/hls/102/0/start.m3u8?session=../../x").await;
-    assert_eq!(r.status(), 400);
+    assert_eq!(r.status(), 403);
 }

@@ -10,6 +10,7 @@
 mod helpers;
 
 mod activity;
+mod attacks;
 mod auth;
 mod bot;
 mod bot_secrets;

@@ -95,7 +95,7 @@ async fn the_host_decides_who_may_drive(app: TestApp) {
     ben.ok(Command::Play).await;
     let s = snapshot(&app, &id).await;
     assert_eq!(s.host().unwrap().name, "Ben");
-    assert_eq!(s.member(&host).unwrap().role, Role::CoHost);
+    assert_eq!(s.member(&host.member).unwrap().role, Role::CoHost);
     assert_eq!(s.control, Control::HostOnly);
 }
 
@@ -103,7 +103,7 @@ async fn join_gives_a_snapshot_and_a_late_joiner_disturbs_nobody(app: TestApp) {
     let (id, host) = create_session(&app, "101", "Ana").await;
     let base = app.running.url();
     let mut ana = Viewer::join(&base, &id, "Ana", Some(&host)).await;
-    assert_eq!(ana.member, host);
+    assert_eq!(ana.member, host.member);
     assert_eq!(ana.session.host().map(|m| m.name.as_str()), Some("Ana"));
     assert_eq!(
         ana.session.current_entry().map(|e| e.title.as_str()),
@@ -166,7 +166,7 @@ async fn everyone_sees_who_paused_and_seeked(app: TestApp) {
         cause,
     };
     let actor = marquee_sync::Actor {
-        id: host.clone(),
+        id: host.member.clone(),
         name: "Ana".into(),
     };
     assert_eq!(
@@ -394,10 +394,10 @@ async fn when_the_host_leaves_the_role_passes_on(app: TestApp) {
     ben.ok(Command::Pause).await;
     let s = snapshot(&app, &id).await;
     assert_eq!(s.host().unwrap().name, "Ben");
-    assert!(!s.member(&host).unwrap().online());
+    assert!(!s.member(&host.member).unwrap().online());
     // Ana coming back is a viewer now; permissions don't break.
     let mut ana = Viewer::join(&base, &id, "Ana", Some(&host)).await;
-    assert_eq!(ana.session.member(&host).unwrap().role, Role::Viewer);
+    assert_eq!(ana.session.member(&host.member).unwrap().role, Role::Viewer);
     ana.ok(Command::Play).await;
 }
 
@@ -406,6 +406,7 @@ async fn reconnecting_resumes_the_member_and_replays_are_not_applied_twice(app: 
     let base = app.running.url();
     let mut ben = Viewer::join(&base, &id, "Ben", None).await;
     let ben_id = ben.member.clone();
+    let ben_rejoin = ben.rejoin();
     ben.next_id = 7;
     let v = ben.ok(Command::Seek { position: 30.0 }).await;
     drop(ben);
@@ -415,7 +416,7 @@ async fn reconnecting_resumes_the_member_and_replays_are_not_applied_twice(app: 
     ana.ok(Command::Play).await;
 
     // Ben's connection comes back: same member, fresh snapshot with what he missed.
-    let mut ben = Viewer::join(&base, &id, "Ben", Some(&ben_id)).await;
+    let mut ben = Viewer::join(&base, &id, "Ben", Some(&ben_rejoin)).await;
     assert_eq!(ben.member, ben_id);
     assert_eq!(ben.session.members.len(), 2);
     assert!(ben.session.playback.playing, "the snapshot has Ana's play");
@@ -558,13 +559,13 @@ async fn a_session_survives_a_server_restart(app: TestApp) {
         .unwrap();
     assert_eq!(after.queue, before.queue);
     assert_eq!(after.playback.position, 42.0);
-    assert_eq!(after.host().unwrap().id, host);
+    assert_eq!(after.host().unwrap().id, host.member);
     if let Mode::Embedded = mode {
         assert!(after.members.iter().all(|m| !m.online()));
     }
     // And it is usable: Ana rejoins as herself.
     let mut ana = Viewer::join(&url, &id, "Ana", Some(&host)).await;
-    assert_eq!(ana.member, host);
+    assert_eq!(ana.member, host.member);
     ana.ok(Command::Play).await;
     restarted.shutdown().await;
 }

@@ -41,6 +41,9 @@ pub enum StoreError {
     /// The database URL is not one Marquee understands (shown without password).
     #[error("unsupported database URL: {0}")]
     InvalidUrl(String),
+    /// Stored data that no longer reads as what it must be (a manual edit, or a bug).
+    #[error("{what} in the database is unreadable")]
+    Corrupt { what: String },
     /// Local filesystem problem (e.g. creating the data directory).
     #[error("filesystem error at {path}: {source}")]
     Io {

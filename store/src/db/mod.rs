@@ -20,13 +20,18 @@ use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use error::{StoreError, redact_url};
 pub use models::{
-    ChannelLink, MediaCacheEntry, NewChannelLink, NewSession, SessionRow, User, random_slug,
+    ChannelLink, MediaCacheEntry, NewChannelLink, NewMemberKey, NewSession, SESSION_ID_LEN,
+    SessionRow, User, new_session_id, random_slug,
 };
-use schema::{media_cache, preferences, sessions, users};
+use schema::{media_cache, member_keys, preferences, sessions, users};
+
+/// Where [`Store::shared_key`] keeps the installation's keys.
+const SHARED_KEY_SCOPE: &str = "marquee";
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
@@ -91,6 +96,7 @@ macro_rules! with_conn {
 
 mod auth;
 mod links;
+mod member_keys;
 
 pub use auth::{NewRefreshToken, Rotation};
 
@@ -373,24 +379,43 @@ impl Store {
 
     // ----- watch sessions -----
 
-    /// Persists a new watch session at version 0.
+    /// Persists a new watch session at version 0, with its creator's rejoin key if it has one
+    /// (both or neither: one transaction).
     pub async fn create_session(&self, new: &NewSession) -> Result<SessionRow, StoreError> {
         let ts = now();
         let inserted = with_conn!(self, |conn| {
-            diesel::insert_into(sessions::table)
-                .values((
-                    sessions::id.eq(&new.id),
-                    sessions::host_name.eq(&new.host_name),
-                    sessions::title.eq(&new.title),
-                    sessions::current_item.eq(&new.current_item),
-                    sessions::state.eq(&new.state),
-                    sessions::version.eq(0_i64),
-                    sessions::created_at.eq(ts),
-                    sessions::updated_at.eq(ts),
-                ))
-                .returning(SessionRow::as_returning())
-                .get_result(conn)
-                .await
+            conn.transaction::<_, diesel::result::Error, _>(|conn| {
+                async move {
+                    let row = diesel::insert_into(sessions::table)
+                        .values((
+                            sessions::id.eq(&new.id),
+                            sessions::host_name.eq(&new.host_name),
+                            sessions::title.eq(&new.title),
+                            sessions::current_item.eq(&new.current_item),
+                            sessions::state.eq(&new.state),
+                            sessions::version.eq(0_i64),
+                            sessions::created_at.eq(ts),
+                            sessions::updated_at.eq(ts),
+                        ))
+                        .returning(SessionRow::as_returning())
+                        .get_result(conn)
+                        .await?;
+                    if let Some(key) = &new.host_key {
+                        diesel::insert_into(member_keys::table)
+                            .values((
+                                member_keys::session_id.eq(&new.id),
+                                member_keys::member_id.eq(&key.member_id),
+                                member_keys::key_hash.eq(&key.key_hash),
+                                member_keys::created_at.eq(ts),
+                            ))
+                            .execute(conn)
+                            .await?;
+                    }
+                    Ok(row)
+                }
+                .scope_boxed()
+            })
+            .await
         });
         inserted.map_err(|e| match e {
             diesel::result::Error::DatabaseError(
@@ -588,6 +613,39 @@ impl Store {
                 .execute(conn)
                 .await?;
             Ok(())
+        })
+    }
+
+    /// The installation's key called `name`: 256 random bits made by whichever server asks
+    /// first and read by all the others (they share this database), so what one web server
+    /// signs, every other accepts. Kept in the preferences under the `marquee` scope.
+    pub async fn shared_key(&self, name: &str) -> Result<[u8; 32], StoreError> {
+        let fresh: [u8; 32] = rand::random();
+        let fresh_hex: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
+        let ts = now();
+        with_conn!(self, |conn| {
+            diesel::insert_into(preferences::table)
+                .values((
+                    preferences::scope.eq(SHARED_KEY_SCOPE),
+                    preferences::key.eq(name),
+                    preferences::value.eq(serde_json::Value::String(fresh_hex)),
+                    preferences::updated_at.eq(ts),
+                ))
+                .on_conflict((preferences::scope, preferences::key))
+                .do_nothing()
+                .execute(conn)
+                .await?;
+        });
+        let stored = self.get_preference(SHARED_KEY_SCOPE, name).await?;
+        let parsed = stored.as_ref().and_then(|v| v.as_str()).and_then(|hex| {
+            let bytes: Option<Vec<u8>> = (0..hex.len())
+                .step_by(2)
+                .map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+                .collect();
+            bytes.and_then(|b| <[u8; 32]>::try_from(b).ok())
+        });
+        parsed.ok_or_else(|| StoreError::Corrupt {
+            what: format!("the shared key {name:?}"),
         })
     }
 

@@ -62,19 +62,39 @@ pub struct NewSession {
     pub title: String,
     pub current_item: Option<String>,
     pub state: serde_json::Value,
+    /// The rejoin key of the member who created it, stored with the session in one transaction
+    /// (a session whose host could not come back would be useless).
+    pub host_key: Option<NewMemberKey>,
+}
+
+/// A member's rejoin key, as stored: its hash only (see [`crate::secret`]).
+#[derive(Debug, Clone)]
+pub struct NewMemberKey {
+    pub member_id: String,
+    pub key_hash: String,
 }
 
 impl NewSession {
     /// A session with a fresh random slug id, so callers don't have to invent ids.
     pub fn new(host_name: impl Into<String>, title: impl Into<String>) -> Self {
         Self {
-            id: random_slug(10),
+            id: new_session_id(),
             host_name: host_name.into(),
             title: title.into(),
             current_item: None,
             state: serde_json::Value::Object(serde_json::Map::new()),
+            host_key: None,
         }
     }
+}
+
+/// Symbols in a session id: 26 of the 31 in [`random_slug`]'s alphabet are 128.8 bits, so a
+/// session's link cannot be guessed (it is what lets a guest in).
+pub const SESSION_ID_LEN: usize = 26;
+
+/// A new, unguessable watch-session id.
+pub fn new_session_id() -> String {
+    random_slug(SESSION_ID_LEN)
 }
 
 /// A random id that is easy to read aloud and type (no 0/o, 1/l/i).

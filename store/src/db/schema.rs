@@ -71,11 +71,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    member_keys (session_id, member_id) {
+        session_id -> Text,
+        member_id -> Text,
+        key_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
     media_cache,
     preferences,
     channel_links,
-    refresh_tokens
+    refresh_tokens,
+    member_keys
 );

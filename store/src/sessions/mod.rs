@@ -14,7 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use marquee_sync::{Change, Session, SessionError};
 
-use crate::db::{NewSession, Store, StoreError};
+use crate::db::{NewMemberKey, NewSession, Store, StoreError};
+use crate::secret::{hash_secret, new_secret, secret_matches};
 pub use bus::{Bus, BusError, SessionEvent};
 
 /// Server time in milliseconds since the Unix epoch, with sub-millisecond precision: the clock
@@ -84,17 +85,58 @@ impl SessionStore {
         &self.bus
     }
 
-    /// Persists a new session.
-    pub async fn create(&self, session: &Session) -> Result<Session, SessionStoreError> {
+    /// Persists a new session. `host_key` is the plain rejoin key handed to an anonymous
+    /// creator (see [`SessionStore::issue_member_key`]); only its hash is stored.
+    pub async fn create(
+        &self,
+        session: &Session,
+        host_key: Option<&str>,
+    ) -> Result<Session, SessionStoreError> {
+        let host = session.host();
         let new = NewSession {
             id: session.id.clone(),
-            host_name: session.host().map(|m| m.name.clone()).unwrap_or_default(),
+            host_name: host.map(|m| m.name.clone()).unwrap_or_default(),
             title: session.title.clone(),
             current_item: session.current_entry().map(|e| e.rating_key.clone()),
             state: to_json(session)?,
+            host_key: match (host, host_key) {
+                (Some(host), Some(key)) => Some(NewMemberKey {
+                    member_id: host.id.clone(),
+                    key_hash: hash_secret(key),
+                }),
+                _ => None,
+            },
         };
         let row = self.store.create_session(&new).await?;
         from_row(&row)
+    }
+
+    /// A new rejoin key for `member` of `session`: the caller gives it to that member's
+    /// browser only (it is never part of a snapshot or an event), and stores its hash here.
+    pub async fn issue_member_key(
+        &self,
+        session: &str,
+        member: &str,
+    ) -> Result<String, SessionStoreError> {
+        let key = new_secret();
+        self.store
+            .put_member_key(session, member, &hash_secret(&key))
+            .await?;
+        Ok(key)
+    }
+
+    /// Whether `key` is `member`'s rejoin key in `session`.
+    pub async fn member_key_matches(
+        &self,
+        session: &str,
+        member: &str,
+        key: &str,
+    ) -> Result<bool, SessionStoreError> {
+        Ok(self
+            .store
+            .member_key_hash(session, member)
+            .await?
+            .is_some_and(|stored| secret_matches(key, &stored)))
     }
 
     /// Loads a session.

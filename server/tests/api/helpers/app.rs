@@ -39,6 +39,19 @@ impl TestApp {
         self.running.demo.as_ref().expect("a demo-mode server")
     }
 
+    /// `path` (a `/media` or `/img` path with its query) as this server's pages would hand
+    /// it out: signed.
+    pub fn signed(&self, path: &str) -> String {
+        let expires = app::ssr::urls::unix_now() + 600;
+        self.running.services.urls.signer().sign(path, expires)
+    }
+
+    /// A transcode of `rating_key` version `index`, as a watch page gets it: (token, master
+    /// playlist path).
+    pub fn transcode(&self, rating_key: &str, index: u32) -> (String, String) {
+        self.running.services.urls.transcode(rating_key, index)
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.unwrap()
     }

@@ -19,8 +19,17 @@ pub const WAIT: Duration = Duration::from_secs(10);
 pub struct Viewer {
     pub ws: Ws,
     pub member: String,
+    /// The rejoin key its welcome gave (a new anonymous member's only).
+    pub member_key: Option<String>,
     pub session: Session,
     pub next_id: u64,
+}
+
+/// What rejoining as an anonymous member takes: its id and its rejoin key.
+#[derive(Debug, Clone)]
+pub struct Rejoin {
+    pub member: String,
+    pub key: String,
 }
 
 pub async fn connect(app_url: &str, session: &str) -> Ws {
@@ -31,7 +40,8 @@ pub async fn connect(app_url: &str, session: &str) -> Ws {
     tokio_tungstenite::connect_async(url).await.unwrap().0
 }
 
-pub async fn create_session(app: &TestApp, key: &str, name: &str) -> (String, String) {
+/// Creates a session over the API: its id, and what its host rejoins with.
+pub async fn create_session(app: &TestApp, key: &str, name: &str) -> (String, Rejoin) {
     let r = app
         .client
         .post(app.url("/api/sessions"))
@@ -48,7 +58,10 @@ pub async fn create_session(app: &TestApp, key: &str, name: &str) -> (String, St
     );
     (
         body["id"].as_str().unwrap().to_owned(),
-        body["member"].as_str().unwrap().to_owned(),
+        Rejoin {
+            member: body["member"].as_str().unwrap().to_owned(),
+            key: body["member_key"].as_str().unwrap().to_owned(),
+        },
     )
 }
 
@@ -70,22 +83,43 @@ pub async fn recv_msg(ws: &mut Ws) -> ServerMsg {
 }
 
 impl Viewer {
-    pub async fn join(app_url: &str, session: &str, name: &str, member: Option<&str>) -> Viewer {
+    /// Joins `session` as `name`: a new member, or the one `rejoin` proves.
+    pub async fn join(app_url: &str, session: &str, name: &str, rejoin: Option<&Rejoin>) -> Viewer {
+        let hello = json!({
+            "type": "hello", "protocol": 1, "name": name,
+            "member": rejoin.map(|r| &r.member), "member_key": rejoin.map(|r| &r.key),
+        });
+        Self::hello(app_url, session, hello).await
+    }
+
+    /// Joins `session` with this exact hello message.
+    pub async fn hello(app_url: &str, session: &str, hello: serde_json::Value) -> Viewer {
         let mut ws = connect(app_url, session).await;
-        let hello = json!({"type": "hello", "protocol": 1, "name": name, "member": member});
         ws.send(Message::Text(hello.to_string().into()))
             .await
             .unwrap();
         match recv_msg(&mut ws).await {
             ServerMsg::Welcome {
-                member, session, ..
+                member,
+                session,
+                member_key,
+                ..
             } => Viewer {
                 ws,
                 member,
+                member_key,
                 session,
                 next_id: 1,
             },
             other => panic!("expected welcome, got {other:?}"),
+        }
+    }
+
+    /// What this viewer rejoins with (it must have been given a key).
+    pub fn rejoin(&self) -> Rejoin {
+        Rejoin {
+            member: self.member.clone(),
+            key: self.member_key.clone().expect("a new anonymous member got a key"),
         }
     }
 

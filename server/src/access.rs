@@ -1,0 +1,443 @@
+//! Who may use what. Every HTTP request is sorted into one [`Door`] by its path ([`door_of`]),
+//! and the door's rule ([`admit`]) is the whole of who gets through; [`guard`] is the one
+//! middleware that applies it, before any handler runs. `docs/security.md` is this module as a
+//! table. Two doors lead further: a WebSocket's messages are ruled at its hello (who may join)
+//! and by the session rules (who may drive), and the Activity's JSON routes check Discord's
+//! Activity instance (`auth::activity`).
+//!
+//! A new route belongs to a door by its path; a path no rule names is [`Door::Library`], closed
+//! to strangers, so forgetting a route fails safe.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use marquee_store::secret::UrlRefusal;
+
+use crate::auth::routes::json_error;
+use crate::state::AppState;
+use app::model::Account;
+use app::ssr::urls::{transcode_item, unix_now};
+
+/// The kinds of route, by who may use them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    /// Anyone: health, static files, sign-in, the Activity's document and JSON routes (which
+    /// check Discord themselves), the WebSocket upgrade (ruled at hello).
+    Open,
+    /// The library: its pages and server functions. With sign-in set up, people allowed on
+    /// this Marquee; without it, everyone.
+    Library,
+    /// Watch sessions: the session page, its server functions, `/api/sessions`. The library's
+    /// people, and guests when guests are admitted.
+    Sessions,
+    /// `/media` and `/img`: a URL Marquee signed, until it expires.
+    SignedUrl,
+    /// `/hls`: a transcode token Marquee issued for that item, until it expires.
+    Transcode,
+    /// `/metrics` and `/api/admin/…`: the admin token.
+    Admin,
+}
+
+/// The door of a request path.
+pub fn door_of(path: &str) -> Door {
+    let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+    if under("/media") || under("/img") {
+        return Door::SignedUrl;
+    }
+    if under("/hls") {
+        return Door::Transcode;
+    }
+    if under("/api/admin") || path == "/metrics" {
+        return Door::Admin;
+    }
+    if under("/session") || under("/api/session") || under("/api/sessions") {
+        return Door::Sessions;
+    }
+    let open = path == "/healthz"
+        || path == "/favicon.svg"
+        || path == "/favicon.ico"
+        || under("/pkg")
+        || under("/auth")
+        || path == "/api/me"
+        || path == "/api/account"
+        || under("/api/activity")
+        || under("/activity")
+        || under("/ws/session");
+    if open {
+        return Door::Open;
+    }
+    Door::Library
+}
+
+/// Who is asking, as far as the doors care.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Visitor {
+    /// No valid sign-in.
+    Stranger,
+    /// Signed in with Discord; `allowed` says whether this Marquee admits them.
+    Person { name: String, allowed: bool },
+    /// A script with the admin token.
+    Admin,
+}
+
+/// What the installation admits, beside the doors.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// Discord sign-in is set up (without it, the library is open to everyone).
+    pub sign_in: bool,
+    /// People who are not signed in (or not allowed) may join sessions as guests.
+    pub guests: bool,
+}
+
+/// Why a request was turned away.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    SignInRequired,
+    NotAllowed { name: String },
+    AdminOnly,
+    Link(UrlRefusal),
+}
+
+/// The rule of `door` for `visitor`. `path` and `query` (the raw query string) are the
+/// request's, for the doors that check a signature.
+pub fn admit(
+    door: Door,
+    visitor: &Visitor,
+    policy: Policy,
+    signer: &marquee_store::secret::UrlSigner,
+    path: &str,
+    query: Option<&str>,
+) -> Result<(), Refusal> {
+    match door {
+        Door::SignedUrl => signer
+            .verify(path, query, unix_now())
+            .map_err(Refusal::Link),
+        Door::Transcode => {
+            let (item, token) =
+                transcode_of(path, query).ok_or(Refusal::Link(UrlRefusal::Unsigned))?;
+            signer
+                .check_transcode_token(&item, token, unix_now())
+                .map_err(Refusal::Link)
+        }
+        _ => admit_person(door, visitor, policy),
+    }
+}
+
+/// The doors that go by who the visitor is (all but the signed links).
+fn admit_person(door: Door, visitor: &Visitor, policy: Policy) -> Result<(), Refusal> {
+    let library = || match visitor {
+        _ if !policy.sign_in => Ok(()),
+        Visitor::Admin | Visitor::Person { allowed: true, .. } => Ok(()),
+        Visitor::Person {
+            name,
+            allowed: false,
+        } => Err(Refusal::NotAllowed { name: name.clone() }),
+        Visitor::Stranger => Err(Refusal::SignInRequired),
+    };
+    match door {
+        Door::Open => Ok(()),
+        Door::Library => library(),
+        Door::Sessions => library().or_else(|refusal| {
+            if policy.guests {
+                Ok(())
+            } else {
+                Err(refusal)
+            }
+        }),
+        Door::Admin => match visitor {
+            Visitor::Admin => Ok(()),
+            _ => Err(Refusal::AdminOnly),
+        },
+        Door::SignedUrl | Door::Transcode => Err(Refusal::Link(UrlRefusal::Unsigned)),
+    }
+}
+
+/// The [`Door::Sessions`] rule alone, for the WebSocket's hello.
+pub fn admit_session(visitor: &Visitor, policy: Policy) -> Result<(), Refusal> {
+    admit_person(Door::Sessions, visitor, policy)
+}
+
+/// The item (`rating key/version`) and token of an `/hls` request:
+/// `/hls/{key}/{version}/start.m3u8?session={token}`, `/hls/{key}/{version}/session/{token}/…`
+/// or `/hls/{key}/{version}/stop/{token}`.
+fn transcode_of<'a>(path: &'a str, query: Option<&'a str>) -> Option<(String, &'a str)> {
+    let mut parts = path.strip_prefix("/hls/")?.splitn(4, '/');
+    let (key, version, what) = (parts.next()?, parts.next()?, parts.next()?);
+    let version: u32 = version.parse().ok()?;
+    let token = match what {
+        "start.m3u8" => query?
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("session="))?,
+        "session" | "stop" => parts.next()?.split('/').next()?,
+        _ => return None,
+    };
+    Some((transcode_item(key, version), token))
+}
+
+/// The visitor of a request: the admin token, else the account the auth layer found.
+fn visitor(state: &AppState, request: &Request) -> Visitor {
+    if crate::routes::admin::authorize(state, request.headers()).is_ok() {
+        return Visitor::Admin;
+    }
+    match request.extensions().get::<Account>() {
+        Some(account) => Visitor::Person {
+            name: account.name.clone(),
+            allowed: account.allowed,
+        },
+        None => Visitor::Stranger,
+    }
+}
+
+/// Whether a request carries one of Marquee's cookies: only those can be forged from another
+/// site (a browser adds cookies to a cross-site request by itself; it never adds a bearer
+/// token or a token in a body).
+fn carries_cookies(request: &Request) -> bool {
+    use crate::auth::{ACCESS_COOKIE, REFRESH_COOKIE, STATE_COOKIE, cookie_value};
+    [ACCESS_COOKIE, REFRESH_COOKIE, STATE_COOKIE]
+        .iter()
+        .any(|name| cookie_value(request.headers(), name).is_some())
+}
+
+/// Whether the browser says the request comes from another site: `Sec-Fetch-Site`, or an
+/// `Origin` that is not this server (its `Host`, or the public URL's origin).
+fn cross_site(request: &Request, public_origin: &str) -> bool {
+    let headers = request.headers();
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if matches!(site, Some("cross-site" | "same-site")) {
+        return true;
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin_host = origin.split("://").nth(1);
+    origin == "null" || (origin != public_origin && origin_host != host)
+}
+
+/// CSRF and cross-site WebSocket hijacking: a request that changes something (any method but
+/// GET and HEAD) or opens a WebSocket, carries Marquee's cookies, and comes from another site
+/// is refused. Pages of a sibling subdomain count as another site.
+fn forged(request: &Request, public_origin: &str) -> bool {
+    let changes = !matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+    let upgrade = request
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    (changes || upgrade) && carries_cookies(request) && cross_site(request, public_origin)
+}
+
+/// The middleware: the cross-site rule and the door's rule, then the handler (see the module
+/// docs).
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    if forged(&request, &state.public_origin) {
+        tracing::info!(path, "refused a cross-site request that carried Marquee's cookies");
+        return json_error(
+            StatusCode::FORBIDDEN,
+            "cross_site",
+            "this request must come from Marquee's own pages",
+        );
+    }
+    let door = door_of(&path);
+    let policy = Policy {
+        sign_in: state.auth.discord.is_some(),
+        guests: state.guests,
+    };
+    let who = visitor(&state, &request);
+    match admit(
+        door,
+        &who,
+        policy,
+        state.services.urls.signer(),
+        &path,
+        request.uri().query(),
+    ) {
+        Ok(()) => next.run(request).await,
+        Err(refusal) => {
+            tracing::debug!(path, ?door, ?refusal, "refused at the door");
+            let nonce = request.extensions().get::<app::ScriptNonce>().cloned();
+            refuse(&path, door, &refusal, nonce)
+        }
+    }
+}
+
+/// The refusal: a JSON body for the API and media, a page for a browser's page load.
+fn refuse(path: &str, door: Door, refusal: &Refusal, nonce: Option<app::ScriptNonce>) -> Response {
+    let (status, code, message) = match refusal {
+        Refusal::SignInRequired => (
+            StatusCode::UNAUTHORIZED,
+            "sign_in_required",
+            "This Marquee admits only people signed in with Discord.".to_owned(),
+        ),
+        Refusal::NotAllowed { name } => (
+            StatusCode::FORBIDDEN,
+            "not_allowed",
+            format!(
+                "You are signed in as {name}, but this Marquee is only for members of its Discord servers."
+            ),
+        ),
+        Refusal::AdminOnly => (
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "This needs the admin token (Authorization: Bearer …).".to_owned(),
+        ),
+        Refusal::Link(UrlRefusal::Expired) => (
+            StatusCode::FORBIDDEN,
+            "link_expired",
+            "This link has expired; reload the page for a fresh one.".to_owned(),
+        ),
+        Refusal::Link(_) => (
+            StatusCode::FORBIDDEN,
+            "link_refused",
+            "This link was not made by this Marquee (or was changed); open it from Marquee's pages."
+                .to_owned(),
+        ),
+    };
+    let page = matches!(door, Door::Library | Door::Sessions) && !path.starts_with("/api/");
+    if !page {
+        return json_error(status, code, &message);
+    }
+    let title = match (refusal, door) {
+        (Refusal::NotAllowed { .. }, _) => "Not on this Marquee's list",
+        (_, Door::Sessions) => "Sign in to watch",
+        _ => "Sign in to use Marquee",
+    };
+    let action = match refusal {
+        Refusal::NotAllowed { .. } => r#"<form method="post" action="/auth/logout"><button class="button" type="submit">Sign out</button></form>"#.to_owned(),
+        _ => format!(
+            r#"<a class="button primary sign-in" href="{}" rel="external">Sign in with Discord</a>"#,
+            escape(&app::components::account::login_href(path))
+        ),
+    };
+    // A browser that was signed in and only has an expired access token (the refresh cookie
+    // goes to `/auth` alone) renews it and comes back, once a minute at most.
+    let renew = match (refusal, nonce) {
+        (Refusal::SignInRequired, Some(nonce)) => format!(
+            r#"<script nonce="{}">(function(){{var k='marquee.renewedAt',t=Number(sessionStorage.getItem(k)||0);if(document.cookie.split(';').some(function(c){{return c.trim()==='{}=1'}})&&Date.now()-t>60000){{sessionStorage.setItem(k,String(Date.now()));fetch('/auth/refresh',{{method:'POST'}}).then(function(r){{if(r.ok)location.reload()}})}}}})();</script>"#,
+            escape(&nonce.0),
+            app::components::account::SIGNED_IN_HINT
+        ),
+        _ => String::new(),
+    };
+    let html = format!(
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · Marquee</title><link rel="stylesheet" href="/pkg/marquee.css"><link rel="icon" href="/favicon.svg"></head><body><header class="site-header"><a class="brand" href="/">Marquee</a></header><main><section class="error-box sign-in-required" role="alert"><h2>{title}</h2><p>{message}</p>{action}</section></main>{renew}</body></html>"#,
+        message = escape(&message),
+    );
+    let mut response = (status, html).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use marquee_store::secret::UrlSigner;
+
+    #[test]
+    fn every_kind_of_path_has_its_door() {
+        for (path, door) in [
+            ("/", Door::Library),
+            ("/library/1", Door::Library),
+            ("/item/101", Door::Library),
+            ("/search", Door::Library),
+            ("/watch/101", Door::Library),
+            ("/api/home", Door::Library),
+            ("/api/playback", Door::Library),
+            ("/api/search", Door::Library),
+            ("/some/new/page", Door::Library),
+            ("/session/abc", Door::Sessions),
+            ("/api/session/get", Door::Sessions),
+            ("/api/sessions", Door::Sessions),
+            ("/api/sessions/abc", Door::Sessions),
+            ("/media/101/0/0", Door::SignedUrl),
+            ("/img/12/thumb/1", Door::SignedUrl),
+            ("/hls/102/0/start.m3u8", Door::Transcode),
+            ("/metrics", Door::Admin),
+            ("/api/admin/cache/clear", Door::Admin),
+            ("/healthz", Door::Open),
+            ("/pkg/marquee.css", Door::Open),
+            ("/auth/login", Door::Open),
+            ("/api/activity/sign-in", Door::Open),
+            ("/activity", Door::Open),
+            ("/ws/session/abc", Door::Open),
+            ("/sessions-of-mine", Door::Library),
+            ("/mediafiles", Door::Library),
+        ] {
+            assert_eq!(door_of(path), door, "{path}");
+        }
+    }
+
+    #[test]
+    fn the_library_is_for_allowed_people_once_sign_in_is_set_up() {
+        let signer = UrlSigner::new([1; 32]);
+        let closed = Policy {
+            sign_in: true,
+            guests: false,
+        };
+        let guests = Policy {
+            sign_in: true,
+            guests: true,
+        };
+        let open = Policy {
+            sign_in: false,
+            guests: true,
+        };
+        let ana = Visitor::Person {
+            name: "Ana".into(),
+            allowed: true,
+        };
+        let eve = Visitor::Person {
+            name: "Eve".into(),
+            allowed: false,
+        };
+        let at = |door, who: &Visitor, policy| admit(door, who, policy, &signer, "/", None);
+        assert_eq!(at(Door::Library, &Visitor::Stranger, closed), Err(Refusal::SignInRequired));
+        assert_eq!(at(Door::Library, &Visitor::Stranger, guests), Err(Refusal::SignInRequired));
+        assert_eq!(at(Door::Library, &Visitor::Stranger, open), Ok(()));
+        assert_eq!(at(Door::Library, &ana, closed), Ok(()));
+        assert!(matches!(at(Door::Library, &eve, closed), Err(Refusal::NotAllowed { .. })));
+        assert_eq!(at(Door::Sessions, &Visitor::Stranger, guests), Ok(()));
+        assert_eq!(at(Door::Sessions, &eve, guests), Ok(()));
+        assert_eq!(at(Door::Sessions, &Visitor::Stranger, closed), Err(Refusal::SignInRequired));
+        assert_eq!(at(Door::Admin, &ana, open), Err(Refusal::AdminOnly));
+        assert_eq!(at(Door::Admin, &Visitor::Admin, closed), Ok(()));
+        assert_eq!(
+            at(Door::SignedUrl, &Visitor::Admin, open),
+            Err(Refusal::Link(UrlRefusal::Unsigned)),
+            "media wants a signed URL from everyone"
+        );
+    }
+
+    #[test]
+    fn hls_requests_carry_the_token_of_their_item() {
+        let signer = UrlSigner::new([1; 32]);
+        let token = signer.transcode_token("102/0", unix_now() + 60);
+        let policy = Policy {
+            sign_in: false,
+            guests: true,
+        };
+        let at = |path: &str, query: Option<&str>| {
+            admit(Door::Transcode, &Visitor::Stranger, policy, &signer, path, query)
+        };
+        let q = format!("session={token}");
+        assert_eq!(at("/hls/102/0/start.m3u8", Some(&q)), Ok(()));
+        assert_eq!(at(&format!("/hls/102/0/session/{token}/base/index.m3u8"), None), Ok(()));
+        assert_eq!(at(&format!("/hls/102/0/stop/{token}"), None), Ok(()));
+        assert!(at("/hls/103/0/start.m3u8", Some(&q)).is_err(), "another item");
+        assert!(at("/hls/102/1/start.m3u8", Some(&q)).is_err(), "another version");
+        assert!(at("/hls/102/0/start.m3u8", None).is_err());
+        assert!(at("/hls/102/0/session/0123456789abcdef/base/index.m3u8", None).is_err());
+    }
+}

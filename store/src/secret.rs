@@ -1,0 +1,191 @@
+//! Bearer secrets Marquee hands out and later checks (refresh tokens, members' rejoin keys):
+//! 256 random bits each, and only their SHA-256 is ever stored, so a copy of the database lets
+//! nobody sign in or take a member's place. And [`UrlSigner`]: media, HLS and image URLs that
+//! work only for a while and only as Marquee wrote them.
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+/// A new secret: 256 random bits, as 64 hex digits.
+pub fn new_secret() -> String {
+    let bytes: [u8; 32] = rand::random();
+    hex(&bytes)
+}
+
+/// How a secret is stored: its SHA-256, hex.
+pub fn hash_secret(secret: &str) -> String {
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// Whether `presented` is the secret whose stored hash is `stored_hash`. Compares in constant
+/// time, so the answer's timing says nothing about how much of the hash matched.
+pub fn secret_matches(presented: &str, stored_hash: &str) -> bool {
+    constant_time_eq(hash_secret(presented).as_bytes(), stored_hash.as_bytes())
+}
+
+/// Why a signed URL was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UrlRefusal {
+    #[error("this link is not signed")]
+    Unsigned,
+    #[error("this link has expired")]
+    Expired,
+    #[error("this link was not made by this Marquee")]
+    Forged,
+}
+
+/// Signs and checks URLs with an HMAC-SHA256 over the path, the query before the signature and
+/// an expiry (`exp`, Unix seconds). Every web server of one installation shares the key (it is
+/// kept in the database), so a URL one server signed works on all of them.
+#[derive(Clone)]
+pub struct UrlSigner {
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for UrlSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UrlSigner(..)")
+    }
+}
+
+/// A signature in a URL: 128 bits, hex.
+const SIG_HEX: usize = 32;
+
+impl UrlSigner {
+    pub fn new(key: [u8; 32]) -> Self {
+        Self { key }
+    }
+
+    fn mac(&self, message: &str) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
+            .expect("HMAC takes a key of any length");
+        mac.update(message.as_bytes());
+        let tag = mac.finalize().into_bytes();
+        hex(&tag[..SIG_HEX / 2])
+    }
+
+    /// `path_and_query` with `exp` and `sig` appended: valid until `expires` (Unix seconds).
+    pub fn sign(&self, path_and_query: &str, expires: u64) -> String {
+        let sep = if path_and_query.contains('?') { '&' } else { '?' };
+        let unsigned = format!("{path_and_query}{sep}exp={expires}");
+        let sig = self.mac(&unsigned);
+        format!("{unsigned}&sig={sig}")
+    }
+
+    /// Checks a request's path and raw query at `now` (Unix seconds): the query must end in
+    /// the `exp` and `sig` that [`UrlSigner::sign`] wrote.
+    pub fn verify(&self, path: &str, query: Option<&str>, now: u64) -> Result<(), UrlRefusal> {
+        let query = query.ok_or(UrlRefusal::Unsigned)?;
+        let (before, sig) = match query.rsplit_once("&sig=") {
+            Some(split) => split,
+            None => return Err(UrlRefusal::Unsigned),
+        };
+        let exp = before
+            .rsplit('&')
+            .next()
+            .and_then(|last| last.strip_prefix("exp="))
+            .ok_or(UrlRefusal::Unsigned)?;
+        let expires: u64 = exp.parse().map_err(|_| UrlRefusal::Forged)?;
+        let expected = self.mac(&format!("{path}?{before}"));
+        if !constant_time_eq(expected.as_bytes(), sig.as_bytes()) {
+            return Err(UrlRefusal::Forged);
+        }
+        if expires < now {
+            return Err(UrlRefusal::Expired);
+        }
+        Ok(())
+    }
+
+    /// A token standing for one transcode of `item` (a rating key and version, e.g. `101/0`)
+    /// until `expires`: the transcode session id Plex sees, and the proof that Marquee started
+    /// it. Letters, digits and `-`, at most 64 characters.
+    pub fn transcode_token(&self, item: &str, expires: u64) -> String {
+        let nonce: [u8; 8] = rand::random();
+        let body = format!("{}-{expires:x}", hex(&nonce));
+        let sig = self.mac(&format!("transcode:{item}:{body}"));
+        format!("{body}-{sig}")
+    }
+
+    /// Whether `token` is a [`UrlSigner::transcode_token`] for `item` that is still valid.
+    pub fn check_transcode_token(&self, item: &str, token: &str, now: u64) -> Result<(), UrlRefusal> {
+        let Some((body, sig)) = token.rsplit_once('-') else {
+            return Err(UrlRefusal::Unsigned);
+        };
+        let Some((_, exp)) = body.split_once('-') else {
+            return Err(UrlRefusal::Unsigned);
+        };
+        let expires = u64::from_str_radix(exp, 16).map_err(|_| UrlRefusal::Forged)?;
+        let expected = self.mac(&format!("transcode:{item}:{body}"));
+        if !constant_time_eq(expected.as_bytes(), sig.as_bytes()) {
+            return Err(UrlRefusal::Forged);
+        }
+        if expires < now {
+            return Err(UrlRefusal::Expired);
+        }
+        Ok(())
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_long_random_and_checked_by_hash() {
+        let a = new_secret();
+        let b = new_secret();
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        let stored = hash_secret(&a);
+        assert_ne!(stored, a, "the secret itself is never what is stored");
+        assert!(secret_matches(&a, &stored));
+        assert!(!secret_matches(&b, &stored));
+        assert!(!secret_matches("", &stored));
+    }
+
+    #[test]
+    fn signed_urls_work_as_written_until_they_expire() {
+        let signer = UrlSigner::new([7; 32]);
+        let url = signer.sign("/img/12/thumb/5?w=240&h=360", 1_000);
+        let (path, query) = url.split_once('?').unwrap();
+        assert_eq!(path, "/img/12/thumb/5");
+        assert_eq!(signer.verify(path, Some(query), 999), Ok(()));
+        assert_eq!(signer.verify(path, Some(query), 1_000), Ok(()));
+        assert_eq!(signer.verify(path, Some(query), 1_001), Err(UrlRefusal::Expired));
+        // Another path, another size, a later expiry, another key: refused.
+        assert_eq!(signer.verify("/img/13/thumb/5", Some(query), 0), Err(UrlRefusal::Forged));
+        let bigger = query.replace("w=240", "w=1920");
+        assert_eq!(signer.verify(path, Some(&bigger), 0), Err(UrlRefusal::Forged));
+        let later = query.replace("exp=1000", "exp=9999");
+        assert_eq!(signer.verify(path, Some(&later), 0), Err(UrlRefusal::Forged));
+        let other = UrlSigner::new([8; 32]);
+        assert_eq!(other.verify(path, Some(query), 0), Err(UrlRefusal::Forged));
+        assert_eq!(signer.verify(path, Some("w=240&h=360"), 0), Err(UrlRefusal::Unsigned));
+        assert_eq!(signer.verify(path, None, 0), Err(UrlRefusal::Unsigned));
+        let bare = signer.sign("/media/101/0/0", 50);
+        let (path, query) = bare.split_once('?').unwrap();
+        assert_eq!(signer.verify(path, Some(query), 10), Ok(()));
+    }
+
+    #[test]
+    fn transcode_tokens_stand_for_one_item_until_they_expire() {
+        let signer = UrlSigner::new([7; 32]);
+        let token = signer.transcode_token("101/0", 500);
+        assert!(token.len() <= 64, "{token}");
+        assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+        assert_ne!(token, signer.transcode_token("101/0", 500), "each is new");
+        assert_eq!(signer.check_transcode_token("101/0", &token, 400), Ok(()));
+        assert_eq!(signer.check_transcode_token("101/0", &token, 501), Err(UrlRefusal::Expired));
+        assert_eq!(signer.check_transcode_token("102/0", &token, 400), Err(UrlRefusal::Forged));
+        assert_eq!(signer.check_transcode_token("101/0", "a-b-c", 400), Err(UrlRefusal::Forged));
+        assert_eq!(signer.check_transcode_token("101/0", "plain", 400), Err(UrlRefusal::Unsigned));
+    }
+}
