@@ -89,7 +89,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let session = created["id"].as_str().ok_or("no session id")?.to_owned();
     let host_member = created["member"].as_str().ok_or("no member id")?.to_owned();
-    let host_key = created["member_key"].as_str().ok_or("no member key")?.to_owned();
+    let host_key = created["member_key"]
+        .as_str()
+        .ok_or("no member key")?
+        .to_owned();
 
     let rss_before: Vec<Option<u64>> = args.pid.iter().map(|p| rss_kib(*p)).collect();
     let mut host = join(

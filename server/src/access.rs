@@ -138,13 +138,9 @@ fn admit_person(door: Door, visitor: &Visitor, policy: Policy) -> Result<(), Ref
     match door {
         Door::Open => Ok(()),
         Door::Library => library(),
-        Door::Sessions => library().or_else(|refusal| {
-            if policy.guests {
-                Ok(())
-            } else {
-                Err(refusal)
-            }
-        }),
+        Door::Sessions => {
+            library().or_else(|refusal| if policy.guests { Ok(()) } else { Err(refusal) })
+        }
         Door::Admin => match visitor {
             Visitor::Admin => Ok(()),
             _ => Err(Refusal::AdminOnly),
@@ -219,7 +215,10 @@ fn cross_site(request: &Request, public_origin: &str) -> bool {
 /// GET and HEAD) or opens a WebSocket, carries Marquee's cookies, and comes from another site
 /// is refused. Pages of a sibling subdomain count as another site.
 fn forged(request: &Request, public_origin: &str) -> bool {
-    let changes = !matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+    let changes = !matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
     let upgrade = request
         .headers()
         .get(header::UPGRADE)
@@ -233,7 +232,10 @@ fn forged(request: &Request, public_origin: &str) -> bool {
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     if forged(&request, &state.public_origin) {
-        tracing::info!(path, "refused a cross-site request that carried Marquee's cookies");
+        tracing::info!(
+            path,
+            "refused a cross-site request that carried Marquee's cookies"
+        );
         return json_error(
             StatusCode::FORBIDDEN,
             "cross_site",
@@ -403,14 +405,26 @@ mod tests {
             allowed: false,
         };
         let at = |door, who: &Visitor, policy| admit(door, who, policy, &signer, "/", None);
-        assert_eq!(at(Door::Library, &Visitor::Stranger, closed), Err(Refusal::SignInRequired));
-        assert_eq!(at(Door::Library, &Visitor::Stranger, guests), Err(Refusal::SignInRequired));
+        assert_eq!(
+            at(Door::Library, &Visitor::Stranger, closed),
+            Err(Refusal::SignInRequired)
+        );
+        assert_eq!(
+            at(Door::Library, &Visitor::Stranger, guests),
+            Err(Refusal::SignInRequired)
+        );
         assert_eq!(at(Door::Library, &Visitor::Stranger, open), Ok(()));
         assert_eq!(at(Door::Library, &ana, closed), Ok(()));
-        assert!(matches!(at(Door::Library, &eve, closed), Err(Refusal::NotAllowed { .. })));
+        assert!(matches!(
+            at(Door::Library, &eve, closed),
+            Err(Refusal::NotAllowed { .. })
+        ));
         assert_eq!(at(Door::Sessions, &Visitor::Stranger, guests), Ok(()));
         assert_eq!(at(Door::Sessions, &eve, guests), Ok(()));
-        assert_eq!(at(Door::Sessions, &Visitor::Stranger, closed), Err(Refusal::SignInRequired));
+        assert_eq!(
+            at(Door::Sessions, &Visitor::Stranger, closed),
+            Err(Refusal::SignInRequired)
+        );
         assert_eq!(at(Door::Admin, &ana, open), Err(Refusal::AdminOnly));
         assert_eq!(at(Door::Admin, &Visitor::Admin, closed), Ok(()));
         assert_eq!(
@@ -429,14 +443,30 @@ mod tests {
             guests: true,
         };
         let at = |path: &str, query: Option<&str>| {
-            admit(Door::Transcode, &Visitor::Stranger, policy, &signer, path, query)
+            admit(
+                Door::Transcode,
+                &Visitor::Stranger,
+                policy,
+                &signer,
+                path,
+                query,
+            )
         };
         let q = format!("session={token}");
         assert_eq!(at("/hls/102/0/start.m3u8", Some(&q)), Ok(()));
-        assert_eq!(at(&format!("/hls/102/0/session/{token}/base/index.m3u8"), None), Ok(()));
+        assert_eq!(
+            at(&format!("/hls/102/0/session/{token}/base/index.m3u8"), None),
+            Ok(())
+        );
         assert_eq!(at(&format!("/hls/102/0/stop/{token}"), None), Ok(()));
-        assert!(at("/hls/103/0/start.m3u8", Some(&q)).is_err(), "another item");
-        assert!(at("/hls/102/1/start.m3u8", Some(&q)).is_err(), "another version");
+        assert!(
+            at("/hls/103/0/start.m3u8", Some(&q)).is_err(),
+            "another item"
+        );
+        assert!(
+            at("/hls/102/1/start.m3u8", Some(&q)).is_err(),
+            "another version"
+        );
         assert!(at("/hls/102/0/start.m3u8", None).is_err());
         assert!(at("/hls/102/0/session/0123456789abcdef/base/index.m3u8", None).is_err());
     }

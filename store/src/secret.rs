@@ -66,7 +66,11 @@ impl UrlSigner {
 
     /// `path_and_query` with `exp` and `sig` appended: valid until `expires` (Unix seconds).
     pub fn sign(&self, path_and_query: &str, expires: u64) -> String {
-        let sep = if path_and_query.contains('?') { '&' } else { '?' };
+        let sep = if path_and_query.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
         let unsigned = format!("{path_and_query}{sep}exp={expires}");
         let sig = self.mac(&unsigned);
         format!("{unsigned}&sig={sig}")
@@ -107,7 +111,12 @@ impl UrlSigner {
     }
 
     /// Whether `token` is a [`UrlSigner::transcode_token`] for `item` that is still valid.
-    pub fn check_transcode_token(&self, item: &str, token: &str, now: u64) -> Result<(), UrlRefusal> {
+    pub fn check_transcode_token(
+        &self,
+        item: &str,
+        token: &str,
+        now: u64,
+    ) -> Result<(), UrlRefusal> {
         let Some((body, sig)) = token.rsplit_once('-') else {
             return Err(UrlRefusal::Unsigned);
         };
@@ -159,16 +168,31 @@ mod tests {
         assert_eq!(path, "/img/12/thumb/5");
         assert_eq!(signer.verify(path, Some(query), 999), Ok(()));
         assert_eq!(signer.verify(path, Some(query), 1_000), Ok(()));
-        assert_eq!(signer.verify(path, Some(query), 1_001), Err(UrlRefusal::Expired));
+        assert_eq!(
+            signer.verify(path, Some(query), 1_001),
+            Err(UrlRefusal::Expired)
+        );
         // Another path, another size, a later expiry, another key: refused.
-        assert_eq!(signer.verify("/img/13/thumb/5", Some(query), 0), Err(UrlRefusal::Forged));
+        assert_eq!(
+            signer.verify("/img/13/thumb/5", Some(query), 0),
+            Err(UrlRefusal::Forged)
+        );
         let bigger = query.replace("w=240", "w=1920");
-        assert_eq!(signer.verify(path, Some(&bigger), 0), Err(UrlRefusal::Forged));
+        assert_eq!(
+            signer.verify(path, Some(&bigger), 0),
+            Err(UrlRefusal::Forged)
+        );
         let later = query.replace("exp=1000", "exp=9999");
-        assert_eq!(signer.verify(path, Some(&later), 0), Err(UrlRefusal::Forged));
+        assert_eq!(
+            signer.verify(path, Some(&later), 0),
+            Err(UrlRefusal::Forged)
+        );
         let other = UrlSigner::new([8; 32]);
         assert_eq!(other.verify(path, Some(query), 0), Err(UrlRefusal::Forged));
-        assert_eq!(signer.verify(path, Some("w=240&h=360"), 0), Err(UrlRefusal::Unsigned));
+        assert_eq!(
+            signer.verify(path, Some("w=240&h=360"), 0),
+            Err(UrlRefusal::Unsigned)
+        );
         assert_eq!(signer.verify(path, None, 0), Err(UrlRefusal::Unsigned));
         let bare = signer.sign("/media/101/0/0", 50);
         let (path, query) = bare.split_once('?').unwrap();
@@ -180,12 +204,28 @@ mod tests {
         let signer = UrlSigner::new([7; 32]);
         let token = signer.transcode_token("101/0", 500);
         assert!(token.len() <= 64, "{token}");
-        assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+        assert!(
+            token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        );
         assert_ne!(token, signer.transcode_token("101/0", 500), "each is new");
         assert_eq!(signer.check_transcode_token("101/0", &token, 400), Ok(()));
-        assert_eq!(signer.check_transcode_token("101/0", &token, 501), Err(UrlRefusal::Expired));
-        assert_eq!(signer.check_transcode_token("102/0", &token, 400), Err(UrlRefusal::Forged));
-        assert_eq!(signer.check_transcode_token("101/0", "a-b-c", 400), Err(UrlRefusal::Forged));
-        assert_eq!(signer.check_transcode_token("101/0", "plain", 400), Err(UrlRefusal::Unsigned));
+        assert_eq!(
+            signer.check_transcode_token("101/0", &token, 501),
+            Err(UrlRefusal::Expired)
+        );
+        assert_eq!(
+            signer.check_transcode_token("102/0", &token, 400),
+            Err(UrlRefusal::Forged)
+        );
+        assert_eq!(
+            signer.check_transcode_token("101/0", "a-b-c", 400),
+            Err(UrlRefusal::Forged)
+        );
+        assert_eq!(
+            signer.check_transcode_token("101/0", "plain", 400),
+            Err(UrlRefusal::Unsigned)
+        );
     }
 }

@@ -305,7 +305,9 @@ fn send_token_with_requests() {
                 }
             };
             let Ok(request) = request else {
-                return original.call2(&target, &input, &init).unwrap_or(JsValue::UNDEFINED);
+                return original
+                    .call2(&target, &input, &init)
+                    .unwrap_or(JsValue::UNDEFINED);
             };
             if request.url().starts_with(&origin)
                 && let Some(token) = client::token()

@@ -112,12 +112,7 @@ pub fn Player(
     // Attach HLS once the element exists in the browser (never on the server).
     #[cfg(feature = "hydrate")]
     if is_hls {
-        hls::attach(
-            video_ref,
-            src.clone(),
-            info.stop_url.clone(),
-            set_error,
-        );
+        hls::attach(video_ref, src.clone(), info.stop_url.clone(), set_error);
     }
 
     let video = move || video_ref.get();

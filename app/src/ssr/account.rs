@@ -3,13 +3,11 @@
 
 use leptos::prelude::use_context;
 
-use crate::error::AppError;
 use crate::model::{Account, AccountState};
 
 /// Whether Discord sign-in is configured on this server (provided as context).
 #[derive(Clone, Copy, Debug)]
 pub struct SignInAvailable(pub bool);
-
 
 /// The account of the current request, if the access cookie was valid.
 pub fn current() -> AccountState {

@@ -31,7 +31,13 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn new(plex: PlexClient, cache: Cache, store: Store, bus: Bus, urls: urls::MediaUrls) -> Self {
+    pub fn new(
+        plex: PlexClient,
+        cache: Cache,
+        store: Store,
+        bus: Bus,
+        urls: urls::MediaUrls,
+    ) -> Self {
         let library = Arc::new(Library::new(
             plex.clone(),
             cache.clone(),

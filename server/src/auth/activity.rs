@@ -101,7 +101,11 @@ async fn verified_place(
             guild_id: instance.guild_id,
         }),
         Ok(None) => {
-            tracing::info!(instance_id, user_id, "refused an Activity request from someone Discord does not list in the instance");
+            tracing::info!(
+                instance_id,
+                user_id,
+                "refused an Activity request from someone Discord does not list in the instance"
+            );
             Err(Box::new(json_error(
                 StatusCode::FORBIDDEN,
                 "not_in_activity",

@@ -62,6 +62,18 @@ struct Location {
     guild_id: Option<String>,
 }
 
+/// A bounded cache whose answers live `ttl`.
+fn cache<K, V>(ttl: Duration) -> Cache<K, V>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    Cache::builder()
+        .max_capacity(CACHE_ENTRIES)
+        .time_to_live(ttl)
+        .build()
+}
+
 /// Discord's REST API with the bot's token.
 pub struct BotApi {
     http: reqwest::Client,
@@ -82,12 +94,6 @@ pub struct BotApi {
 
 impl BotApi {
     pub fn new(base: &str, token: SecretString, application_id: Option<String>) -> Self {
-        let cache = |ttl| {
-            Cache::builder()
-                .max_capacity(CACHE_ENTRIES)
-                .time_to_live(ttl)
-                .build()
-        };
         Self {
             http: reqwest::Client::builder()
                 .timeout(LOOKUP_BUDGET)
@@ -104,7 +110,11 @@ impl BotApi {
     }
 
     /// The user's role ids in the server; `None` when they are not a member of it.
-    pub async fn roles(&self, guild_id: u64, user_id: u64) -> Result<Option<Vec<u64>>, BotApiError> {
+    pub async fn roles(
+        &self,
+        guild_id: u64,
+        user_id: u64,
+    ) -> Result<Option<Vec<u64>>, BotApiError> {
         self.roles
             .try_get_with((guild_id, user_id), async {
                 let path = format!("/api/v10/guilds/{guild_id}/members/{user_id}");
@@ -144,9 +154,8 @@ impl BotApi {
         instance_id: &str,
         user_id: u64,
     ) -> Result<Option<ActivityInstance>, BotApiError> {
-        let has_user = |i: &Option<ActivityInstance>| {
-            i.as_ref().is_some_and(|i| i.users.contains(&user_id))
-        };
+        let has_user =
+            |i: &Option<ActivityInstance>| i.as_ref().is_some_and(|i| i.users.contains(&user_id));
         let cached = self.instance(instance_id).await?;
         if has_user(&cached) {
             return Ok(cached);
@@ -184,7 +193,10 @@ impl BotApi {
     }
 
     /// GETs `path`: the body on 200, `None` on 404, an error otherwise. Waits out a 429.
-    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<Option<T>, BotApiError> {
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<Option<T>, BotApiError> {
         if let Some(wait) = self.held() {
             return Err(BotApiError::RateLimited(wait));
         }
@@ -206,7 +218,10 @@ impl BotApi {
                 let wait = retry_after(&response);
                 *self.hold_until.lock().unwrap_or_else(|p| p.into_inner()) =
                     Some(Instant::now() + wait);
-                tracing::warn!(?wait, "Discord rate-limited the bot's lookups; holding them");
+                tracing::warn!(
+                    ?wait,
+                    "Discord rate-limited the bot's lookups; holding them"
+                );
                 Err(BotApiError::RateLimited(wait))
             }
             other => Err(BotApiError::Refused(other)),

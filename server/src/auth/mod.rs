@@ -163,11 +163,7 @@ impl Auth {
 
     /// Ends the sign-in the refresh token belongs to.
     pub async fn sign_out(&self, refresh: &str) -> Result<(), marquee_store::StoreError> {
-        if let Some(family) = self
-            .store
-            .refresh_family_of(&hash_secret(refresh))
-            .await?
-        {
+        if let Some(family) = self.store.refresh_family_of(&hash_secret(refresh)).await? {
             self.store.revoke_refresh_family(&family).await?;
         }
         Ok(())

@@ -384,7 +384,10 @@ mod tests {
         let base = "https://marquee.example.com";
         for (asked, got) in [
             (Some("/session/abc"), "/session/abc"),
-            (Some("/search?q=harbor%20lights"), "/search?q=harbor%20lights"),
+            (
+                Some("/search?q=harbor%20lights"),
+                "/search?q=harbor%20lights",
+            ),
             (None, "/"),
             (Some("//evil.example"), "/"),
             (Some("/\t/evil.example"), "/"),

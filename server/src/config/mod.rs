@@ -265,7 +265,12 @@ mod tests {
     /// Review item 9: a short or repetitive key can be guessed offline from a single token.
     #[test]
     fn weak_keys_are_refused() {
-        for weak in ["secret", "changeme-changeme", &"a".repeat(64), "0123456789abcdef0123456789abcde"] {
+        for weak in [
+            "secret",
+            "changeme-changeme",
+            &"a".repeat(64),
+            "0123456789abcdef0123456789abcde",
+        ] {
             for setting in ["MARQUEE_JWT_SECRET", "MARQUEE_ADMIN_TOKEN"] {
                 let mut c = Config::default();
                 if setting == "MARQUEE_JWT_SECRET" {
@@ -296,17 +301,34 @@ mod tests {
             ..Config::default()
         };
         let err = c.validate().unwrap_err().to_string();
-        assert!(err.contains("MARQUEE_ALLOWED_SERVERS") && err.contains("DISCORD_TOKEN"), "{err}");
+        assert!(
+            err.contains("MARQUEE_ALLOWED_SERVERS") && err.contains("DISCORD_TOKEN"),
+            "{err}"
+        );
         c.allowed_servers = Some("any".into());
         assert_eq!(c.settings().unwrap().auth.allowed, AllowedPeople::Anyone);
         c.allowed_servers = Some("12, 34".into());
-        assert!(c.validate().is_err(), "a list needs the bot's token to check it");
+        assert!(
+            c.validate().is_err(),
+            "a list needs the bot's token to check it"
+        );
         c.discord_token = Some("bot-token".to_string().into());
-        assert_eq!(c.settings().unwrap().auth.allowed, AllowedPeople::MembersOf(vec![12, 34]));
+        assert_eq!(
+            c.settings().unwrap().auth.allowed,
+            AllowedPeople::MembersOf(vec![12, 34])
+        );
         c.allowed_servers = None;
-        assert_eq!(c.settings().unwrap().auth.allowed, AllowedPeople::BotServers);
+        assert_eq!(
+            c.settings().unwrap().auth.allowed,
+            AllowedPeople::BotServers
+        );
         c.allowed_servers = Some("twelve".into());
-        assert!(c.validate().unwrap_err().to_string().contains("MARQUEE_ALLOWED_SERVERS"));
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("MARQUEE_ALLOWED_SERVERS")
+        );
     }
 
     #[test]

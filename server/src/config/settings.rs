@@ -222,7 +222,10 @@ impl Settings {
             .filter(|t| !t.expose_secret().trim().is_empty())
             .cloned();
 
-        let allowed = match (oauth.is_some(), non_empty(config.allowed_servers.as_deref())) {
+        let allowed = match (
+            oauth.is_some(),
+            non_empty(config.allowed_servers.as_deref()),
+        ) {
             (false, _) => AllowedPeople::Anyone,
             (true, Some(raw)) if raw.trim().eq_ignore_ascii_case("any") => AllowedPeople::Anyone,
             (true, raw) => {

@@ -207,7 +207,10 @@ http://plex:32400/video/:/transcode/universal/session/abc/base/00001.ts?a=1&X-Pl
         let playlist = "a.ts?x-plex-token=SECRET1&b=2\nb.ts?X-PLEX-TOKEN=SECRET2\nc.ts?q=1&X-Plex-token=SECRET3\n";
         let out = sanitize_playlist(playlist, "http://plex:32400/", "/hls/7/0/");
         assert!(!out.to_ascii_lowercase().contains("secret"), "{out}");
-        assert!(out.contains("a.ts?b=2\n") && out.contains("b.ts\n") && out.contains("c.ts?q=1\n"), "{out}");
+        assert!(
+            out.contains("a.ts?b=2\n") && out.contains("b.ts\n") && out.contains("c.ts?q=1\n"),
+            "{out}"
+        );
     }
 
     #[test]

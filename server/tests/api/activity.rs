@@ -274,13 +274,18 @@ async fn a_forged_launch_puts_nobody_in_a_channel_they_are_not_in(w: World) {
     );
 
     // Her own Activity in the Lounge, with a page that claims the Cinema.
-    w.discord.join_activity("i-eve", LOUNGE, Some(GUILD), eve.id);
+    w.discord
+        .join_activity("i-eve", LOUNGE, Some(GUILD), eve.id);
     let code = w.discord.authorization_code(&eve);
     let (status, body) = w
         .post("/api/activity/sign-in", forged(&code, "i-eve"), None)
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["session"], Value::Null, "the Lounge has no session: {body}");
+    assert_eq!(
+        body["session"],
+        Value::Null,
+        "the Lounge has no session: {body}"
+    );
     let access = body["access_token"].as_str().unwrap().to_owned();
 
     // Starting with Ben's instance is refused; with hers it starts the Lounge's, not the Cinema's.
@@ -288,13 +293,20 @@ async fn a_forged_launch_puts_nobody_in_a_channel_they_are_not_in(w: World) {
     let (status, refused) = w
         .post("/api/activity/start", start("i-cinema-ben"), Some(&access))
         .await;
-    assert_eq!((status, refused["error"].as_str()), (403, Some("not_in_activity")));
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (403, Some("not_in_activity"))
+    );
     let (status, started) = w
         .post("/api/activity/start", start("i-eve"), Some(&access))
         .await;
     assert_eq!(status, 200, "{started}");
     assert_ne!(started["session"]["id"], cinema_session.as_str());
-    assert_eq!(w.link(CINEMA).await.unwrap().session_id, cinema_session, "the Cinema is still Ana's");
+    assert_eq!(
+        w.link(CINEMA).await.unwrap().session_id,
+        cinema_session,
+        "the Cinema is still Ana's"
+    );
     assert_eq!(
         w.link(LOUNGE).await.unwrap().session_id,
         started["session"]["id"].as_str().unwrap()
@@ -481,7 +493,8 @@ async fn the_activity_refreshes_its_tokens_and_bad_launches_are_refused(w: World
     assert_eq!(closed, Some(4401));
 
     // A code works once.
-    w.discord.join_activity("i-3", CINEMA, Some(GUILD), w.ana.id);
+    w.discord
+        .join_activity("i-3", CINEMA, Some(GUILD), w.ana.id);
     let code = w.discord.authorization_code(&w.ana);
     let launch = |code: &str, instance: &str, channel: Option<&str>| json!({"code": code, "instance_id": instance, "channel_id": channel, "guild_id": GUILD.to_string()});
     let cinema = CINEMA.to_string();
@@ -654,7 +667,8 @@ async fn next_of(ws: &mut Ws, types: &[&str]) -> Value {
 /// Review item 10: when Discord answers 429, Marquee makes no further lookup until its
 /// `Retry-After` has passed (a page retrying in a loop must not turn into a ban).
 async fn a_rate_limited_lookup_waits_out_retry_after(w: World) {
-    w.discord.join_activity("i-busy", CINEMA, Some(GUILD), w.ben.id);
+    w.discord
+        .join_activity("i-busy", CINEMA, Some(GUILD), w.ben.id);
     w.discord.rate_limit_next(1, 1.5);
     let sign_in = || async {
         let code = w.discord.authorization_code(&w.ben);
@@ -667,7 +681,11 @@ async fn a_rate_limited_lookup_waits_out_retry_after(w: World) {
     };
     let before = w.discord.calls_to("/activity-instances/");
     let (status, body) = sign_in().await;
-    assert_eq!((status, body["error"].as_str()), (502, Some("discord_unavailable")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (502, Some("discord_unavailable")),
+        "{body}"
+    );
     for _ in 0..3 {
         let (status, _) = sign_in().await;
         assert_eq!(status, 502, "still waiting");

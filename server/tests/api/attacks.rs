@@ -29,12 +29,21 @@ both_modes! {
 async fn with_sign_in_the_library_and_media_are_closed_to_strangers(w: World) {
     let app = &w.app;
     let transcodes_before = app.plex().active_transcode_sessions().len();
-    let pages = ["/", "/library/1", "/item/101", "/watch/101", "/search?q=harbor"];
+    let pages = [
+        "/",
+        "/library/1",
+        "/item/101",
+        "/watch/101",
+        "/search?q=harbor",
+    ];
     for path in pages {
         let (status, html) = app.text(path).await;
         assert_eq!(status, 401, "{path}");
         assert!(html.contains("Sign in"), "{path}: {html}");
-        assert!(!html.contains("Harbor Lights"), "{path} shows nothing of the library");
+        assert!(
+            !html.contains("Harbor Lights"),
+            "{path} shows nothing of the library"
+        );
     }
     let functions = [
         ("/api/home", ""),
@@ -88,7 +97,9 @@ async fn with_sign_in_the_library_and_media_are_closed_to_strangers(w: World) {
         .unwrap();
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("only for members"));
-    let r = post_fn("/api/playback", "key=102", Some(&eve_cookie)).await.unwrap();
+    let r = post_fn("/api/playback", "key=102", Some(&eve_cookie))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
 
     // Ana is a member: the library is hers, with signed links.
@@ -111,9 +122,15 @@ async fn with_sign_in_the_library_and_media_are_closed_to_strangers(w: World) {
     assert!(poster.contains("&sig="), "{poster}");
     assert_eq!(app.get(&poster).await.status(), 200, "{poster}");
     let moved = poster.replacen("/img/", "/img/9", 1);
-    assert_eq!(app.get(&moved).await.status(), 403, "the signature is for that poster only");
+    assert_eq!(
+        app.get(&moved).await.status(),
+        403,
+        "the signature is for that poster only"
+    );
 
-    let r = post_fn("/api/playback", "key=105", Some(&ana)).await.unwrap();
+    let r = post_fn("/api/playback", "key=105", Some(&ana))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let info: serde_json::Value = r.json().await.unwrap();
     let src = info["src"].as_str().unwrap().to_owned();
@@ -127,12 +144,18 @@ async fn with_sign_in_the_library_and_media_are_closed_to_strangers(w: World) {
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"], "link_expired");
 
-    let r = post_fn("/api/playback", "key=102", Some(&ana)).await.unwrap();
+    let r = post_fn("/api/playback", "key=102", Some(&ana))
+        .await
+        .unwrap();
     let info: serde_json::Value = r.json().await.unwrap();
     let hls = info["src"].as_str().unwrap().to_owned();
     assert_eq!(app.get(&hls).await.status(), 200, "{hls}");
     let other = hls.replacen("/hls/102/", "/hls/101/", 1);
-    assert_eq!(app.get(&other).await.status(), 403, "a token is for its item only");
+    assert_eq!(
+        app.get(&other).await.status(),
+        403,
+        "a token is for its item only"
+    );
 }
 
 /// Review item 2: member ids are public (every snapshot has them), so a guest who sends the
@@ -152,7 +175,8 @@ async fn a_guest_cannot_take_another_members_place(app: TestApp) {
     assert!(!text.contains(&host.key), "the rejoin key is not");
 
     for key in [None, Some("0".repeat(64)), Some(String::new())] {
-        let mut hello = json!({"type": "hello", "protocol": 1, "name": "Eve", "member": host.member});
+        let mut hello =
+            json!({"type": "hello", "protocol": 1, "name": "Eve", "member": host.member});
         if let Some(k) = &key {
             hello["member_key"] = json!(k);
         }
@@ -164,11 +188,16 @@ async fn a_guest_cannot_take_another_members_place(app: TestApp) {
         let ana_now = eve.session.member(&host.member).unwrap();
         assert_eq!((ana_now.role, ana_now.name.as_str()), (Role::Host, "Ana"));
         assert!(
-            !serde_json::to_string(&eve.session).unwrap().contains(&host.key),
+            !serde_json::to_string(&eve.session)
+                .unwrap()
+                .contains(&host.key),
             "the snapshot carries no key"
         );
         // Eve's own key proves Eve only.
-        let eve_key = eve.member_key.clone().expect("a new member gets its own key");
+        let eve_key = eve
+            .member_key
+            .clone()
+            .expect("a new member gets its own key");
         assert_ne!(eve_key, host.key);
         drop(eve);
         let again = Viewer::join(
@@ -214,13 +243,29 @@ async fn another_site_cannot_act_with_a_viewers_cookies(w: World) {
     let (token, _) = app.transcode("102", 0);
     let stop = format!("/hls/102/0/stop/{token}");
     let posts = [
-        ("/api/session/create", "application/x-www-form-urlencoded", "rating_key=101&name=Ana".to_owned()),
-        ("/api/sessions", "application/json", json!({"rating_key": "101", "name": "Ana"}).to_string()),
+        (
+            "/api/session/create",
+            "application/x-www-form-urlencoded",
+            "rating_key=101&name=Ana".to_owned(),
+        ),
+        (
+            "/api/sessions",
+            "application/json",
+            json!({"rating_key": "101", "name": "Ana"}).to_string(),
+        ),
         (stop.as_str(), "text/plain", String::new()),
-        ("/auth/logout", "application/x-www-form-urlencoded", String::new()),
+        (
+            "/auth/logout",
+            "application/x-www-form-urlencoded",
+            String::new(),
+        ),
     ];
     for (path, kind, body) in &posts {
-        for origin in ["https://evil.example", "https://cinema.evil.example", "null"] {
+        for origin in [
+            "https://evil.example",
+            "https://cinema.evil.example",
+            "null",
+        ] {
             let r = w
                 .http
                 .post(app.url(path))

@@ -244,10 +244,22 @@ async fn bad_input_gets_json_errors(app: TestApp) {
         (app.signed("/media/999999/0/0"), 404, "not_found"),
         (app.signed("/media/105/7/0"), 404, "not_found"),
         (app.signed("/img/105/file/1"), 400, "bad_request"),
-        (format!("/hls/102/0/session/{token}/base/index.json"), 400, "bad_request"),
-        (format!("/hls/102/5/start.m3u8?session={bad_version}"), 404, "not_found"),
+        (
+            format!("/hls/102/0/session/{token}/base/index.json"),
+            400,
+            "bad_request",
+        ),
+        (
+            format!("/hls/102/5/start.m3u8?session={bad_version}"),
+            404,
+            "not_found",
+        ),
         ("/media/105/0/0".to_owned(), 403, "link_refused"),
-        (format!("/hls/102/0/start.m3u8?session={bad_version}"), 403, "link_refused"),
+        (
+            format!("/hls/102/0/start.m3u8?session={bad_version}"),
+            403,
+            "link_refused",
+        ),
     ] {
         let path = path.as_str();
         let r = app.get(path).await;

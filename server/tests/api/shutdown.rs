@@ -110,13 +110,24 @@ impl Process {
 /// reading: the server's write stalls with most of the file unsent.
 async fn stalled_media_request(base: &str) -> tokio::net::TcpStream {
     let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+    // The media URL as a viewer gets it: signed, in the watch page.
+    let movie = marquee_fakes::plex::keys::TWO_VERSIONS_MOVIE;
+    let page = reqwest::get(format!("{base}/watch/{movie}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let media = page
+        .split(&format!("\"/media/{movie}/0/0?"))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(|query| format!("/media/{movie}/0/0?{}", query.replace("&amp;", "&")))
+        .expect("the watch page has the signed media URL");
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let mut stream = socket.connect(addr).await.unwrap();
-    let request = format!(
-        "GET /media/{}/0/0 HTTP/1.1\r\nHost: {addr}\r\nConnection: keep-alive\r\n\r\n",
-        marquee_fakes::plex::keys::TWO_VERSIONS_MOVIE
-    );
+    let request = format!("GET {media} HTTP/1.1\r\nHost: {addr}\r\nConnection: keep-alive\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut head = vec![0u8; 1024];
     let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut head))

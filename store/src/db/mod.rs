@@ -20,7 +20,6 @@ use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
-use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use error::{StoreError, redact_url};
@@ -96,7 +95,7 @@ macro_rules! with_conn {
 
 mod auth;
 mod links;
-mod member_keys;
+mod rejoin_keys;
 
 pub use auth::{NewRefreshToken, Rotation};
 
@@ -384,36 +383,33 @@ impl Store {
     pub async fn create_session(&self, new: &NewSession) -> Result<SessionRow, StoreError> {
         let ts = now();
         let inserted = with_conn!(self, |conn| {
-            conn.transaction::<_, diesel::result::Error, _>(|conn| {
-                async move {
-                    let row = diesel::insert_into(sessions::table)
+            conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+                let row = diesel::insert_into(sessions::table)
+                    .values((
+                        sessions::id.eq(&new.id),
+                        sessions::host_name.eq(&new.host_name),
+                        sessions::title.eq(&new.title),
+                        sessions::current_item.eq(&new.current_item),
+                        sessions::state.eq(&new.state),
+                        sessions::version.eq(0_i64),
+                        sessions::created_at.eq(ts),
+                        sessions::updated_at.eq(ts),
+                    ))
+                    .returning(SessionRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                if let Some(key) = &new.host_key {
+                    diesel::insert_into(member_keys::table)
                         .values((
-                            sessions::id.eq(&new.id),
-                            sessions::host_name.eq(&new.host_name),
-                            sessions::title.eq(&new.title),
-                            sessions::current_item.eq(&new.current_item),
-                            sessions::state.eq(&new.state),
-                            sessions::version.eq(0_i64),
-                            sessions::created_at.eq(ts),
-                            sessions::updated_at.eq(ts),
+                            member_keys::session_id.eq(&new.id),
+                            member_keys::member_id.eq(&key.member_id),
+                            member_keys::key_hash.eq(&key.key_hash),
+                            member_keys::created_at.eq(ts),
                         ))
-                        .returning(SessionRow::as_returning())
-                        .get_result(conn)
+                        .execute(conn)
                         .await?;
-                    if let Some(key) = &new.host_key {
-                        diesel::insert_into(member_keys::table)
-                            .values((
-                                member_keys::session_id.eq(&new.id),
-                                member_keys::member_id.eq(&key.member_id),
-                                member_keys::key_hash.eq(&key.key_hash),
-                                member_keys::created_at.eq(ts),
-                            ))
-                            .execute(conn)
-                            .await?;
-                    }
-                    Ok(row)
                 }
-                .scope_boxed()
+                Ok(row)
             })
             .await
         });
@@ -640,7 +636,10 @@ impl Store {
         let parsed = stored.as_ref().and_then(|v| v.as_str()).and_then(|hex| {
             let bytes: Option<Vec<u8>> = (0..hex.len())
                 .step_by(2)
-                .map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+                .map(|i| {
+                    hex.get(i..i + 2)
+                        .and_then(|b| u8::from_str_radix(b, 16).ok())
+                })
                 .collect();
             bytes.and_then(|b| <[u8; 32]>::try_from(b).ok())
         });

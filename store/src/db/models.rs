@@ -68,7 +68,7 @@ pub struct NewSession {
 }
 
 /// A member's rejoin key, as stored: its hash only (see [`crate::secret`]).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewMemberKey {
     pub member_id: String,
     pub key_hash: String,

@@ -119,7 +119,10 @@ impl Viewer {
     pub fn rejoin(&self) -> Rejoin {
         Rejoin {
             member: self.member.clone(),
-            key: self.member_key.clone().expect("a new anonymous member got a key"),
+            key: self
+                .member_key
+                .clone()
+                .expect("a new anonymous member got a key"),
         }
     }
 
