@@ -128,6 +128,20 @@ async fn with_sign_in_the_library_and_media_are_closed_to_strangers(w: World) {
         "the signature is for that poster only"
     );
 
+    // Review item 17: /metrics is for the admin token, not for any signed-in person.
+    let metrics = |cookie: Option<&str>, admin: bool| {
+        let mut r = w.http.get(app.url("/metrics"));
+        if let Some(c) = cookie {
+            r = r.header(COOKIE, c);
+        }
+        if admin {
+            r = r.bearer_auth(crate::helpers::viewer::admin_token(app));
+        }
+        r.send()
+    };
+    assert_eq!(metrics(Some(&ana), false).await.unwrap().status(), 401);
+    assert_eq!(metrics(None, true).await.unwrap().status(), 200);
+
     let r = post_fn("/api/playback", "key=105", Some(&ana))
         .await
         .unwrap();
