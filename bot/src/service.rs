@@ -198,7 +198,26 @@ impl BotService {
             user_id: invoker.user_id,
             roles: &invoker.roles,
         };
-        permissions::check(&policy, &asker, &hosts).map_err(BotError::NotAllowed)
+        permissions::check(&policy, &asker, &hosts).map_err(BotError::NotAllowed)?;
+        // The session's own setting binds Discord too: a host who chose "host only" on the web
+        // page is not overruled from the voice channel. A holder of the server's control role
+        // counts as a co-host.
+        let in_session = session
+            .member(&invoker.member_id())
+            .map_or(Role::Viewer, |m| m.role);
+        let role = match policy {
+            ControlPolicy::Role { role_id }
+                if in_session == Role::Viewer && invoker.roles.contains(&role_id) =>
+            {
+                Role::CoHost
+            }
+            _ => in_session,
+        };
+        if session.control.allows(role) {
+            Ok(())
+        } else {
+            Err(BotError::NotAllowed(session.control.refusal().to_owned()))
+        }
     }
 
     /// Starts a session in the invoker's voice channel, playing `item` now, with the invoker as

@@ -82,6 +82,9 @@ pub enum ClientMsg {
 }
 
 /// Server → viewer.
+// A message lives only between parsing and use (or building and sending), one at a time: the
+// size of the `Welcome` snapshot costs nothing worth a `Box` at every use.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {

@@ -408,6 +408,9 @@ async fn await_hello(
                     return Ok(None);
                 };
                 let discord_id = account.as_ref().map(|a| a.discord_id.clone());
+                // A signed-in person appears under their Discord name, whatever the page says
+                // (anyone could otherwise appear as "Ana").
+                let name = account.as_ref().map_or(name, |a| a.name.clone());
                 if !identity.admits(account.as_ref()) {
                     let msg = ServerMsg::error(
                         None,

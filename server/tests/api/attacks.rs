@@ -14,10 +14,12 @@ both_modes! {
     spawn_app => [
         a_guest_cannot_take_another_members_place,
         session_links_cannot_be_guessed,
+        round_trip_reports_do_not_write_the_session_each_time,
     ],
     world => [
         with_sign_in_the_library_and_media_are_closed_to_strangers,
         another_site_cannot_act_with_a_viewers_cookies,
+        a_signed_in_person_keeps_their_discord_name,
     ],
 }
 
@@ -335,4 +337,61 @@ async fn another_site_cannot_act_with_a_viewers_cookies(w: World) {
     request.headers_mut().insert("cookie", ana.parse().unwrap());
     request.headers_mut().insert("origin", own.parse().unwrap());
     assert!(tokio_tungstenite::connect_async(request).await.is_ok());
+}
+
+/// Review item 16: Ben, signed in, says hello as "ana": the others see "ben".
+async fn a_signed_in_person_keeps_their_discord_name(w: World) {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let app = &w.app;
+    let ben = w.web_sign_in(&w.ben).await;
+    let (id, _) = create_session(app, "101", "Host").await;
+    let url = format!(
+        "{}/ws/session/{id}",
+        app.running.url().replace("http://", "ws://")
+    );
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert("cookie", ben.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let hello = json!({"type": "hello", "protocol": 1, "name": "ana"});
+    ws.send(Message::Text(hello.to_string().into()))
+        .await
+        .unwrap();
+    let welcome = crate::helpers::viewer::recv_msg(&mut ws).await;
+    let marquee_sync::ServerMsg::Welcome {
+        member, session, ..
+    } = welcome
+    else {
+        panic!("expected a welcome, got {welcome:?}");
+    };
+    assert_eq!(member, format!("discord-{}", w.ben.id));
+    assert_eq!(session.member(&member).unwrap().name, "ben");
+    assert!(session.members.iter().all(|m| m.name != "ana"));
+}
+
+/// Review item 6: every `status` carries the latest clock round trip; one that only jitters
+/// costs no database write and no broadcast to the others.
+async fn round_trip_reports_do_not_write_the_session_each_time(app: TestApp) {
+    let (id, host) = create_session(&app, "101", "Ana").await;
+    let base = app.running.url();
+    let _ana = Viewer::join(&base, &id, "Ana", Some(&host)).await;
+    let mut ben = Viewer::join(&base, &id, "Ben", None).await;
+    ben.send(json!({"type": "status", "buffering": false, "rtt_ms": 100.0}))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = crate::helpers::viewer::snapshot(&app, &id).await.version;
+    for i in 0..30 {
+        let rtt = 100.0 + f64::from(i % 7) * 2.0 - 6.0;
+        ben.send(json!({"type": "status", "buffering": false, "rtt_ms": rtt}))
+            .await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let after = crate::helpers::viewer::snapshot(&app, &id).await.version;
+    assert_eq!(
+        after,
+        before,
+        "30 jittering reports wrote the session {} times",
+        after - before
+    );
 }

@@ -163,6 +163,7 @@ both_modes! {
         bad_input_gets_a_clear_ephemeral_reply_and_changes_nothing,
         who_may_drive_is_a_guild_setting,
         a_host_who_leaves_the_voice_channel_hands_the_role_on,
+        a_web_hosts_host_only_binds_the_bot_too,
         queue_skip_seek_and_stop,
     ],
     empty_library_world => [an_empty_library_is_explained],
@@ -492,6 +493,26 @@ async fn who_may_drive_is_a_guild_setting(w: World) {
     .await;
     let reply = w.run(&w.ben, "pause", json!([])).await;
     assert!(reply.content().starts_with("Paused"), "{:?}", reply.data);
+}
+
+/// Review item 16: the host on the web page chose "host only"; Ben, in the voice channel of a
+/// server where everyone may drive, is refused by the bot as he would be on the page.
+async fn a_web_hosts_host_only_binds_the_bot_too(w: World) {
+    let (_, id) = w.play(&w.ana, "rk:102").await;
+    let mut web = Viewer::join(&w.app.running.url(), &id, "Webby", None).await;
+    w.discord.set_voice(GUILD, &w.ana, None);
+    assert_eq!(web.host_change().await, web.member);
+    web.ok(Command::SetControl {
+        control: marquee_sync::Control::HostOnly,
+    })
+    .await;
+    let before = w.session(&id).await.version;
+    let reply = w.run(&w.ben, "pause", json!([])).await;
+    assert_refused(
+        &reply,
+        "Only the host can control playback in this session.",
+    );
+    assert_eq!(w.session(&id).await.version, before, "nothing changed");
 }
 
 /// Ana started the session with `/play` and drives from Discord, so a web viewer does not take

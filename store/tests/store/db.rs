@@ -77,6 +77,66 @@ on_both_backends! {
     processes_starting_together_migrate_one_at_a_time,
     channel_links_follow_their_session,
     refresh_tokens_rotate_once_and_a_replay_revokes_the_family,
+    rejoin_keys_are_stored_with_their_session_and_go_with_it,
+    the_shared_key_is_made_once,
+}
+
+/// A session's creator's rejoin key is written with the session (one transaction), only as a
+/// hash, replaced by a newer one, and deleted with the session.
+async fn rejoin_keys_are_stored_with_their_session_and_go_with_it(fx: Fixture) {
+    use marquee_store::NewMemberKey;
+    use marquee_store::secret::{hash_secret, new_secret};
+    let store = fx.connect().await;
+    let key = new_secret();
+    let mut new = NewSession::new("Ana", "Harbor Lights");
+    new.host_key = Some(NewMemberKey {
+        member_id: "anon-1".into(),
+        key_hash: hash_secret(&key),
+    });
+    let created = store.create_session(&new).await.unwrap();
+    let stored = store.member_key_hash(&created.id, "anon-1").await.unwrap();
+    assert_eq!(stored.as_deref(), Some(hash_secret(&key).as_str()));
+    assert_ne!(stored.as_deref(), Some(key.as_str()), "never the key itself");
+    assert_eq!(store.member_key_hash(&created.id, "anon-2").await.unwrap(), None);
+
+    // A duplicate session id writes neither the session nor its key.
+    let mut dup = NewSession::new("Eve", "Other");
+    dup.id = created.id.clone();
+    dup.host_key = Some(NewMemberKey {
+        member_id: "anon-eve".into(),
+        key_hash: hash_secret("eve"),
+    });
+    assert!(store.create_session(&dup).await.is_err());
+    assert_eq!(store.member_key_hash(&created.id, "anon-eve").await.unwrap(), None);
+
+    store
+        .put_member_key(&created.id, "anon-1", &hash_secret("newer"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.member_key_hash(&created.id, "anon-1").await.unwrap(),
+        Some(hash_secret("newer"))
+    );
+    assert_eq!(
+        store
+            .delete_member_keys(&created.id, &["anon-1".to_owned()])
+            .await
+            .unwrap(),
+        1
+    );
+    store.put_member_key(&created.id, "anon-1", "h").await.unwrap();
+    assert!(store.delete_session(&created.id).await.unwrap());
+    assert_eq!(store.member_key_hash(&created.id, "anon-1").await.unwrap(), None);
+}
+
+/// The URL-signing key: made by whoever asks first, the same for everyone after.
+async fn the_shared_key_is_made_once(fx: Fixture) {
+    let store = fx.connect().await;
+    let a = store.shared_key("url-signing").await.unwrap();
+    let b = store.shared_key("url-signing").await.unwrap();
+    assert_eq!(a, b);
+    assert_ne!(a, [0; 32]);
+    assert_ne!(store.shared_key("another").await.unwrap(), a);
 }
 
 /// A refresh token works once; presenting it again (a stolen copy, say) revokes every token of
@@ -355,7 +415,7 @@ async fn sessions_crud_with_version_check(fx: Fixture) {
         .create_session(&NewSession::new("bob", "Heat"))
         .await
         .unwrap();
-    assert_eq!(second.id.len(), 10);
+    assert_eq!(second.id.len(), marquee_store::db::SESSION_ID_LEN);
 
     let dup = store.create_session(&first).await.unwrap_err();
     assert!(matches!(dup, StoreError::Duplicate { .. }), "{dup:?}");

@@ -5,6 +5,11 @@ use super::command::{Cause, Change, SessionError};
 use super::model::{Playback, Session, Wait, WaitReason};
 use crate::member::MemberId;
 
+/// The smallest change of a member's round trip that is recorded: 25 ms, or a quarter of the
+/// recorded one if that is more.
+pub const RTT_STEP_MS: f64 = 25.0;
+pub const RTT_STEP_FRACTION: f64 = 0.25;
+
 impl Session {
     /// A member's player stalled (`buffering = true`) or is ready again. A stall while playing
     /// holds the group (up to [`Session::wait_bound_ms`]); the last ready member releases it.
@@ -19,12 +24,16 @@ impl Session {
         let rtt = rtt_ms
             .filter(|r| r.is_finite() && *r >= 0.0)
             .map(|r| r.min(10_000.0));
-        let changed = m.buffering != buffering || rtt.is_some_and(|r| (r - m.rtt_ms).abs() >= 1.0);
+        // Round trips jitter by milliseconds on every clock sample. Only a change that can move
+        // the command lead (see `Session::lead_ms`) is worth a write and a broadcast to everyone.
+        let rtt_moved = rtt
+            .is_some_and(|r| (r - m.rtt_ms).abs() >= RTT_STEP_MS.max(m.rtt_ms * RTT_STEP_FRACTION));
+        let changed = m.buffering != buffering || rtt_moved;
         if !changed {
             return Ok(Vec::new());
         }
         m.buffering = buffering;
-        if let Some(r) = rtt {
+        if let Some(r) = rtt.filter(|_| rtt_moved) {
             m.rtt_ms = r;
         }
         let member = m.clone();
@@ -150,6 +159,37 @@ mod tests {
         assert!(s.playback.playing);
         assert_eq!(s.playback.position, held_at);
         assert!(s.playback.at > 13_000.0);
+    }
+
+    /// Review item 6: a round trip that jitters costs no write; one that moves the lead does.
+    #[test]
+    fn round_trip_jitter_is_not_a_change() {
+        let mut s = session();
+        assert!(
+            !s.report("ben", false, Some(120.0), 1_000.0)
+                .expect("first")
+                .is_empty()
+        );
+        for (i, rtt) in [121.0, 118.5, 135.0, 104.0, 140.0].into_iter().enumerate() {
+            let changes = s
+                .report("ben", false, Some(rtt), 2_000.0 + i as f64)
+                .expect("status");
+            assert!(changes.is_empty(), "{rtt} ms is jitter around 120 ms");
+        }
+        assert_eq!(s.member("ben").map(|m| m.rtt_ms), Some(120.0));
+        assert!(
+            !s.report("ben", false, Some(300.0), 3_000.0)
+                .expect("slower")
+                .is_empty()
+        );
+        assert_eq!(s.member("ben").map(|m| m.rtt_ms), Some(300.0));
+        // A buffering change is always news, whatever the round trip.
+        assert!(
+            !s.report("ben", true, Some(301.0), 4_000.0)
+                .expect("stall")
+                .is_empty()
+        );
+        assert_eq!(s.member("ben").map(|m| m.rtt_ms), Some(300.0));
     }
 
     #[test]
