@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod discord;
 pub mod error;
+pub mod limits;
 pub mod routes;
 pub mod security;
 pub mod shutdown;

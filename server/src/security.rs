@@ -12,22 +12,33 @@ use crate::state::AppState;
 /// The path prefix of the Discord Activity, the one part of Marquee Discord may frame.
 pub const ACTIVITY_PREFIX: &str = "/activity";
 
-/// Who may embed the Activity: Discord's clients and its Activity proxy, and the Activity's own
-/// origin (inside Discord that is the proxy's `<app id>.discordsays.com`; a test's fake Discord
-/// client serves its parent page from the same origin as its proxy, as Discord's SDK expects).
-pub const DISCORD_FRAME_ANCESTORS: &str =
-    "'self' https://discord.com https://*.discord.com https://*.discordsays.com";
+/// Who may embed the Activity: Discord's clients, the Activity's own origin (inside Discord that
+/// is the proxy's `<app id>.discordsays.com`; a test's fake Discord client serves its parent page
+/// from the same origin as its proxy, as Discord's SDK expects) and this application's proxy
+/// origin. Not `*.discordsays.com`: every Discord application's Activity lives under it.
+pub fn discord_frame_ancestors(application_id: Option<&str>) -> String {
+    let base = "'self' https://discord.com https://*.discord.com";
+    match application_id.filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())) {
+        Some(id) => format!("{base} https://{id}.discordsays.com"),
+        None => base.to_owned(),
+    }
+}
 
-/// The Content-Security-Policy for `path`; `nonce` is the page's inline-script nonce, if any.
-pub fn content_security_policy(path: &str, nonce: Option<&str>) -> String {
+/// The Content-Security-Policy for `path`; `nonce` is the page's inline-script nonce, if any,
+/// and `application_id` the Discord application whose Activity this is.
+pub fn content_security_policy(
+    path: &str,
+    nonce: Option<&str>,
+    application_id: Option<&str>,
+) -> String {
     let scripts = match nonce {
         Some(n) => format!("'self' 'wasm-unsafe-eval' 'nonce-{n}'"),
         None => "'self' 'wasm-unsafe-eval'".to_owned(),
     };
     let frame_ancestors = if is_activity(path) {
-        DISCORD_FRAME_ANCESTORS
+        discord_frame_ancestors(application_id)
     } else {
-        "'none'"
+        "'none'".to_owned()
     };
     format!(
         "default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; \
@@ -60,7 +71,8 @@ pub async fn headers(State(state): State<AppState>, mut request: Request, next: 
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("text/html"));
     let nonce = is_html.then_some(nonce.0.as_str());
-    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&path, nonce)) {
+    let application_id = state.auth.discord.as_ref().map(|d| d.client_id.as_str());
+    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&path, nonce, application_id)) {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     headers.insert(
@@ -89,15 +101,24 @@ mod tests {
 
     #[test]
     fn only_the_activity_may_be_framed_and_only_by_discord() {
-        let page = content_security_policy("/library/1", Some("abc"));
+        let page = content_security_policy("/library/1", Some("abc"), Some("42"));
         assert!(page.contains("frame-ancestors 'none'"));
         assert!(page.contains("script-src 'self' 'wasm-unsafe-eval' 'nonce-abc'"));
         assert!(
             !page.contains("unsafe-inline'; img")
                 || page.contains("style-src 'self' 'unsafe-inline'")
         );
-        let activity = content_security_policy("/activity", None);
-        assert!(activity.contains(&format!("frame-ancestors {DISCORD_FRAME_ANCESTORS}")));
-        assert!(content_security_policy("/activityx", None).contains("frame-ancestors 'none'"));
+        let activity = content_security_policy("/activity", None, Some("42"));
+        assert!(activity.ends_with(
+            "frame-ancestors 'self' https://discord.com https://*.discord.com https://42.discordsays.com"
+        ));
+        assert!(
+            !activity.contains("*.discordsays.com"),
+            "not every application's Activity"
+        );
+        assert!(
+            content_security_policy("/activityx", None, Some("42"))
+                .contains("frame-ancestors 'none'")
+        );
     }
 }

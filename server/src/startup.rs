@@ -426,6 +426,7 @@ fn router(state: AppState) -> Router {
             state.clone(),
             crate::security::headers,
         ))
+        .layer(middleware::from_fn(crate::limits::bounded_body))
         .layer(middleware::from_fn(count_requests))
         .layer(middleware::from_fn(telemetry::request_id))
         .layer(

@@ -15,6 +15,7 @@ both_modes! {
         a_guest_cannot_take_another_members_place,
         session_links_cannot_be_guessed,
         round_trip_reports_do_not_write_the_session_each_time,
+        oversized_bodies_are_refused_unread,
     ],
     world => [
         with_sign_in_the_library_and_media_are_closed_to_strangers,
@@ -394,4 +395,47 @@ async fn round_trip_reports_do_not_write_the_session_each_time(app: TestApp) {
         "30 jittering reports wrote the session {} times",
         after - before
     );
+}
+
+/// Review item 11: server functions read the whole body they are sent. A body over 64 KiB is
+/// refused, announced (`Content-Length`) or streamed.
+async fn oversized_bodies_are_refused_unread(app: TestApp) {
+    let big = format!("query={}", "a".repeat(200 * 1024));
+    let r = app
+        .client
+        .post(app.url("/api/search"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "too_large");
+    let chunks = futures::stream::iter(
+        big.into_bytes()
+            .chunks(8 * 1024)
+            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+            .collect::<Vec<_>>(),
+    );
+    let streamed = app
+        .client
+        .post(app.url("/api/search"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await;
+    let r = streamed.unwrap();
+    assert_eq!(r.status(), 413, "a streamed body is cut too");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "too_large");
+    let r = app
+        .client
+        .post(app.url("/api/search"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("query=harbor")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
 }

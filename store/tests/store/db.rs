@@ -96,8 +96,15 @@ async fn rejoin_keys_are_stored_with_their_session_and_go_with_it(fx: Fixture) {
     let created = store.create_session(&new).await.unwrap();
     let stored = store.member_key_hash(&created.id, "anon-1").await.unwrap();
     assert_eq!(stored.as_deref(), Some(hash_secret(&key).as_str()));
-    assert_ne!(stored.as_deref(), Some(key.as_str()), "never the key itself");
-    assert_eq!(store.member_key_hash(&created.id, "anon-2").await.unwrap(), None);
+    assert_ne!(
+        stored.as_deref(),
+        Some(key.as_str()),
+        "never the key itself"
+    );
+    assert_eq!(
+        store.member_key_hash(&created.id, "anon-2").await.unwrap(),
+        None
+    );
 
     // A duplicate session id writes neither the session nor its key.
     let mut dup = NewSession::new("Eve", "Other");
@@ -107,7 +114,13 @@ async fn rejoin_keys_are_stored_with_their_session_and_go_with_it(fx: Fixture) {
         key_hash: hash_secret("eve"),
     });
     assert!(store.create_session(&dup).await.is_err());
-    assert_eq!(store.member_key_hash(&created.id, "anon-eve").await.unwrap(), None);
+    assert_eq!(
+        store
+            .member_key_hash(&created.id, "anon-eve")
+            .await
+            .unwrap(),
+        None
+    );
 
     store
         .put_member_key(&created.id, "anon-1", &hash_secret("newer"))
@@ -124,9 +137,15 @@ async fn rejoin_keys_are_stored_with_their_session_and_go_with_it(fx: Fixture) {
             .unwrap(),
         1
     );
-    store.put_member_key(&created.id, "anon-1", "h").await.unwrap();
+    store
+        .put_member_key(&created.id, "anon-1", "h")
+        .await
+        .unwrap();
     assert!(store.delete_session(&created.id).await.unwrap());
-    assert_eq!(store.member_key_hash(&created.id, "anon-1").await.unwrap(), None);
+    assert_eq!(
+        store.member_key_hash(&created.id, "anon-1").await.unwrap(),
+        None
+    );
 }
 
 /// The URL-signing key: made by whoever asks first, the same for everyone after.
