@@ -324,7 +324,7 @@ fn refuse(path: &str, door: Door, refusal: &Refusal, nonce: Option<app::ScriptNo
         _ => String::new(),
     };
     let html = format!(
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · Marquee</title><link rel="stylesheet" href="/pkg/marquee.css"><link rel="icon" href="/favicon.svg"></head><body><header class="site-header"><a class="brand" href="/">Marquee</a></header><main><section class="error-box sign-in-required" role="alert"><h2>{title}</h2><p>{message}</p>{action}</section></main>{renew}</body></html>"#,
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · Marquee</title><link rel="stylesheet" href="/pkg/marquee.css"><link rel="icon" href="/favicon.svg"></head><body><header class="topbar"><a class="brand" href="/"><span class="brand-mark" aria-hidden="true">▶</span>Marquee</a></header><main><section class="error-box sign-in-required" role="alert"><h2>{title}</h2><p>{message}</p>{action}</section></main>{renew}</body></html>"#,
         message = escape(&message),
     );
     let mut response = (status, html).into_response();
