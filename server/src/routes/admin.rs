@@ -20,12 +20,7 @@ pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Api
         .unwrap_or_default();
     let expected = state.admin_token.expose_secret();
     // Constant-time comparison: the token must not leak through response timing.
-    let same = given.len() == expected.len()
-        && given
-            .bytes()
-            .zip(expected.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
+    let same = marquee_store::secret::constant_time_eq(given.as_bytes(), expected.as_bytes());
     if same && !expected.is_empty() {
         Ok(())
     } else {
