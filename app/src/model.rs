@@ -121,6 +121,9 @@ pub struct PlaybackInfo {
     pub src: String,
     /// Where the player says it is done with an HLS `src`, so Plex stops transcoding.
     pub stop_url: Option<String>,
+    /// Where the player says, every [`crate::player::hls::PING_EVERY_SECS`], that it still
+    /// uses the transcode (a paused player fetches nothing, and idle transcodes are stopped).
+    pub ping_url: Option<String>,
     pub duration_ms: Option<i64>,
     pub poster: Option<String>,
     pub backdrop: Option<String>,

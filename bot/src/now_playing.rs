@@ -219,6 +219,7 @@ mod tests {
             joined_at: 0.0,
             last_command: 0,
             rtt_ms: 0.0,
+            left_at: 0.0,
         };
         Session::new("abc", host, ("101".into(), "Harbor Lights".into()), 1_000.0).unwrap()
     }

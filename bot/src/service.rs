@@ -235,6 +235,7 @@ impl BotService {
             joined_at: now,
             last_command: 0,
             rtt_ms: 0.0,
+            left_at: 0.0,
         };
         let mut session = Session::new(
             marquee_store::db::new_session_id(),

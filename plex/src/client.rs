@@ -614,6 +614,15 @@ impl PlexClient {
         .await
     }
 
+    /// Tell Plex a transcode session is still in use (a paused player fetches no segments).
+    pub async fn ping_transcode(&self, session: &str) -> Result<(), PlexError> {
+        self.get_ok(&format!(
+            "/video/:/transcode/universal/ping?{}",
+            query(&[("session", session.to_string())])
+        ))
+        .await
+    }
+
     /// Ask Plex to rescan a section.
     pub async fn refresh_section(&self, section_key: &str) -> Result<(), PlexError> {
         check_key("section", section_key)?;

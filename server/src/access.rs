@@ -70,6 +70,14 @@ pub fn door_of(path: &str) -> Door {
     Door::Library
 }
 
+/// Whether `path` is a server-rendered page (the library's and the sessions' documents, not
+/// their data or media), for the page rate limit.
+pub fn is_page(path: &str) -> bool {
+    matches!(door_of(path), Door::Library | Door::Sessions)
+        && !path.starts_with("/api/")
+        && !path.starts_with("/pkg/")
+}
+
 /// Who is asking, as far as the doors care.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Visitor {
@@ -118,6 +126,7 @@ pub fn admit(
                 transcode_of(path, query).ok_or(Refusal::Link(UrlRefusal::Unsigned))?;
             signer
                 .check_transcode_token(&item, token, unix_now())
+                .map(|_owner| ())
                 .map_err(Refusal::Link)
         }
         _ => admit_person(door, visitor, policy),
@@ -156,7 +165,7 @@ pub fn admit_session(visitor: &Visitor, policy: Policy) -> Result<(), Refusal> {
 
 /// The item (`rating key/version`) and token of an `/hls` request:
 /// `/hls/{key}/{version}/start.m3u8?session={token}`, `/hls/{key}/{version}/session/{token}/…`
-/// or `/hls/{key}/{version}/stop/{token}`.
+/// or `/hls/{key}/{version}/{stop|ping}/{token}`.
 fn transcode_of<'a>(path: &'a str, query: Option<&'a str>) -> Option<(String, &'a str)> {
     let mut parts = path.strip_prefix("/hls/")?.splitn(4, '/');
     let (key, version, what) = (parts.next()?, parts.next()?, parts.next()?);
@@ -165,7 +174,7 @@ fn transcode_of<'a>(path: &'a str, query: Option<&'a str>) -> Option<(String, &'
         "start.m3u8" => query?
             .split('&')
             .find_map(|pair| pair.strip_prefix("session="))?,
-        "session" | "stop" => parts.next()?.split('/').next()?,
+        "session" | "stop" | "ping" => parts.next()?.split('/').next()?,
         _ => return None,
     };
     Some((transcode_item(key, version), token))
@@ -437,7 +446,11 @@ mod tests {
     #[test]
     fn hls_requests_carry_the_token_of_their_item() {
         let signer = UrlSigner::new([1; 32]);
-        let token = signer.transcode_token("102/0", unix_now() + 60);
+        let token = signer.transcode_token(
+            "102/0",
+            &marquee_store::secret::TranscodeOwner::Anonymous,
+            unix_now() + 60,
+        );
         let policy = Policy {
             sign_in: false,
             guests: true,

@@ -58,7 +58,11 @@ fn catalog_error(e: AppError) -> CatalogError {
         AppError::Internal { reference } => {
             CatalogError::Unavailable(format!("Marquee failed (reference {reference})"))
         }
-        AppError::Transport(why) => CatalogError::Unavailable(why),
+        // The text is an internal failure's: it stays in the log, under a reference.
+        AppError::Transport(why) => {
+            let reference = app::ssr::errors::log_internal("library lookup for Discord", &why);
+            CatalogError::Unavailable(format!("Marquee failed (reference {reference})"))
+        }
         AppError::SignInRequired => CatalogError::Unavailable("it wants a signed-in user".into()),
     }
 }

@@ -20,6 +20,12 @@ pub enum ApiError {
         "this Marquee admits only people signed in with Discord (or scripts with the admin token)"
     )]
     SignInRequired,
+    /// A transcode cap is reached (the sentence says which).
+    #[error("{0}")]
+    TooManyTranscodes(String),
+    /// The thing asked for existed and was ended on purpose.
+    #[error("{0}")]
+    Gone(String),
 }
 
 impl From<marquee_plex::PlexError> for ApiError {
@@ -46,14 +52,19 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::SignInRequired => (StatusCode::UNAUTHORIZED, "sign_in_required"),
+            ApiError::TooManyTranscodes(_) => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_transcodes")
+            }
+            ApiError::Gone(_) => (StatusCode::GONE, "transcode_stopped"),
         };
         if status.is_server_error() {
             tracing::warn!(error = %self, "request failed");
         }
-        (
-            status,
-            Json(json!({ "error": code, "message": self.to_string() })),
-        )
-            .into_response()
+        let body = Json(json!({ "error": code, "message": self.to_string() }));
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            // A transcode ends at the earliest when its player leaves: worth a retry later.
+            return (status, [(axum::http::header::RETRY_AFTER, "30")], body).into_response();
+        }
+        (status, body).into_response()
     }
 }

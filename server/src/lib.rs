@@ -7,6 +7,7 @@
 pub mod access;
 pub mod auth;
 pub mod cli;
+pub mod client_addr;
 pub mod config;
 pub mod demo;
 pub mod discord;
@@ -19,3 +20,4 @@ pub mod startup;
 pub mod state;
 pub mod sync;
 pub mod telemetry;
+pub mod transcodes;

@@ -15,9 +15,15 @@ use crate::auth::routes::json_error;
 /// The largest request body Marquee reads.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// How much of a streamed body past the bound is read and dropped before the `413`, so a
+/// client still sending gets the answer instead of a broken connection; beyond this, or after
+/// [`DRAIN_TIME`], the connection is simply cut.
+const DRAIN_BYTES: usize = 1024 * 1024;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Refuses a request whose body is over [`MAX_BODY_BYTES`]: by its `Content-Length`, or, for a
 /// streamed body, by reading it up to the bound (it is small, and the handler would read it
-/// whole anyway).
+/// whole anyway) and dropping the rest (up to [`DRAIN_BYTES`]).
 pub async fn bounded_body(request: Request, next: Next) -> Response {
     let too_large = || {
         json_error(
@@ -38,16 +44,29 @@ pub async fn bounded_body(request: Request, next: Next) -> Response {
         Some(n) if n > MAX_BODY_BYTES as u64 => too_large(),
         Some(_) => next.run(request).await,
         None if request.headers().contains_key(header::TRANSFER_ENCODING) => {
-            let (parts, body) = request.into_parts();
-            match http_body_util::Limited::new(body, MAX_BODY_BYTES)
-                .collect()
-                .await
-            {
-                Ok(collected) => {
-                    let request = Request::from_parts(parts, Body::from(collected.to_bytes()));
-                    next.run(request).await
+            let (parts, mut body) = request.into_parts();
+            let mut kept = Vec::new();
+            let mut seen = 0usize;
+            let read = tokio::time::timeout(DRAIN_TIME, async {
+                while let Some(frame) = body.frame().await {
+                    let Ok(data) = frame.map_err(drop)?.into_data() else {
+                        continue;
+                    };
+                    seen += data.len();
+                    if seen <= MAX_BODY_BYTES {
+                        kept.extend_from_slice(&data);
+                    } else if seen > DRAIN_BYTES {
+                        return Err(());
+                    }
                 }
-                Err(_) => too_large(),
+                Ok(())
+            })
+            .await;
+            match read {
+                Ok(Ok(())) if seen <= MAX_BODY_BYTES => {
+                    next.run(Request::from_parts(parts, Body::from(kept))).await
+                }
+                _ => too_large(),
             }
         }
         None => next.run(request).await,

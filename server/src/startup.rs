@@ -141,7 +141,7 @@ async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartErro
         }
         None => {
             tracing::info!("cache: in-process");
-            Cache::in_process(settings.cache.clone())
+            Cache::in_process_bounded(settings.cache.clone(), settings.limits.cache_memory_bytes)
         }
     };
 
@@ -237,7 +237,24 @@ async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartErro
             api: Arc::clone(api),
         })
     });
+    let idle = settings.limits.transcodes.idle;
+    if idle.as_secs() <= 2 * app::player::hls::PING_EVERY_SECS {
+        tracing::warn!(
+            idle_secs = idle.as_secs(),
+            "MARQUEE_TRANSCODE_IDLE_SECS is within two of the players' pings: paused players may lose their transcoded stream"
+        );
+    }
+    let transcodes =
+        crate::transcodes::Transcodes::new(settings.limits.transcodes, services.cache.clone());
+    transcodes.spawn_sweeper(services.plex.clone());
     let state = AppState {
+        trusted_proxies: settings.limits.trusted_proxies.clone(),
+        transcodes,
+        sockets: crate::sync::SocketGate::new(settings.limits.sockets),
+        page_limits: Arc::new(crate::auth::limits::Limiter::new(
+            settings.limits.page_rate_per_minute,
+            settings.limits.page_rate_burst,
+        )),
         services: services.clone(),
         leptos: leptos.clone(),
         admin_token: Arc::new(admin_token.clone()),
@@ -341,6 +358,14 @@ fn build_auth(
             who: settings.auth.allowed.clone(),
             api: bot_api,
         },
+        revoked: crate::auth::Revocations {
+            cache: services.cache.clone(),
+        },
+        successor_key: marquee_store::secret::derive_secret(
+            key.expose_secret().as_bytes(),
+            "marquee refresh-token successors",
+        )
+        .into_bytes(),
     })
 }
 
@@ -386,6 +411,10 @@ fn router(state: AppState) -> Router {
             "/hls/{rating_key}/{media_index}/stop/{session}",
             post(hls::stop),
         )
+        .route(
+            "/hls/{rating_key}/{media_index}/ping/{session}",
+            post(hls::ping),
+        )
         .route("/img/{rating_key}/{kind}/{stamp}", get(images::image))
         .route(
             "/ws/session/{session}",
@@ -418,6 +447,10 @@ fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::routes::api_rate_limit,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::client_addr::layer,
         ))
         .layer(middleware::from_fn(
             crate::routes::activity::launch_redirect,
@@ -559,6 +592,7 @@ pub async fn spawn(config: &Config) -> Result<Running, StartError> {
         built.router,
         built.hub,
         settings.limits.shutdown_grace,
+        connection_limits(&settings),
         stop.clone().cancelled_owned(),
     ));
     Ok(Running {
@@ -584,6 +618,7 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
         built.router,
         built.hub,
         settings.limits.shutdown_grace,
+        connection_limits(&settings),
         crate::shutdown::signal(),
     )
     .await
@@ -597,6 +632,13 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
     }
     tracing::info!("Marquee stopped");
     Ok(())
+}
+
+fn connection_limits(settings: &Settings) -> crate::shutdown::ConnectionLimits {
+    crate::shutdown::ConnectionLimits {
+        header_read_timeout: settings.limits.header_read_timeout,
+        max_connections: settings.limits.max_connections,
+    }
 }
 
 /// How long a stopping server waits for the bot's gateway to close.

@@ -38,6 +38,14 @@ pub struct AppState {
     /// The origin people reach Marquee at (`https://marquee.example.com`), for the cross-site
     /// check.
     pub public_origin: Arc<str>,
+    /// Whose `Forwarded` headers name the client (`MARQUEE_TRUSTED_PROXIES`).
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
+    /// The Plex transcodes this server runs: caps, reuse, idle stop.
+    pub transcodes: crate::transcodes::Transcodes,
+    /// Open WebSockets, per address and in all.
+    pub sockets: crate::sync::SocketGate,
+    /// Server-rendered pages per client address.
+    pub page_limits: Arc<crate::auth::limits::Limiter>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

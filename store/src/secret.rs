@@ -12,6 +12,16 @@ pub fn new_secret() -> String {
     hex(&bytes)
 }
 
+/// A secret derived from `key` and `input` (HMAC-SHA256, 64 hex digits): the same input
+/// always gives the same secret, and nobody without `key` can compute it. A refresh token's
+/// successor is derived from the token, so two requests presenting it at once agree.
+pub fn derive_secret(key: &[u8], input: &str) -> String {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(input.as_bytes());
+    hex(&mac.finalize().into_bytes())
+}
+
 /// How a secret is stored: its SHA-256, hex.
 pub fn hash_secret(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
@@ -101,26 +111,32 @@ impl UrlSigner {
     }
 
     /// A token standing for one transcode of `item` (a rating key and version, e.g. `101/0`)
-    /// until `expires`: the transcode session id Plex sees, and the proof that Marquee started
-    /// it. Letters, digits and `-`, at most 64 characters.
-    pub fn transcode_token(&self, item: &str, expires: u64) -> String {
+    /// started for `owner` until `expires`: the transcode session id Plex sees, and the proof
+    /// that Marquee started it. `owner` ([`TranscodeOwner::tag`]) is signed in, so the caps on
+    /// transcodes per person hold whoever presents the token. Letters, digits and `-`, at most
+    /// [`TRANSCODE_TOKEN_MAX`] characters.
+    pub fn transcode_token(&self, item: &str, owner: &TranscodeOwner, expires: u64) -> String {
         let nonce: [u8; 8] = rand::random();
-        let body = format!("{}-{expires:x}", hex(&nonce));
+        let body = format!("{}-{expires:x}-{}", hex(&nonce), owner.tag());
         let sig = self.mac(&format!("transcode:{item}:{body}"));
         format!("{body}-{sig}")
     }
 
-    /// Whether `token` is a [`UrlSigner::transcode_token`] for `item` that is still valid.
+    /// The owner of `token` if it is a [`UrlSigner::transcode_token`] for `item` that is still
+    /// valid.
     pub fn check_transcode_token(
         &self,
         item: &str,
         token: &str,
         now: u64,
-    ) -> Result<(), UrlRefusal> {
+    ) -> Result<TranscodeOwner, UrlRefusal> {
         let Some((body, sig)) = token.rsplit_once('-') else {
             return Err(UrlRefusal::Unsigned);
         };
-        let Some((_, exp)) = body.split_once('-') else {
+        let mut fields = body.split('-');
+        let (Some(_nonce), Some(exp), Some(owner), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
             return Err(UrlRefusal::Unsigned);
         };
         let expires = u64::from_str_radix(exp, 16).map_err(|_| UrlRefusal::Forged)?;
@@ -131,7 +147,38 @@ impl UrlSigner {
         if expires < now {
             return Err(UrlRefusal::Expired);
         }
-        Ok(())
+        TranscodeOwner::from_tag(owner).ok_or(UrlRefusal::Forged)
+    }
+}
+
+/// Longest transcode token [`UrlSigner::transcode_token`] writes: 16 + 16 + 21 + 32 characters
+/// and three dashes, with room to spare.
+pub const TRANSCODE_TOKEN_MAX: usize = 96;
+
+/// Whom a transcode was started for: the unit its per-person cap counts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TranscodeOwner {
+    /// A signed-in person, by Discord user id.
+    Person(u64),
+    /// Someone not signed in (a guest, or anyone on a Marquee without sign-in); the server
+    /// counts these by client address.
+    Anonymous,
+}
+
+impl TranscodeOwner {
+    /// As written in a token: `p` and the Discord id, or `a`.
+    pub fn tag(&self) -> String {
+        match self {
+            TranscodeOwner::Person(id) => format!("p{id}"),
+            TranscodeOwner::Anonymous => "a".to_owned(),
+        }
+    }
+
+    fn from_tag(tag: &str) -> Option<Self> {
+        match tag.strip_prefix('p') {
+            Some(id) => id.parse().ok().map(TranscodeOwner::Person),
+            None => (tag == "a").then_some(TranscodeOwner::Anonymous),
+        }
     }
 }
 
@@ -201,17 +248,27 @@ mod tests {
     }
 
     #[test]
-    fn transcode_tokens_stand_for_one_item_until_they_expire() {
+    fn transcode_tokens_stand_for_one_item_and_owner_until_they_expire() {
         let signer = UrlSigner::new([7; 32]);
-        let token = signer.transcode_token("101/0", 500);
-        assert!(token.len() <= 64, "{token}");
+        let ana = TranscodeOwner::Person(u64::MAX);
+        let token = signer.transcode_token("101/0", &ana, 500);
+        assert!(token.len() <= TRANSCODE_TOKEN_MAX, "{token}");
         assert!(
             token
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         );
-        assert_ne!(token, signer.transcode_token("101/0", 500), "each is new");
-        assert_eq!(signer.check_transcode_token("101/0", &token, 400), Ok(()));
+        assert_ne!(
+            token,
+            signer.transcode_token("101/0", &ana, 500),
+            "each is new"
+        );
+        assert_eq!(signer.check_transcode_token("101/0", &token, 400), Ok(ana));
+        let guest = signer.transcode_token("101/0", &TranscodeOwner::Anonymous, 500);
+        assert_eq!(
+            signer.check_transcode_token("101/0", &guest, 400),
+            Ok(TranscodeOwner::Anonymous)
+        );
         assert_eq!(
             signer.check_transcode_token("101/0", &token, 501),
             Err(UrlRefusal::Expired)
@@ -220,8 +277,15 @@ mod tests {
             signer.check_transcode_token("102/0", &token, 400),
             Err(UrlRefusal::Forged)
         );
+        // Another owner written into a real token breaks its signature.
+        let (body, sig) = token.rsplit_once('-').expect("a signed token");
+        let (rest, _) = body.rsplit_once('-').expect("an owner field");
         assert_eq!(
-            signer.check_transcode_token("101/0", "a-b-c", 400),
+            signer.check_transcode_token("101/0", &format!("{rest}-p1-{sig}"), 400),
+            Err(UrlRefusal::Forged)
+        );
+        assert_eq!(
+            signer.check_transcode_token("101/0", "a-b-c-d", 400),
             Err(UrlRefusal::Forged)
         );
         assert_eq!(

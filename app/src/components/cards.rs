@@ -30,9 +30,12 @@ pub fn Card(item: ItemCard) -> impl IntoView {
                     .progress
                     .map(|p| {
                         view! {
-                            <div class="progress" aria-hidden="true">
-                                <div style=format!("width:{:.1}%", p * 100.0)></div>
-                            </div>
+                            <progress
+                                class="progress"
+                                aria-hidden="true"
+                                max="1000"
+                                value=format!("{:.0}", (p * 1000.0).clamp(0.0, 1000.0))
+                            ></progress>
                         }
                     })}
             </div>

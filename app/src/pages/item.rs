@@ -53,14 +53,15 @@ fn Detail(item: ItemDetail) -> impl IntoView {
     let play = item.kind.is_playable() && !item.versions.is_empty();
     let watch = format!("/watch/{}", item.rating_key);
     let versions = item.versions.clone();
-    let style = item
+    // An image rather than a CSS `url()` in a style attribute, which the CSP refuses.
+    let backdrop = item
         .backdrop
         .clone()
-        .map(|b| format!("--backdrop:url('{b}')"))
-        .unwrap_or_default();
+        .map(|src| view! { <img class="detail-backdrop" src=src alt="" aria-hidden="true" /> });
     view! {
         <Title text=item.title.clone() />
-        <article class="detail" style=style>
+        <article class="detail">
+            {backdrop}
             <div class="detail-poster">
                 {item.poster.clone().map(|src| view! { <img src=src alt="" width="400" height="600" /> })}
             </div>

@@ -29,6 +29,10 @@ extern "C" {
     pub fn destroy(this: &Hls);
 }
 
+/// How often a player tells the server it still uses its transcode (see
+/// `PlaybackInfo::ping_url`); the server's idle limit is a few of these.
+pub const PING_EVERY_SECS: u64 = 20;
+
 /// Where the build puts hls.js.
 pub const SCRIPT_URL: &str = "/pkg/hls.min.js";
 
@@ -38,13 +42,14 @@ pub async fn ensure_loaded() -> Result<(), String> {
 }
 
 /// Play `src` through hls.js in `video` (or natively where the browser has HLS), report fatal
-/// stream errors through `set_error`, and stop the Plex transcode session when the player goes
-/// away or the page is hidden.
+/// stream errors through `set_error`, keep the transcode alive with a ping while the player
+/// exists, and stop the Plex transcode session when the player goes away or the page is hidden.
 #[cfg(feature = "hydrate")]
 pub fn attach(
     video_ref: leptos::prelude::NodeRef<leptos::html::Video>,
     src: String,
     stop_url: Option<String>,
+    ping_url: Option<String>,
     set_error: leptos::prelude::WriteSignal<Option<String>>,
 ) {
     use leptos::prelude::*;
@@ -67,9 +72,10 @@ pub fn attach(
                                 let detail = field("details")
                                     .and_then(|v| v.as_string())
                                     .unwrap_or_default();
-                                set_error.set(Some(format!(
-                                    "The transcoded stream failed ({detail}). Reload to try again."
-                                )));
+                                let code = field("response")
+                                    .and_then(|r| js_sys::Reflect::get(&r, &"code".into()).ok())
+                                    .and_then(|c| c.as_f64());
+                                set_error.set(Some(stream_error_message(code, &detail)));
                             }
                         });
                     player.on("hlsError", on_error.as_ref().unchecked_ref());
@@ -94,6 +100,20 @@ pub fn attach(
         });
     });
 
+    let beacon = |url: &str| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.navigator().send_beacon(url);
+        }
+    };
+    let pinger = ping_url
+        .map(|url| crate::paths::local(&url))
+        .and_then(|url| {
+            set_interval_with_handle(
+                move || beacon(&url),
+                std::time::Duration::from_secs(PING_EVERY_SECS),
+            )
+            .ok()
+        });
     let stop_url = stop_url.map(|url| crate::paths::local(&url));
     let stop = move || {
         if let (Some(url), Some(window)) = (stop_url.clone(), web_sys::window()) {
@@ -106,9 +126,22 @@ pub fn attach(
     });
     on_cleanup(move || {
         hide_handle.remove();
+        if let Some(pinger) = pinger {
+            pinger.clear();
+        }
         if let Some(player) = instance.try_update_value(Option::take).flatten() {
             player.destroy();
         }
         stop();
     });
+}
+
+/// What a viewer reads when the transcoded stream fails for good. The server's refusals
+/// (`429`: too many transcodes; `410`: stopped while idle) get their own sentence.
+pub fn stream_error_message(http_status: Option<f64>, detail: &str) -> String {
+    match http_status.map(|c| c as u16) {
+        Some(429) => "This Marquee is already running as many transcoded streams as it allows (or you are). Close another player, or try again in a minute.".into(),
+        Some(410) => "The transcoded stream was stopped after it sat unused. Reload to start it again.".into(),
+        _ => format!("The transcoded stream failed ({detail}). Reload to try again."),
+    }
 }

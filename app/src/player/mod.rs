@@ -31,7 +31,7 @@ use keys::{KeyAction, action_for};
 pub async fn get_playback(key: String, version: Option<u32>) -> Result<PlaybackInfo, AppError> {
     crate::ssr::services()?
         .library
-        .playback(&key, version)
+        .playback(&key, version, &crate::ssr::account::transcode_owner())
         .await
 }
 
@@ -112,7 +112,13 @@ pub fn Player(
     // Attach HLS once the element exists in the browser (never on the server).
     #[cfg(feature = "hydrate")]
     if is_hls {
-        hls::attach(video_ref, src.clone(), info.stop_url.clone(), set_error);
+        hls::attach(
+            video_ref,
+            src.clone(),
+            info.stop_url.clone(),
+            info.ping_url.clone(),
+            set_error,
+        );
     }
 
     let video = move || video_ref.get();
@@ -352,7 +358,14 @@ pub fn Player(
                                 .get()
                                 .into_iter()
                                 .map(|(left, width)| {
-                                    view! { <span style=format!("left:{left:.2}%;width:{width:.2}%")></span> }
+                                    // Set through the CSSOM (`style:`), which the CSP allows; a
+                                    // `style` attribute it would refuse.
+                                    view! {
+                                        <span
+                                            style:left=format!("{left:.2}%")
+                                            style:width=format!("{width:.2}%")
+                                        ></span>
+                                    }
                                 })
                                 .collect_view()
                         }}

@@ -48,7 +48,11 @@ pub async fn get_session_playback(id: String) -> Result<Option<PlaybackInfo>, Ap
     match session.current_entry() {
         Some(entry) => services
             .library
-            .playback(&entry.rating_key, None)
+            .playback(
+                &entry.rating_key,
+                None,
+                &crate::ssr::account::transcode_owner(),
+            )
             .await
             .map(Some),
         None => Ok(None),

@@ -18,3 +18,13 @@ pub fn current() -> AccountState {
         sign_in_available: use_context::<SignInAvailable>().is_some_and(|s| s.0),
     }
 }
+
+/// Whom a transcode started by this request counts against: the signed-in person, else the
+/// client address (decided by the server when the transcode starts).
+pub fn transcode_owner() -> marquee_store::secret::TranscodeOwner {
+    use marquee_store::secret::TranscodeOwner;
+    current()
+        .account
+        .and_then(|a| a.discord_id.parse().ok())
+        .map_or(TranscodeOwner::Anonymous, TranscodeOwner::Person)
+}

@@ -130,6 +130,9 @@ impl Library {
         }))
     }
 
+    /// Page `page` of a section. A page past the end is the last page: page numbers come
+    /// from the address bar, and each distinct one would otherwise be a Plex call and a cache
+    /// entry of a stranger's choosing.
     pub async fn section_page(
         &self,
         section_key: &str,
@@ -137,18 +140,13 @@ impl Library {
     ) -> Result<SectionPage, AppError> {
         validate_key(section_key)?;
         let section = self.section(section_key).await?;
-        let page = page.max(1);
+        let mut page = page.max(1);
+        if page > 1 {
+            let (_, total) = self.listing(section_key, 0).await?;
+            page = page.min(total.div_ceil(PAGE_SIZE).max(1));
+        }
         let start = (page - 1).saturating_mul(PAGE_SIZE);
-        let key = format!("plex:section:{section_key}:items:{start}:{PAGE_SIZE}");
-        let listing = self
-            .cached(Tier::System, &key, || async {
-                let p = self
-                    .plex
-                    .section_items(section_key, start, PAGE_SIZE)
-                    .await?;
-                Ok((p.items, p.total_size))
-            })
-            .await?;
+        let listing = self.listing(section_key, start).await?;
         Ok(self.urls.sign(SectionPage {
             section: mapping::section(&section),
             items: listing.0.iter().map(mapping::card).collect(),
@@ -156,6 +154,23 @@ impl Library {
             page_size: PAGE_SIZE,
             total: listing.1,
         }))
+    }
+
+    /// One page of a section's items from `start`, with the section's size (cached).
+    async fn listing(
+        &self,
+        section_key: &str,
+        start: u32,
+    ) -> Result<(Vec<Metadata>, u32), AppError> {
+        let key = format!("plex:section:{section_key}:items:{start}:{PAGE_SIZE}");
+        self.cached(Tier::System, &key, || async {
+            let p = self
+                .plex
+                .section_items(section_key, start, PAGE_SIZE)
+                .await?;
+            Ok((p.items, p.total_size))
+        })
+        .await
     }
 
     pub async fn item(&self, rating_key: &str) -> Result<ItemDetail, AppError> {
@@ -237,11 +252,12 @@ impl Library {
     }
 
     /// Choose how to play an item: direct play when the browser can decode the version and Plex
-    /// agrees, otherwise Plex's HLS transcoder.
+    /// agrees, otherwise Plex's HLS transcoder (a transcode `owner` will count against).
     pub async fn playback(
         &self,
         rating_key: &str,
         media_index: Option<u32>,
+        owner: &marquee_store::secret::TranscodeOwner,
     ) -> Result<PlaybackInfo, AppError> {
         let meta = self.metadata(rating_key).await?;
         if !mapping::kind_of(&meta).is_playable() || meta.media.is_empty() {
@@ -288,11 +304,16 @@ impl Library {
                 }
             }
         };
-        let (src, stop_url) = match mode {
-            PlayMode::Direct => (self.urls.media(rating_key, index, 0), None),
+        let (src, stop_url, ping_url) = match mode {
+            PlayMode::Direct => (self.urls.media(rating_key, index, 0), None, None),
             PlayMode::Hls => {
-                let (token, src) = self.urls.transcode(rating_key, index);
-                (src, Some(format!("/hls/{rating_key}/{index}/stop/{token}")))
+                let (token, src) = self.urls.transcode(rating_key, index, owner);
+                let base = format!("/hls/{rating_key}/{index}");
+                (
+                    src,
+                    Some(format!("{base}/stop/{token}")),
+                    Some(format!("{base}/ping/{token}")),
+                )
             }
         };
         let detail = mapping::detail(&meta, &[]);
@@ -305,6 +326,7 @@ impl Library {
             mode,
             src,
             stop_url,
+            ping_url,
             duration_ms: meta.duration,
             poster: detail.poster,
             backdrop: detail.backdrop,

@@ -35,6 +35,7 @@ pub async fn create(
         joined_at: 0.0,
         last_command: 0,
         rtt_ms: 0.0,
+        left_at: 0.0,
     };
     let member = host.id.to_string();
     let id = marquee_store::db::new_session_id();

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use marquee_store::secret::UrlSigner;
+use marquee_store::secret::{TranscodeOwner, UrlSigner};
 
 use crate::model::{HomeData, ItemCard, ItemDetail, PlaybackInfo, SectionPage};
 
@@ -46,13 +46,18 @@ impl MediaUrls {
             .sign(&format!("/media/{rating_key}/{index}/{part}"), expires)
     }
 
-    /// A new transcode of version `index` of `rating_key`: its token (the Plex session id, and
-    /// the proof for every `/hls` request of it) and the master playlist's URL.
-    pub fn transcode(&self, rating_key: &str, index: u32) -> (String, String) {
+    /// A new transcode of version `index` of `rating_key` for `owner`: its token (the Plex
+    /// session id, and the proof for every `/hls` request of it) and the master playlist's URL.
+    pub fn transcode(
+        &self,
+        rating_key: &str,
+        index: u32,
+        owner: &TranscodeOwner,
+    ) -> (String, String) {
         let expires = unix_now() + self.media_ttl.as_secs();
         let token = self
             .signer
-            .transcode_token(&transcode_item(rating_key, index), expires);
+            .transcode_token(&transcode_item(rating_key, index), owner, expires);
         let src = format!("/hls/{rating_key}/{index}/start.m3u8?session={token}");
         (token, src)
     }

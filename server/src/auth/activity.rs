@@ -247,7 +247,7 @@ pub async fn start(
     headers: HeaderMap,
     Json(body): Json<StartBody>,
 ) -> Response {
-    let claims = match state.auth.current(&headers) {
+    let claims = match state.auth.current_live(&headers).await {
         Ok(c) => c,
         Err(e @ AuthError::Token(_)) => {
             return json_error(StatusCode::UNAUTHORIZED, e.code(), "sign in again");

@@ -46,6 +46,7 @@ impl AuthError {
             AuthError::NotSignedIn => "not_signed_in",
             AuthError::Token(TokenError::Expired) => "token_expired",
             AuthError::Token(TokenError::Invalid) => "invalid_token",
+            AuthError::Token(TokenError::Revoked) => "signed_out",
         }
     }
 }
@@ -71,7 +72,56 @@ pub struct Auth {
     pub api_limits: limits::Limiter,
     /// Who may use this Marquee (the `allowed` claim of every token issued).
     pub admission: allowed::Admission,
+    /// Sign-ins ended before their access tokens expire.
+    pub revoked: Revocations,
+    /// Derives a refresh token's successor (see [`Auth::refresh`]); kept apart from the
+    /// access-token key by deriving it with its own label.
+    pub successor_key: Vec<u8>,
 }
+
+/// Sign-ins that ended (signed out, or a refresh token replayed): their access tokens are
+/// refused until they would have expired anyway. Kept in the shared cache, so every web
+/// server refuses them.
+#[derive(Clone, Debug)]
+pub struct Revocations {
+    pub cache: marquee_store::Cache,
+}
+
+impl Revocations {
+    fn key(family: &str) -> String {
+        format!("auth:revoked:{family}")
+    }
+
+    /// Marks `family` ended (for the session tier's lifetime, far longer than an access
+    /// token's).
+    pub async fn revoke(&self, family: &str) {
+        let set = self
+            .cache
+            .set(marquee_store::Tier::Session, &Self::key(family), &true)
+            .await;
+        if let Err(err) = set {
+            tracing::warn!(%err, "could not record an ended sign-in; its access tokens live until they expire");
+        }
+    }
+
+    /// Whether `family` has ended. A token from before sign-ins had ids (`""`) never has.
+    pub async fn is_revoked(&self, family: &str) -> bool {
+        if family.is_empty() {
+            return false;
+        }
+        match self.cache.get::<bool>(&Self::key(family)).await {
+            Ok(found) => found.unwrap_or(false),
+            Err(err) => {
+                tracing::warn!(%err, "could not check for an ended sign-in");
+                false
+            }
+        }
+    }
+}
+
+/// How long after a refresh token's use a second request presenting it still gets the same
+/// successor (two tabs refreshing at once) rather than revoking the sign-in as a replay.
+pub const REFRESH_GRACE: Duration = Duration::from_secs(10);
 
 impl Auth {
     /// The OAuth2 redirect URI registered with Discord.
@@ -79,7 +129,7 @@ impl Auth {
         format!("{}/auth/callback", self.public_url)
     }
 
-    async fn claims_for(&self, user: &User) -> Claims {
+    async fn claims_for(&self, user: &User, family: &str) -> Claims {
         let allowed = self.admission.allows(&user.discord_id).await;
         let now = chrono::Utc::now().timestamp();
         Claims {
@@ -91,6 +141,7 @@ impl Auth {
             exp: now + self.keys.ttl.as_secs() as i64,
             iss: tokens::ISSUER.into(),
             aud: tokens::AUDIENCE.into(),
+            sid: family.to_owned(),
         }
     }
 
@@ -102,16 +153,17 @@ impl Auth {
     /// Starts a new sign-in (a new refresh family) for `user`.
     pub async fn sign_in(&self, user: &User) -> Result<Issued, marquee_store::StoreError> {
         let refresh = new_secret();
+        let family = uuid::Uuid::new_v4().simple().to_string();
         self.store
             .insert_refresh_token(&NewRefreshToken {
                 token_hash: hash_secret(&refresh),
                 user_id: user.id,
-                family: uuid::Uuid::new_v4().simple().to_string(),
+                family: family.clone(),
                 expires_at: self.refresh_expiry(),
             })
             .await?;
         Ok(Issued {
-            access: self.keys.sign(&self.claims_for(user).await),
+            access: self.keys.sign(&self.claims_for(user, &family).await),
             refresh,
         })
     }
@@ -134,21 +186,25 @@ impl Auth {
         &self,
         refresh: &str,
     ) -> Result<Result<Issued, Rotation>, marquee_store::StoreError> {
-        let next = new_secret();
+        // Derived, not random: a concurrent refresh of the same token computes the same one.
+        let next = marquee_store::secret::derive_secret(&self.successor_key, refresh);
         let outcome = self
             .store
             .rotate_refresh_token(
                 &hash_secret(refresh),
                 &hash_secret(&next),
                 self.refresh_expiry(),
+                REFRESH_GRACE,
             )
             .await?;
-        let Rotation::Rotated { user_id, .. } = outcome else {
+        let Rotation::Rotated { user_id, family } = outcome else {
             if let Rotation::Reused { family } = &outcome {
                 tracing::warn!(
                     family,
                     "a used refresh token was presented again; the sign-in is revoked"
                 );
+                // Whoever holds its access tokens (the thief, perhaps) is out too.
+                self.revoked.revoke(family).await;
             }
             return Ok(Err(outcome));
         };
@@ -156,17 +212,38 @@ impl Auth {
             return Ok(Err(Rotation::Unknown));
         };
         Ok(Ok(Issued {
-            access: self.keys.sign(&self.claims_for(&user).await),
+            access: self.keys.sign(&self.claims_for(&user, &family).await),
             refresh: next,
         }))
     }
 
-    /// Ends the sign-in the refresh token belongs to.
+    /// Ends the sign-in the refresh token belongs to: its refresh tokens, its access tokens
+    /// (checked on every request) and its WebSockets (checked every few seconds).
     pub async fn sign_out(&self, refresh: &str) -> Result<(), marquee_store::StoreError> {
         if let Some(family) = self.store.refresh_family_of(&hash_secret(refresh)).await? {
             self.store.revoke_refresh_family(&family).await?;
+            self.revoked.revoke(&family).await;
         }
         Ok(())
+    }
+
+    /// [`Auth::current`], refusing a token whose sign-in has ended.
+    pub async fn current_live(&self, headers: &HeaderMap) -> Result<Claims, AuthError> {
+        let claims = self.current(headers)?;
+        self.live(claims).await
+    }
+
+    /// A token's claims if it is valid and its sign-in has not ended.
+    pub async fn verify_live(&self, token: &str) -> Result<Claims, AuthError> {
+        let claims = self.keys.verify(token)?;
+        self.live(claims).await
+    }
+
+    async fn live(&self, claims: Claims) -> Result<Claims, AuthError> {
+        if self.revoked.is_revoked(&claims.sid).await {
+            return Err(AuthError::Token(TokenError::Revoked));
+        }
+        Ok(claims)
     }
 
     /// Who is signed in: the access cookie (or an `Authorization: Bearer` header).

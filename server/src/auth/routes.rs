@@ -1,10 +1,8 @@
 //! `/auth/login`, `/auth/callback`, `/auth/refresh`, `/auth/logout` and `/api/me`, plus the rate
 //! limit and same-origin check that guard them.
 
-use std::net::SocketAddr;
-
 use axum::Json;
-use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -309,7 +307,8 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
 /// Puts the signed-in account (if the access cookie is valid) into the request, for pages and
 /// server functions.
 pub async fn account(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    if let Ok(claims) = state.auth.current(request.headers()) {
+    if let Ok(claims) = state.auth.current_live(request.headers()).await {
+        request.extensions_mut().insert(SignIn(claims.sid));
         request.extensions_mut().insert(app::model::Account {
             name: claims.name,
             discord_id: claims.did,
@@ -319,9 +318,14 @@ pub async fn account(State(state): State<AppState>, mut request: Request, next: 
     next.run(request).await
 }
 
+/// The sign-in (refresh family) of the request's access token, beside its `Account`: a
+/// WebSocket keeps it to notice a sign-out.
+#[derive(Clone, Debug)]
+pub struct SignIn(pub String);
+
 /// `GET /api/me`: who is signed in.
 pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match auth_of(&state).current(&headers) {
+    match auth_of(&state).current_live(&headers).await {
         Ok(c) => {
             Json(json!({"id": c.sub.parse::<i64>().ok(), "discord_id": c.did, "name": c.name}))
                 .into_response()
@@ -341,16 +345,24 @@ pub async fn rate_limit(State(state): State<AppState>, request: Request, next: N
     }
 }
 
-/// Rate limit for server functions and the JSON API (`/api/…`, the admin routes included:
-/// a wrong admin token costs the guesser as much as any request), per client address.
+/// Rate limits per client address: server functions and the JSON API (`/api/…`, the admin
+/// routes included: a wrong admin token costs the guesser as much as any request), and the
+/// server-rendered pages (each may cost Plex calls a stranger chooses, such as a search).
 pub async fn api_rate_limit(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
     let path = request.uri().path();
-    if path.starts_with("/api/")
-        && let Some(refusal) = limited(&state.auth.api_limits, &request, "requests")
+    let limiter = if path.starts_with("/api/") {
+        Some((&state.auth.api_limits, "requests"))
+    } else if crate::access::is_page(path) {
+        Some((&*state.page_limits, "page loads"))
+    } else {
+        None
+    };
+    if let Some((limiter, what)) = limiter
+        && let Some(refusal) = limited(limiter, &request, what)
     {
         return refusal;
     }
@@ -359,11 +371,10 @@ pub async fn api_rate_limit(
 
 /// `429` with `Retry-After` if the request's address has used up `limiter`.
 fn limited(limiter: &super::limits::Limiter, request: &Request, what: &str) -> Option<Response> {
-    let ip = request
+    let client = request
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())?;
-    let wait = limiter.check(ip).err()?;
+        .get::<crate::client_addr::ClientAddr>()?;
+    let wait = limiter.check(client.bucket).err()?;
     let mut response = json_error(
         StatusCode::TOO_MANY_REQUESTS,
         "rate_limited",

@@ -26,6 +26,10 @@ pub struct Claims {
     /// is not a Marquee access token.
     pub iss: String,
     pub aud: String,
+    /// The sign-in (refresh family) this token belongs to: signing out ends its tokens
+    /// before they expire (see `auth::Revocations`).
+    #[serde(default)]
+    pub sid: String,
 }
 
 /// Who issues access tokens, and what they are for (`iss` and `aud`).
@@ -39,6 +43,8 @@ pub enum TokenError {
     Expired,
     #[error("the access token is not valid")]
     Invalid,
+    #[error("this sign-in has ended")]
+    Revoked,
 }
 
 /// Signs and checks access tokens with the server's key.

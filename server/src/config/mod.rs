@@ -104,6 +104,27 @@ pub struct Config {
     /// The address people (and Discord, for posters) reach Marquee at, e.g.
     /// `https://marquee.example.com`; default `http://<bind>`.
     pub public_url: Option<String>,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` headers name the client (CIDRs or
+    /// addresses, comma-separated); empty: the socket peer is the client.
+    pub trusted_proxies: Option<String>,
+    /// Plex transcodes running at once on this web server, and for one person (or one
+    /// address, for people not signed in).
+    pub max_transcodes: usize,
+    pub max_transcodes_per_person: usize,
+    /// A transcode no player has fetched from (or pinged) for this long is stopped (seconds).
+    pub transcode_idle_secs: u64,
+    /// WebSocket connections at once from one client address, and in all on this server.
+    pub max_sockets_per_address: usize,
+    pub max_sockets: usize,
+    /// The in-process cache's size (MiB); Redis bounds its own.
+    pub cache_memory_mb: u64,
+    /// Server-rendered pages per minute per client address, and the burst.
+    pub page_rate_per_minute: u32,
+    pub page_rate_burst: u32,
+    /// How long a client may take to send a request's headers (seconds), and how many
+    /// connections may be open at once.
+    pub header_read_timeout_secs: u64,
+    pub max_connections: usize,
     /// Cache lifetimes in seconds, per tier.
     pub cache_session_ttl_secs: u64,
     pub cache_media_ttl_secs: u64,
@@ -147,6 +168,17 @@ impl Default for Config {
             guests: None,
             allowed_servers: None,
             media_url_ttl_secs: 6 * 3600,
+            trusted_proxies: None,
+            max_transcodes: 6,
+            max_transcodes_per_person: 2,
+            transcode_idle_secs: 90,
+            max_sockets_per_address: 32,
+            max_sockets: 10_000,
+            cache_memory_mb: 64,
+            page_rate_per_minute: 300,
+            page_rate_burst: 60,
+            header_read_timeout_secs: 30,
+            max_connections: 4096,
             cache_session_ttl_secs: 24 * 3600,
             cache_media_ttl_secs: 30 * 60,
             cache_system_ttl_secs: 10 * 60,

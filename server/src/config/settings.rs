@@ -114,6 +114,10 @@ pub enum AllowedPeople {
     MembersOf(Vec<u64>),
 }
 
+/// Shortest idle time accepted before a transcode is stopped. Below a few of the players'
+/// pings (every 20 s) a paused player's stream would be stopped; start-up warns about that.
+pub const MIN_TRANSCODE_IDLE_SECS: u64 = 5;
+
 /// Shortest accepted key for signing tokens and for the admin token.
 pub const MIN_KEY_CHARS: usize = 32;
 
@@ -126,8 +130,20 @@ pub struct Limits {
     /// `/api/…` requests per minute per client address, and the burst.
     pub api_rate_per_minute: u32,
     pub api_rate_burst: u32,
+    /// Server-rendered pages per minute per client address, and the burst.
+    pub page_rate_per_minute: u32,
+    pub page_rate_burst: u32,
     /// How long a stopping server lets requests finish.
     pub shutdown_grace: Duration,
+    /// Whose forwarding headers name the client.
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
+    pub transcodes: crate::transcodes::TranscodeLimits,
+    pub sockets: crate::sync::SocketLimits,
+    /// The in-process cache's bound, in bytes.
+    pub cache_memory_bytes: u64,
+    /// Deadline for a request's headers, and open connections at once.
+    pub header_read_timeout: Duration,
+    pub max_connections: usize,
 }
 
 /// Discord's API when no other base is configured.
@@ -264,6 +280,45 @@ impl Settings {
             return bad("MARQUEE_MEDIA_URL_TTL_SECS must be at least 60".into());
         }
 
+        let trusted_proxies = crate::client_addr::TrustedProxies::parse(
+            config.trusted_proxies.as_deref().unwrap_or(""),
+        )
+        .map_err(|item| {
+            ConfigError::Invalid(format!(
+                "MARQUEE_TRUSTED_PROXIES must list addresses or CIDRs separated by commas (10.0.0.0/8, ::1); {item:?} is neither"
+            ))
+        })?;
+        for (name, value) in [
+            ("MARQUEE_MAX_TRANSCODES", config.max_transcodes),
+            (
+                "MARQUEE_MAX_TRANSCODES_PER_PERSON",
+                config.max_transcodes_per_person,
+            ),
+            (
+                "MARQUEE_MAX_SOCKETS_PER_ADDRESS",
+                config.max_sockets_per_address,
+            ),
+            ("MARQUEE_MAX_SOCKETS", config.max_sockets),
+            ("MARQUEE_MAX_CONNECTIONS", config.max_connections),
+        ] {
+            if value == 0 {
+                return bad(format!("{name} must be at least 1"));
+            }
+        }
+        if config.transcode_idle_secs < MIN_TRANSCODE_IDLE_SECS {
+            return bad(format!(
+                "MARQUEE_TRANSCODE_IDLE_SECS must be at least {MIN_TRANSCODE_IDLE_SECS}, and above {} (players ping every {} s)",
+                2 * app::player::hls::PING_EVERY_SECS,
+                app::player::hls::PING_EVERY_SECS
+            ));
+        }
+        if config.cache_memory_mb == 0 || config.header_read_timeout_secs == 0 {
+            return bad(
+                "MARQUEE_CACHE_MEMORY_MB and MARQUEE_HEADER_READ_TIMEOUT_SECS must be positive"
+                    .into(),
+            );
+        }
+
         if config.access_token_ttl_secs == 0 || config.refresh_token_ttl_days == 0 {
             return bad("token lifetimes must be positive".into());
         }
@@ -320,7 +375,22 @@ impl Settings {
                 auth_rate_burst: config.auth_rate_burst,
                 api_rate_per_minute: config.api_rate_per_minute,
                 api_rate_burst: config.api_rate_burst,
+                page_rate_per_minute: config.page_rate_per_minute,
+                page_rate_burst: config.page_rate_burst,
                 shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
+                trusted_proxies,
+                transcodes: crate::transcodes::TranscodeLimits {
+                    total: config.max_transcodes,
+                    per_owner: config.max_transcodes_per_person,
+                    idle: Duration::from_secs(config.transcode_idle_secs),
+                },
+                sockets: crate::sync::SocketLimits {
+                    per_address: config.max_sockets_per_address,
+                    total: config.max_sockets,
+                },
+                cache_memory_bytes: config.cache_memory_mb * 1024 * 1024,
+                header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
+                max_connections: config.max_connections,
             },
             admin_token: secret(config.admin_token.as_ref()),
             public_url,

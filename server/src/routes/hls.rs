@@ -9,15 +9,20 @@
 //!
 //! The session id is a transcode token ([`app::ssr::urls::MediaUrls::transcode`]): the
 //! `access` guard lets a request through only with a valid one for the item in its path.
+//! [`crate::transcodes`] decides whether a start may run (the caps, reuse) and stops the
+//! transcodes nobody fetches from; a player pings `…/ping/{token}` while it is paused.
 
+use axum::Extension;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use marquee_plex::TranscodeRequest;
 
+use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::transcodes::{Begin, Owner};
 use app::error::AppError;
 
 const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
@@ -33,15 +38,29 @@ pub async fn start(
     State(state): State<AppState>,
     Path((rating_key, media_index)): Path<(String, u32)>,
     Query(query): Query<StartQuery>,
+    client: Option<Extension<ClientAddr>>,
 ) -> Result<Response, ApiError> {
     app::ssr::library::validate_key(&rating_key)?;
-    let meta = state.services.library.metadata(&rating_key).await?;
-    if (media_index as usize) >= meta.media.len() {
-        return Err(AppError::NotFound(format!("version {media_index}")).into());
-    }
     let session = query.session;
     if !valid_session(&session) {
         return Err(ApiError::BadRequest("not a transcode session id".into()));
+    }
+    let owner = owner_of(&state, &rating_key, media_index, &session, client)?;
+    let item = app::ssr::urls::transcode_item(&rating_key, media_index);
+    let slot = match state.transcodes.begin(&session, &item, &owner) {
+        Ok(Begin::Start(slot)) => slot,
+        Ok(Begin::Reuse { token, master }) => {
+            tracing::info!(rating_key, media_index, session = %token, "reusing a running transcode");
+            return Ok(playlist(master.to_string()));
+        }
+        Err(refusal) => {
+            metrics::counter!("marquee_transcodes_refused_total").increment(1);
+            return Err(ApiError::TooManyTranscodes(refusal.to_string()));
+        }
+    };
+    let meta = state.services.library.metadata(&rating_key).await?;
+    if (media_index as usize) >= meta.media.len() {
+        return Err(AppError::NotFound(format!("version {media_index}")).into());
     }
     let request = TranscodeRequest {
         rating_key: rating_key.clone(),
@@ -56,13 +75,36 @@ pub async fn start(
     let path = state.services.plex.hls_start_path(&request);
     let upstream = state.services.plex.fetch(&path, None).await?;
     let prefix = format!("/hls/{rating_key}/{media_index}/");
+    let body = playlist_text(&state, upstream, &prefix).await?;
     tracing::info!(rating_key, media_index, session, "started an HLS transcode");
-    playlist_response(&state, upstream, &prefix).await
+    slot.started(&body);
+    Ok(playlist(body))
+}
+
+/// Whom a transcode counts against: the person its token names, else the client address.
+fn owner_of(
+    state: &AppState,
+    rating_key: &str,
+    media_index: u32,
+    session: &str,
+    client: Option<Extension<ClientAddr>>,
+) -> Result<Owner, ApiError> {
+    let item = app::ssr::urls::transcode_item(rating_key, media_index);
+    // The access guard has checked this token already; this reads whom it names.
+    let named = state
+        .services
+        .urls
+        .signer()
+        .check_transcode_token(&item, session, app::ssr::urls::unix_now())
+        .map_err(|_| ApiError::BadRequest("not a transcode session id".into()))?;
+    let address = client.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.bucket);
+    Ok(Owner::of(&named, address))
 }
 
 pub async fn session_file(
     State(state): State<AppState>,
     Path((rating_key, media_index, session, rest)): Path<(String, u32, String, String)>,
+    client: Option<Extension<ClientAddr>>,
 ) -> Result<Response, ApiError> {
     app::ssr::library::validate_key(&rating_key)?;
     if !valid_session(&session) || !valid_rest(&rest) {
@@ -70,11 +112,24 @@ pub async fn session_file(
             "not an HLS file of a transcode session".into(),
         ));
     }
+    let owner = owner_of(&state, &rating_key, media_index, &session, client)?;
+    let item = app::ssr::urls::transcode_item(&rating_key, media_index);
+    if state
+        .transcodes
+        .touch(&session, &item, &owner)
+        .await
+        .is_err()
+    {
+        return Err(ApiError::Gone(
+            "this transcoded stream was stopped after it sat unused; reload the player to start it again"
+                .into(),
+        ));
+    }
     let path = format!("/video/:/transcode/universal/session/{session}/{rest}");
     let upstream = state.services.plex.fetch(&path, None).await?;
     if rest.ends_with(".m3u8") {
         let prefix = format!("/hls/{rating_key}/{media_index}/");
-        return playlist_response(&state, upstream, &prefix).await;
+        return Ok(playlist(playlist_text(&state, upstream, &prefix).await?));
     }
     let status =
         StatusCode::from_u16(upstream.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
@@ -90,27 +145,41 @@ pub async fn stop(
     if !valid_session(&session) {
         return Err(ApiError::BadRequest("not a transcode session id".into()));
     }
+    state.transcodes.finish(&session);
     state.services.plex.stop_transcode(&session).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn playlist_response(
-    state: &AppState,
-    upstream: reqwest::Response,
-    prefix: &str,
-) -> Result<Response, ApiError> {
-    let status = upstream.status();
-    if !status.is_success() {
-        return Err(app::ssr::errors::plex_unavailable(&format!(
-            "the transcoder answered {status}"
-        ))
-        .into());
+/// `POST /hls/{item}/{version}/ping/{session}`: a player (paused, perhaps, and so fetching
+/// nothing) still uses this transcode. Passed on to Plex's own keep-alive.
+pub async fn ping(
+    State(state): State<AppState>,
+    Path((rating_key, media_index, session)): Path<(String, u32, String)>,
+    client: Option<Extension<ClientAddr>>,
+) -> Result<StatusCode, ApiError> {
+    if !valid_session(&session) {
+        return Err(ApiError::BadRequest("not a transcode session id".into()));
     }
-    let text = upstream.text().await.map_err(|e| {
-        app::ssr::errors::plex_unavailable(&format!("the playlist was cut off: {e}"))
-    })?;
-    let body = sanitize_playlist(&text, state.plex_base.as_str(), prefix);
-    Ok((
+    let owner = owner_of(&state, &rating_key, media_index, &session, client)?;
+    let item = app::ssr::urls::transcode_item(&rating_key, media_index);
+    if state
+        .transcodes
+        .touch(&session, &item, &owner)
+        .await
+        .is_err()
+    {
+        return Err(ApiError::Gone(
+            "this transcoded stream was stopped after it sat unused".into(),
+        ));
+    }
+    if let Err(err) = state.services.plex.ping_transcode(&session).await {
+        tracing::debug!(%err, "Plex did not take a transcode ping");
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn playlist(body: String) -> Response {
+    (
         StatusCode::OK,
         [
             (
@@ -121,11 +190,32 @@ async fn playlist_response(
         ],
         body,
     )
-        .into_response())
+        .into_response()
+}
+
+/// An upstream playlist, checked and sanitized.
+async fn playlist_text(
+    state: &AppState,
+    upstream: reqwest::Response,
+    prefix: &str,
+) -> Result<String, ApiError> {
+    let status = upstream.status();
+    if !status.is_success() {
+        return Err(app::ssr::errors::plex_unavailable(&format!(
+            "the transcoder answered {status}"
+        ))
+        .into());
+    }
+    let text = upstream.text().await.map_err(|e| {
+        app::ssr::errors::plex_unavailable(&format!("the playlist was cut off: {e}"))
+    })?;
+    Ok(sanitize_playlist(&text, state.plex_base.as_str(), prefix))
 }
 
 fn valid_session(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    !s.is_empty()
+        && s.len() <= marquee_store::secret::TRANSCODE_TOKEN_MAX
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 /// `base/index.m3u8`, `base/00012.ts`, …: short relative paths of safe names with known types.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
@@ -33,6 +34,9 @@ const MAX_FRAME_BYTES: usize = 64 * 1024;
 const IO_BUFFER_BYTES: usize = 4 * 1024;
 /// A connection that does not say hello in time is closed.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(15);
+/// How often a signed-in viewer's socket checks that their sign-in has not ended (a
+/// sign-out elsewhere closes it within this).
+const SIGN_OUT_CHECK: Duration = Duration::from_secs(5);
 
 type Sink = SplitSink<WebSocket, Message>;
 
@@ -43,12 +47,31 @@ pub async fn upgrade(
     State(state): State<AppState>,
     account: Option<axum::Extension<app::model::Account>>,
     request_id: Option<axum::Extension<app::ssr::errors::RequestId>>,
+    client: Option<axum::Extension<crate::client_addr::ClientAddr>>,
+    sign_in: Option<axum::Extension<crate::auth::routes::SignIn>>,
 ) -> Response {
+    let address = client.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.bucket);
+    let permit = match state.sockets.admit(address) {
+        Ok(permit) => permit,
+        Err(refusal) => {
+            tracing::info!(%refusal, "refused a WebSocket");
+            let status = match refusal {
+                super::sockets::SocketRefusal::Address(_) => StatusCode::TOO_MANY_REQUESTS,
+                super::sockets::SocketRefusal::Full(_) => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            return crate::auth::routes::json_error(
+                status,
+                "too_many_sockets",
+                &refusal.to_string(),
+            );
+        }
+    };
     // The connection keeps its upgrade request's id: failures it reports carry it.
     let request_id = request_id.map(|r| r.0).unwrap_or_default();
     let hub = state.hub.clone();
     let identity = Identity {
         signed_in: account.map(|a| a.0),
+        sign_in: sign_in.map(|s| s.0.0),
         auth: state.auth.clone(),
         policy: crate::access::Policy {
             sign_in: state.auth.discord.is_some(),
@@ -65,6 +88,7 @@ pub async fn upgrade(
         .on_upgrade(move |socket| {
             let span = tracing::info_span!("viewer", id = %request_id, session = %session);
             let connection = async move {
+                let _permit = permit;
                 let (mut sink, stream) = socket.split();
                 if let Err(e) = run(&hub, &session, &identity, &mut sink, stream).await {
                     tracing::debug!(error = %e, "viewer connection ended with an error");
@@ -163,6 +187,8 @@ struct Viewer<'a> {
 struct Identity {
     /// The account of the access cookie of the upgrade request.
     signed_in: Option<app::model::Account>,
+    /// That cookie's sign-in (refresh family).
+    sign_in: Option<String>,
     /// Verifies tokens sent in a hello.
     auth: std::sync::Arc<crate::auth::Auth>,
     /// Who sessions admit: the [`Sessions`](crate::access::Door::Sessions) door's rule decides
@@ -174,20 +200,21 @@ struct Identity {
 
 impl Identity {
     /// The Discord user of this connection (their id, name and whether this Marquee admits
-    /// them): the hello's token wins over the cookie.
-    fn account(
+    /// them) and their sign-in: the hello's token wins over the cookie.
+    async fn account(
         &self,
         token: Option<&str>,
-    ) -> Result<Option<app::model::Account>, crate::auth::tokens::TokenError> {
+    ) -> Result<(Option<app::model::Account>, Option<String>), crate::auth::AuthError> {
         match token {
-            Some(t) => self.auth.keys.verify(t).map(|c| {
-                Some(app::model::Account {
+            Some(t) => self.auth.verify_live(t).await.map(|c| {
+                let account = app::model::Account {
                     name: c.name,
                     discord_id: c.did,
                     allowed: c.allowed,
-                })
+                };
+                (Some(account), Some(c.sid))
             }),
-            None => Ok(self.signed_in.clone()),
+            None => Ok((self.signed_in.clone(), self.sign_in.clone())),
         }
     }
 
@@ -286,8 +313,8 @@ async fn run(
             return Ok(());
         }
     };
-    let member = match hello {
-        Ok(Ok(Some(member))) => member,
+    let (member, sign_in) = match hello {
+        Ok(Ok(Some(joined))) => joined,
         Ok(Ok(None)) => return Ok(()),
         Ok(Err(e)) => return Err(e),
         Err(_) => {
@@ -304,11 +331,22 @@ async fn run(
         gate,
     };
 
+    let mut sign_out_check = tokio::time::interval(SIGN_OUT_CHECK);
+    sign_out_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let result = loop {
         tokio::select! {
             () = hub.closing() => {
                 close(sink, code::SERVICE_RESTART, "server restarting").await;
                 break Ok(());
+            }
+            _ = sign_out_check.tick(), if sign_in.is_some() => {
+                let sid = sign_in.as_deref().unwrap_or_default();
+                if identity.auth.revoked.is_revoked(sid).await {
+                    let msg = ServerMsg::error(None, ErrorCode::SignInExpired, "You signed out.");
+                    let _ = send(sink, &msg).await;
+                    close(sink, code::SIGN_IN_EXPIRED, "signed out").await;
+                    break Ok(());
+                }
             }
             incoming = stream.next() => {
                 let received_at = now_ms();
@@ -362,7 +400,7 @@ async fn await_hello(
     sink: &mut Sink,
     stream: &mut SplitStream<WebSocket>,
     gate: &mut Gate,
-) -> Result<Option<MemberId>, axum::Error> {
+) -> Result<Option<(MemberId, Option<String>)>, axum::Error> {
     while let Some(incoming) = stream.next().await {
         let received_at = now_ms();
         let text = match incoming {
@@ -397,7 +435,7 @@ async fn await_hello(
                     close(sink, code::PROTOCOL, "protocol version").await;
                     return Ok(None);
                 }
-                let Ok(account) = identity.account(token.as_deref()) else {
+                let Ok((account, sign_in)) = identity.account(token.as_deref()).await else {
                     let msg = ServerMsg::error(
                         None,
                         ErrorCode::SignInExpired,
@@ -473,7 +511,7 @@ async fn await_hello(
                             member_key,
                         };
                         send(sink, &welcome).await?;
-                        return Ok(Some(updated.value));
+                        return Ok(Some((updated.value, sign_in)));
                     }
                     Err(e) => send(sink, &store_error(None, &e)).await?,
                 }

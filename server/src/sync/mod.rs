@@ -4,11 +4,14 @@
 //!   from any process reach every viewer), and the timers that end a buffering wait.
 //! - [`connection`]: one viewer's socket: join, clock pings, commands, reports, errors.
 //! - [`rate_limit`]: the per-connection token bucket.
+//! - [`sockets`]: how many sockets may be open, per address and in all.
 
 pub mod connection;
 pub mod hub;
 pub mod rate_limit;
+pub mod sockets;
 
 pub use hub::Hub;
+pub use sockets::{SocketGate, SocketLimits};
 
 pub use marquee_store::sessions::now_ms;

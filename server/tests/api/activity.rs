@@ -459,6 +459,15 @@ async fn the_activity_refreshes_its_tokens_and_bad_launches_are_refused(w: World
     assert_eq!(status, 200, "{fresh}");
     assert_ne!(fresh["refresh_token"], refresh.as_str());
     assert!(fresh["expires_in"].as_u64().unwrap() > 0);
+    // The Activity moves on to the next token; the first one presented again is a replay.
+    let (status, next) = w
+        .post(
+            "/api/activity/refresh",
+            json!({"refresh_token": fresh["refresh_token"]}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{next}");
     let (status, replay) = w
         .post(
             "/api/activity/refresh",

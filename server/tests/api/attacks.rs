@@ -8,7 +8,8 @@ use serde_json::json;
 
 use crate::activity::{World, world};
 use crate::helpers::viewer::{Rejoin, Viewer, create_session};
-use crate::helpers::{TestApp, both_modes, spawn_app};
+use crate::helpers::{Mode, TestApp, both_modes, spawn_app, spawn_app_with};
+use marquee_store::secret::TranscodeOwner;
 
 both_modes! {
     spawn_app => [
@@ -16,6 +17,13 @@ both_modes! {
         session_links_cannot_be_guessed,
         round_trip_reports_do_not_write_the_session_each_time,
         oversized_bodies_are_refused_unread,
+    ],
+    capped_transcodes => [
+        transcodes_are_capped_shared_and_stopped_when_idle,
+    ],
+    tight_connections => [
+        sockets_are_capped_per_address,
+        slow_and_idle_connections_are_cut,
     ],
     world => [
         with_sign_in_the_library_and_media_are_closed_to_strangers,
@@ -438,4 +446,293 @@ async fn oversized_bodies_are_refused_unread(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+}
+
+/// A server whose transcode limits are small enough to reach in a test: 3 at once, 2 for one
+/// person (or address), stopped after 5 s without a fetch or a ping.
+async fn capped_transcodes(mode: crate::helpers::Mode) -> TestApp {
+    spawn_app_with(mode, |c| {
+        c.max_transcodes = 3;
+        c.max_transcodes_per_person = 2;
+        c.transcode_idle_secs = 5;
+    })
+    .await
+}
+
+const START: &str = "/video/:/transcode/universal/start.m3u8";
+
+/// Review item 4: every `start.m3u8` used to start a Plex transcode. Now a stranger's loop
+/// of starts gets one transcode (reused), an owner gets at most two, the server at most
+/// three, and a transcode nobody fetches from is stopped on Plex and answers 410.
+async fn transcodes_are_capped_shared_and_stopped_when_idle(app: TestApp) {
+    let plex = app.plex();
+    let start = |(_, path): (String, String)| {
+        let app = &app;
+        async move { app.get(&path).await }
+    };
+    // A loop of fresh watch-page tokens for one item, from one address: one Plex transcode.
+    let (first, first_path) = app.transcode("102", 0);
+    let r = app.get(&first_path).await;
+    assert_eq!(r.status(), 200);
+    let master = r.text().await.unwrap();
+    for _ in 0..5 {
+        let r = start(app.transcode("102", 0)).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.text().await.unwrap(),
+            master,
+            "the running transcode is reused"
+        );
+    }
+    assert_eq!(plex.request_count(START), 1, "one Plex transcode");
+    assert!(master.contains(&format!("session/{first}/")), "{master}");
+
+    // A second item is a second transcode; a third is over the per-person cap.
+    let (second, second_path) = app.transcode("101", 0);
+    assert_eq!(app.get(&second_path).await.status(), 200);
+    let r = start(app.transcode("103", 0)).await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "too_many_transcodes");
+    assert!(
+        body["message"].as_str().unwrap().contains("one person"),
+        "{body}"
+    );
+    assert_eq!(
+        plex.request_count(START),
+        2,
+        "no transcode for a refused start"
+    );
+
+    // Signed-in people count as themselves; the server's cap holds for everyone.
+    let ana = TranscodeOwner::Person(7);
+    let ben = TranscodeOwner::Person(8);
+    let (third, third_path) = app.transcode_for("104", 0, &ana);
+    assert_eq!(app.get(&third_path).await.status(), 200);
+    let r = start(app.transcode_for("105", 0, &ben)).await;
+    assert_eq!(r.status(), 429);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("on this Marquee"),
+        "{body}"
+    );
+    assert_eq!(plex.request_count(START), 3);
+
+    // A player that leaves frees its place at once.
+    let r = app
+        .client
+        .post(app.url(&format!("/hls/104/0/stop/{third}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let (_, ben_path) = app.transcode_for("105", 0, &ben);
+    assert_eq!(app.get(&ben_path).await.status(), 200);
+
+    // The first is kept alive by its player's pings; the second is never touched again.
+    let ping = format!("/hls/102/0/ping/{first}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let r = app.client.post(app.url(&ping)).send().await.unwrap();
+        assert_eq!(r.status(), 204, "a pinged transcode stays");
+        if !plex.active_transcode_sessions().contains(&second) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "an idle transcode was never stopped"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert!(plex.active_transcode_sessions().contains(&first));
+    let index = app
+        .get(&format!("/hls/101/0/session/{second}/base/index.m3u8"))
+        .await;
+    assert_eq!(index.status(), 410, "a stopped transcode says so");
+    let body: serde_json::Value = index.json().await.unwrap();
+    assert_eq!(body["error"], "transcode_stopped");
+    // Its place is free again.
+    let (_, again) = app.transcode("103", 0);
+    assert_eq!(app.get(&again).await.status(), 200);
+}
+
+/// A server with small connection limits: 3 WebSockets per address, 8 connections, 2 s to
+/// send a request's headers.
+async fn tight_connections(mode: crate::helpers::Mode) -> TestApp {
+    spawn_app_with(mode, |c| {
+        c.max_sockets_per_address = 3;
+        c.max_connections = 8;
+        c.header_read_timeout_secs = 2;
+    })
+    .await
+}
+
+/// Review item 6: `/ws` had no per-address cap, so one address could hold any number of
+/// sockets (each a task, buffers and a room place).
+async fn sockets_are_capped_per_address(app: TestApp) {
+    let (session, _) = create_session(&app, "101", "Host").await;
+    let url = format!(
+        "{}/ws/session/{session}",
+        app.running.url().replace("http://", "ws://")
+    );
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(
+            tokio_tungstenite::connect_async(url.as_str())
+                .await
+                .unwrap()
+                .0,
+        );
+    }
+    match tokio_tungstenite::connect_async(url.as_str()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429);
+            let body = String::from_utf8(response.body().clone().unwrap_or_default()).unwrap();
+            assert!(body.contains("too_many_sockets"), "{body}");
+        }
+        Err(other) => panic!("refused the wrong way: {other}"),
+        Ok(_) => panic!("a fourth socket from one address was let in"),
+    }
+    drop(open.pop());
+    // The place comes back once the server sees the close.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        if tokio_tungstenite::connect_async(url.as_str()).await.is_ok() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a closed socket kept its place"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Review item 11: no header-read deadline and no connection cap, so a client trickling one
+/// header byte at a time (slowloris), or simply holding connections open, could use up the
+/// server.
+async fn slow_and_idle_connections_are_cut(app: TestApp) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.running.addr;
+    // One header line every 300 ms: cut at the 2 s deadline, however long it keeps trickling.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: marquee\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 512];
+    loop {
+        if slow.write_all(b"X-Slow: 1\r\n").await.is_err() {
+            break;
+        }
+        match tokio::time::timeout(std::time::Duration::from_millis(300), slow.read(&mut buf)).await
+        {
+            Ok(Ok(0) | Err(_)) => break,
+            Ok(Ok(_)) => {} // a 408, then the close
+            Err(_) => {}
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(6),
+            "a trickling client kept its connection"
+        );
+    }
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1500));
+
+    // Eight idle connections fill the server; a ninth is closed at once...
+    let mut idle = Vec::new();
+    for _ in 0..8 {
+        idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let fresh = || {
+        reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .timeout(std::time::Duration::from_secs(2))
+            .build()
+            .unwrap()
+    };
+    let refused = fresh().get(app.url("/healthz")).send().await;
+    assert!(refused.is_err(), "a connection past the cap was served");
+    // ...until the idle ones reach the header deadline and are cut.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    for mut c in idle {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(2), c.read(&mut buf))
+            .await
+            .expect("an idle connection was not cut")
+            .unwrap_or(0);
+        let _ = n;
+    }
+    let r = fresh().get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// Review item 7: every page number up to 2^32 made a Plex call and a cache entry, the
+/// in-process cache had no bound, and pages had no rate limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strangers_keys_neither_fill_the_cache_nor_reach_plex() {
+    let app = spawn_app_with(Mode::Embedded, |c| {
+        c.cache_memory_mb = 1;
+        c.page_rate_per_minute = 60;
+        c.page_rate_burst = 12;
+    })
+    .await;
+    let plex = app.plex();
+    let listing = "/library/sections/3/all";
+    let (status, first) = app.text("/library/3").await;
+    assert_eq!(status, 200);
+    let pages: u32 = first
+        .split("Page 1 of ")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the archive has several pages");
+    let last = format!("Page {pages} of {pages}");
+    assert!(
+        app.text(&format!("/library/3?page={pages}"))
+            .await
+            .1
+            .contains(&last)
+    );
+    let before = plex.request_count(listing);
+    for page in [pages + 1, 99, 4_000_000_000u32, 77_777, 123_456] {
+        let (status, body) = app.text(&format!("/library/3?page={page}")).await;
+        assert_eq!(status, 200);
+        assert!(body.contains(&last), "page {page} is the last page");
+    }
+    assert_eq!(
+        plex.request_count(listing),
+        before,
+        "pages past the end cost Plex nothing"
+    );
+
+    // Server-rendered pages are rate limited per address too.
+    let mut limited = None;
+    for i in 0..20 {
+        let r = app.get("/library/1").await;
+        if r.status() == 429 {
+            limited = Some(i);
+            assert!(r.headers().contains_key("retry-after"));
+            break;
+        }
+    }
+    assert!(
+        limited.is_some(),
+        "twenty page loads at once were all served"
+    );
+
+    // Thousands of distinct long searches (about 3 MB of keys alone): the cache stays within
+    // its megabyte, evicting.
+    let library = &app.running.services.library;
+    let padding = "x".repeat(90);
+    for i in 0..6000 {
+        library.search(&format!("{i} {padding}")).await.unwrap();
+    }
+    let stats = app.running.services.cache.stats();
+    let bytes = stats.bytes.unwrap();
+    assert!(bytes <= 1024 * 1024, "the cache holds {bytes} bytes");
+    assert!(stats.entries.unwrap() < 6000, "{:?}", stats.entries);
 }

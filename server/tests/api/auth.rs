@@ -205,6 +205,7 @@ both_modes! {
         tampered_or_foreign_tokens_are_refused,
         bad_codes_and_cancelled_sign_ins_get_a_clear_page,
         signing_out_ends_the_sign_in,
+        two_tabs_refresh_at_once_and_signing_out_ends_everything,
         cross_site_posts_are_refused,
         a_signed_in_viewer_joins_as_their_discord_member_and_nobody_else_can,
         with_guests_off_a_share_link_shows_a_stranger_nothing,
@@ -222,6 +223,19 @@ async fn join_ws(
     cookie: Option<&str>,
     member: Option<&str>,
 ) -> Result<String, String> {
+    open_ws(w, session, cookie, member).await.0
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// [`join_ws`], keeping the socket open.
+async fn open_ws(
+    w: &World,
+    session: &str,
+    cookie: Option<&str>,
+    member: Option<&str>,
+) -> (Result<String, String>, Socket) {
     use futures::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let url = format!(
@@ -249,10 +263,10 @@ async fn join_ws(
         if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
             let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
             if v["type"] == "welcome" {
-                return Ok(v["member"].as_str().unwrap().to_owned());
+                return (Ok(v["member"].as_str().unwrap().to_owned()), ws);
             }
             if v["type"] == "error" {
-                return Err(v["code"].as_str().unwrap().to_owned());
+                return (Err(v["code"].as_str().unwrap().to_owned()), ws);
             }
         }
     }
@@ -414,6 +428,7 @@ async fn an_expired_access_token_is_refreshed_and_the_refresh_token_rotates(w: W
         exp: now - 1,
         iss: tokens::ISSUER.into(),
         aud: tokens::AUDIENCE.into(),
+        sid: String::new(),
     });
     let (status, body) = w.me(&expired).await;
     assert_eq!(
@@ -436,8 +451,12 @@ async fn an_expired_access_token_is_refreshed_and_the_refresh_token_rotates(w: W
 async fn a_replayed_refresh_token_revokes_the_whole_sign_in(w: World) {
     let signed = w.sign_in().await;
     let r = w.refresh(&signed.refresh).await;
+    let next = cookie(&set_cookies(&r), "marquee_refresh").1.clone();
+    // The browser moves on...
+    let r = w.refresh(&next).await;
+    assert_eq!(r.status(), 200);
     let newer = cookie(&set_cookies(&r), "marquee_refresh").1.clone();
-    // Someone presents the old one again.
+    // ...then someone presents the first one again.
     let r = w.refresh(&signed.refresh).await;
     assert_eq!(r.status(), 401);
     let cleared = set_cookies(&r);
@@ -480,6 +499,7 @@ async fn tampered_or_foreign_tokens_are_refused(w: World) {
         exp: now + 600,
         iss: tokens::ISSUER.into(),
         aud: tokens::AUDIENCE.into(),
+        sid: String::new(),
     });
     let (status, body) = w.me(&foreign).await;
     assert_eq!(
@@ -502,6 +522,7 @@ async fn tampered_or_foreign_tokens_are_refused(w: World) {
             exp: now + 600,
             iss: iss.into(),
             aud: aud.into(),
+            sid: String::new(),
         });
         let (status, body) = w.me(&token).await;
         assert_eq!(
@@ -575,6 +596,63 @@ async fn bad_codes_and_cancelled_sign_ins_get_a_clear_page(w: World) {
             .unwrap()
             .is_none()
     );
+}
+
+/// Review item 14: two tabs refreshing at the same moment used to look like a replay and sign
+/// the person out everywhere. Now both get the same new pair; and signing out ends the
+/// sign-in's access tokens and open WebSockets at once, not when they expire.
+async fn two_tabs_refresh_at_once_and_signing_out_ends_everything(w: World) {
+    let signed = w.sign_in().await;
+    let (a, b) = tokio::join!(w.refresh(&signed.refresh), w.refresh(&signed.refresh));
+    assert_eq!(
+        (a.status().as_u16(), b.status().as_u16()),
+        (200, 200),
+        "both tabs stay signed in"
+    );
+    let (ca, cb) = (set_cookies(&a), set_cookies(&b));
+    let refresh = cookie(&ca, "marquee_refresh").1.clone();
+    assert_eq!(refresh, cookie(&cb, "marquee_refresh").1, "one successor");
+    let access = cookie(&ca, "marquee_access").1.clone();
+    assert_eq!(
+        w.refresh(&refresh).await.status(),
+        200,
+        "the successor works"
+    );
+
+    // A tab's WebSocket, joined with the access cookie.
+    let (session, _) = crate::helpers::viewer::create_session(&w.app, "101", "Host").await;
+    let cookie_header = format!("marquee_access={access}");
+    let (joined, mut ws) = open_ws(&w, &session, Some(&cookie_header), None).await;
+    assert_eq!(joined, Ok(format!("discord-{}", w.ana.id)));
+    assert_eq!(w.me(&access).await.0, 200);
+
+    let r = w
+        .http
+        .post(w.app.url("/auth/logout"))
+        .header(COOKIE, format!("marquee_refresh={refresh}"))
+        .header(ORIGIN, w.app.running.url())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (status, body) = w.me(&access).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("signed_out")),
+        "the access token is dead before it expires"
+    );
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        use futures::StreamExt;
+        while let Some(Ok(msg)) = ws.next().await {
+            if let tokio_tungstenite::tungstenite::Message::Close(frame) = msg {
+                return frame.map(|f| u16::from(f.code));
+            }
+        }
+        None
+    })
+    .await
+    .expect("the WebSocket was not closed after the sign-out");
+    assert_eq!(closed, Some(4401), "closed as a sign-in that ended");
 }
 
 async fn signing_out_ends_the_sign_in(w: World) {
@@ -680,4 +758,64 @@ async fn sign_in_without_configuration_says_so() {
     let (status, page) = app.text("/auth/login").await;
     assert_eq!(status, 404);
     assert!(page.contains("not set up on this server"), "{page}");
+}
+
+/// Review item 8: behind a TLS proxy every user arrives from the proxy's address, so one
+/// client could use up everyone's sign-in limit. With the proxy trusted, each client counts
+/// alone (IPv6 by /64); a client that writes its own `X-Forwarded-For` gains nothing; and
+/// without `MARQUEE_TRUSTED_PROXIES` the header is ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_each_client_has_its_own_limit() {
+    async fn login(w: &World, forwarded_for: &str) -> u16 {
+        w.http
+            .get(w.app.url("/auth/login"))
+            .header("x-forwarded-for", forwarded_for)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+    let limited = |c: &mut server::config::Config| {
+        c.auth_rate_per_minute = 6;
+        c.auth_rate_burst = 3;
+    };
+    let w = world(Mode::Embedded, |c| {
+        limited(c);
+        c.trusted_proxies = Some("127.0.0.1".into());
+    })
+    .await;
+    for _ in 0..3 {
+        assert_eq!(login(&w, "203.0.113.66").await, 303);
+    }
+    assert_eq!(
+        login(&w, "203.0.113.66").await,
+        429,
+        "Eve used up her own limit"
+    );
+    assert_eq!(
+        login(&w, "198.51.100.1, 203.0.113.66").await,
+        429,
+        "an address she writes in front of the proxy's does not reset it"
+    );
+    assert_eq!(login(&w, "198.51.100.7").await, 303, "Ana still signs in");
+    for _ in 0..3 {
+        assert_eq!(login(&w, "2001:db8:1:2::1").await, 303);
+    }
+    assert_eq!(
+        login(&w, "2001:db8:1:2::ffff").await,
+        429,
+        "one /64 is one client"
+    );
+    assert_eq!(login(&w, "2001:db8:1:3::1").await, 303);
+
+    let untrusting = world(Mode::Embedded, limited).await;
+    for i in 0..3 {
+        assert_eq!(login(&untrusting, &format!("192.0.2.{i}")).await, 303);
+    }
+    assert_eq!(
+        login(&untrusting, "192.0.2.99").await,
+        429,
+        "without trusted proxies a forwarded address is ignored"
+    );
 }

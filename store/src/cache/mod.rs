@@ -146,6 +146,8 @@ pub struct CacheStats {
     pub upstream_calls: u64,
     /// Live entries, when the backend can count them cheaply (in-process only).
     pub entries: Option<u64>,
+    /// Bytes held, keys and bookkeeping included (in-process only).
+    pub bytes: Option<u64>,
 }
 
 enum CacheBackend {
@@ -195,9 +197,16 @@ impl Cache {
         }
     }
 
-    /// A cache private to this process; the default when no Redis URL is configured.
+    /// A cache private to this process, of at most 64 MiB; the default when no Redis URL is
+    /// configured.
     pub fn in_process(ttls: TierTtls) -> Cache {
-        Self::with_backend(CacheBackend::Memory(MemoryBackend::default()), ttls)
+        Self::in_process_bounded(ttls, memory::DEFAULT_MAX_BYTES)
+    }
+
+    /// A cache private to this process that holds at most `max_bytes` (keys, values and
+    /// bookkeeping), evicting the least used entries beyond that.
+    pub fn in_process_bounded(ttls: TierTtls, max_bytes: u64) -> Cache {
+        Self::with_backend(CacheBackend::Memory(MemoryBackend::new(max_bytes)), ttls)
     }
 
     /// A Redis-backed cache whose keys live under `<namespace>:`. Pings the server first so
@@ -415,6 +424,10 @@ impl Cache {
             upstream_calls: self.inner.upstream_calls.load(Ordering::Relaxed),
             entries: match &self.inner.backend {
                 CacheBackend::Memory(m) => Some(m.live_entries()),
+                CacheBackend::Redis(_) => None,
+            },
+            bytes: match &self.inner.backend {
+                CacheBackend::Memory(m) => Some(m.weighed_bytes()),
                 CacheBackend::Redis(_) => None,
             },
         }

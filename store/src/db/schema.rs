@@ -68,6 +68,7 @@ diesel::table! {
         created_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        successor_hash -> Nullable<Text>,
     }
 }
 

@@ -248,7 +248,7 @@ impl SessionStore {
         for row in self.store.list_sessions().await? {
             let mut session = from_row(&row)?;
             let before = session.clone();
-            session.reset_presence();
+            session.reset_presence(now_ms());
             if session != before {
                 let state = to_json(&session)?;
                 let current = session.current_entry().map(|e| e.rating_key.clone());

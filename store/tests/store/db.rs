@@ -77,6 +77,7 @@ on_both_backends! {
     processes_starting_together_migrate_one_at_a_time,
     channel_links_follow_their_session,
     refresh_tokens_rotate_once_and_a_replay_revokes_the_family,
+    concurrent_refreshes_agree_and_a_racing_sign_out_wins,
     rejoin_keys_are_stored_with_their_session_and_go_with_it,
     the_shared_key_is_made_once,
 }
@@ -174,28 +175,43 @@ async fn refresh_tokens_rotate_once_and_a_replay_revokes_the_family(fx: Fixture)
         })
         .await
         .unwrap();
-    let first = store.rotate_refresh_token("h1", "h2", later).await.unwrap();
+    let first = store
+        .rotate_refresh_token("h1", "h2", later, GRACE)
+        .await
+        .unwrap();
+    let rotated = Rotation::Rotated {
+        user_id: user.id,
+        family: "fam".into(),
+    };
+    assert_eq!(first, rotated);
+    // The same token with the same successor at once (a second tab): the same answer.
     assert_eq!(
-        first,
-        Rotation::Rotated {
-            user_id: user.id,
-            family: "fam".into()
-        }
+        store
+            .rotate_refresh_token("h1", "h2", later, GRACE)
+            .await
+            .unwrap(),
+        rotated
     );
-    // h1 again: a replay. The family goes, so h2 no longer works either.
+    // h1 with another successor: a replay. The family goes, so h2 no longer works either.
     assert_eq!(
-        store.rotate_refresh_token("h1", "h3", later).await.unwrap(),
+        store
+            .rotate_refresh_token("h1", "h3", later, GRACE)
+            .await
+            .unwrap(),
         Rotation::Reused {
             family: "fam".into()
         }
     );
     assert!(matches!(
-        store.rotate_refresh_token("h2", "h4", later).await.unwrap(),
+        store
+            .rotate_refresh_token("h2", "h4", later, GRACE)
+            .await
+            .unwrap(),
         Rotation::Reused { .. }
     ));
     assert_eq!(
         store
-            .rotate_refresh_token("nope", "h5", later)
+            .rotate_refresh_token("nope", "h5", later, GRACE)
             .await
             .unwrap(),
         Rotation::Unknown
@@ -213,7 +229,7 @@ async fn refresh_tokens_rotate_once_and_a_replay_revokes_the_family(fx: Fixture)
         .unwrap();
     assert_eq!(
         store
-            .rotate_refresh_token("old", "h6", later)
+            .rotate_refresh_token("old", "h6", later, GRACE)
             .await
             .unwrap(),
         Rotation::Expired
@@ -222,6 +238,84 @@ async fn refresh_tokens_rotate_once_and_a_replay_revokes_the_family(fx: Fixture)
         store.refresh_family_of("old").await.unwrap().as_deref(),
         Some("fam2")
     );
+}
+
+const GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Review item 14: two tabs refreshing one token at the same moment both stay signed in (and
+/// agree on the successor), and a sign-out racing a chain of rotations leaves no token of that
+/// sign-in working.
+async fn concurrent_refreshes_agree_and_a_racing_sign_out_wins(fx: Fixture) {
+    use marquee_store::{NewRefreshToken, Rotation};
+    let store = fx.connect().await;
+    let user = store.upsert_user("43", "ben", None).await.unwrap();
+    let later = chrono::Utc::now().naive_utc() + chrono::TimeDelta::days(30);
+    let token = |hash: &str, family: &str| NewRefreshToken {
+        token_hash: hash.into(),
+        user_id: user.id,
+        family: family.into(),
+        expires_at: later,
+    };
+    store
+        .insert_refresh_token(&token("t0", "tabs"))
+        .await
+        .unwrap();
+    let tabs: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .rotate_refresh_token("t0", "t1", later, GRACE)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for tab in tabs {
+        assert!(
+            matches!(tab.await.unwrap(), Rotation::Rotated { .. }),
+            "every tab stays signed in"
+        );
+    }
+    assert!(matches!(
+        store
+            .rotate_refresh_token("t1", "t2", later, GRACE)
+            .await
+            .unwrap(),
+        Rotation::Rotated { .. }
+    ));
+
+    // A sign-out while the chain keeps rotating: afterwards nothing of it works.
+    store
+        .insert_refresh_token(&token("r0", "race"))
+        .await
+        .unwrap();
+    let rotating = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for i in 0..40 {
+                let (from, to) = (format!("r{i}"), format!("r{}", i + 1));
+                match store.rotate_refresh_token(&from, &to, later, GRACE).await {
+                    Ok(Rotation::Rotated { .. }) => {}
+                    _ => return i,
+                }
+            }
+            40
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    store.revoke_refresh_family("race").await.unwrap();
+    let reached = rotating.await.unwrap();
+    for i in 0..=reached + 1 {
+        let outcome = store
+            .rotate_refresh_token(&format!("r{i}"), "fresh", later, GRACE)
+            .await
+            .unwrap();
+        assert!(
+            !matches!(outcome, Rotation::Rotated { .. }),
+            "r{i} still works after the sign-out (the chain reached r{reached})"
+        );
+    }
 }
 
 /// A voice channel watches one session; relinking replaces it, and a stale unlink is ignored.

@@ -81,6 +81,10 @@ pub enum Change {
     MemberUpdated {
         member: Member,
     },
+    /// Members offline for long were dropped from the list (see [`Session::join`]).
+    MembersLeft {
+        members: Vec<MemberId>,
+    },
     /// Who may drive changed.
     Control {
         control: Control,
@@ -157,4 +161,6 @@ pub enum SessionError {
     InvalidSessionId,
     #[error("that is not a Plex rating key")]
     InvalidRatingKey,
+    #[error("this session is full ({0} people are in it)")]
+    SessionFull(usize),
 }

@@ -49,7 +49,9 @@ pub fn describe(by: Option<&Actor>, change: &Change, session: &Session) -> Optio
             Control::HostOnly => format!("{who} let only the host drive"),
         }),
         Change::Queue { .. } => by.map(|a| format!("{} changed the queue", a.name)),
-        Change::MemberUpdated { .. } | Change::HostElsewhere { .. } => None,
+        Change::MemberUpdated { .. }
+        | Change::MembersLeft { .. }
+        | Change::HostElsewhere { .. } => None,
     }
 }
 

@@ -12,6 +12,7 @@ pub(crate) fn member(id: &str, name: &str) -> Member {
         joined_at: 0.0,
         last_command: 0,
         rtt_ms: 0.0,
+        left_at: 0.0,
     }
 }
 

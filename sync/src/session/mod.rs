@@ -40,6 +40,11 @@ pub use timeline::Timeline;
 
 /// Longest queue accepted; beyond this a shared queue is a mistake, not a plan.
 pub const MAX_QUEUE: usize = 500;
+/// Most members one session lists (online or not); a join beyond it first drops the offline
+/// guest gone longest, and is refused when everyone listed is online.
+pub const MAX_MEMBERS: usize = 500;
+/// How long an offline guest keeps a place in the member list (24 h, in ms).
+pub const OFFLINE_KEEP_MS: f64 = 24.0 * 3600.0 * 1000.0;
 /// Playback rates a group may choose.
 pub const RATE_RANGE: (f64, f64) = (0.5, 2.0);
 /// How long the group waits for a buffering or loading member before carrying on.

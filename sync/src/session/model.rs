@@ -71,6 +71,10 @@ pub struct Member {
     pub last_command: u64,
     /// The member's round-trip time to the server, as its clock sync measured it.
     pub rtt_ms: f64,
+    /// Server time the member's last connection closed (0 while never); anonymous members
+    /// offline for [`super::OFFLINE_KEEP_MS`] are dropped when someone new joins.
+    #[serde(default)]
+    pub left_at: f64,
 }
 
 impl Member {
@@ -285,6 +289,9 @@ impl Session {
                     Some(m) => *m = member.clone(),
                     None => self.members.push(member.clone()),
                 }
+            }
+            Change::MembersLeft { members } => {
+                self.members.retain(|m| !members.contains(&m.id));
             }
             Change::HostChanged { host } => self.make_host(host),
             Change::HostElsewhere { elsewhere } => self.host_elsewhere = *elsewhere,

@@ -29,6 +29,10 @@ impl Session {
             self.version += 1;
             return Ok((id.to_owned(), changes));
         }
+        let pruned = self.prune_offline(now);
+        if self.members.len() >= super::MAX_MEMBERS {
+            return Err(SessionError::SessionFull(self.members.len()));
+        }
         let role = if self.host().is_none() {
             Role::Host
         } else {
@@ -43,14 +47,45 @@ impl Session {
             joined_at: now,
             last_command: 0,
             rtt_ms: 0.0,
+            left_at: 0.0,
         };
         self.members.push(member.clone());
-        let mut changes = vec![Change::MemberJoined {
+        let mut changes = pruned;
+        changes.push(Change::MemberJoined {
             member: member.clone(),
-        }];
+        });
         changes.extend(self.claim_vacant_host(&member.id));
         self.version += 1;
         Ok((member.id, changes))
+    }
+
+    /// Drops anonymous members (guests, who can only come back with their browser's rejoin
+    /// key) who have been offline for [`super::OFFLINE_KEEP_MS`]; when the list is still at
+    /// [`super::MAX_MEMBERS`], the offline anonymous member gone longest goes too. The host
+    /// and Discord members stay: Discord accounts are few, and the host holds the session.
+    fn prune_offline(&mut self, now: f64) -> Vec<Change> {
+        let prunable =
+            |m: &Member| !m.online() && m.role != Role::Host && !crate::member::is_discord(&m.id);
+        let mut gone: Vec<MemberId> = self
+            .members
+            .iter()
+            .filter(|m| prunable(m) && now - m.left_at >= super::OFFLINE_KEEP_MS)
+            .map(|m| m.id.clone())
+            .collect();
+        if self.members.len() - gone.len() >= super::MAX_MEMBERS {
+            let longest = self
+                .members
+                .iter()
+                .filter(|m| prunable(m) && !gone.contains(&m.id))
+                .min_by(|a, b| a.left_at.total_cmp(&b.left_at))
+                .map(|m| m.id.clone());
+            gone.extend(longest);
+        }
+        if gone.is_empty() {
+            return Vec::new();
+        }
+        self.members.retain(|m| !gone.contains(&m.id));
+        vec![Change::MembersLeft { members: gone }]
     }
 
     /// Makes a viewer a co-host on an outside authority's word: the Discord server's control
@@ -90,6 +125,7 @@ impl Session {
             joined_at: now,
             last_command: 0,
             rtt_ms: 0.0,
+            left_at: 0.0,
         };
         self.members.push(member.clone());
         self.version += 1;
@@ -117,6 +153,7 @@ impl Session {
         m.connections = m.connections.saturating_sub(1);
         if m.connections == 0 {
             m.buffering = false;
+            m.left_at = now;
         }
         let member = m.clone();
         let mut changes = vec![Change::MemberUpdated {
@@ -161,9 +198,13 @@ impl Session {
         changes
     }
 
-    /// Marks every member offline: after a single-process restart no connection survives.
-    pub fn reset_presence(&mut self) {
+    /// Marks every member offline at `now`: after a single-process restart no connection
+    /// survives.
+    pub fn reset_presence(&mut self, now: f64) {
         for m in &mut self.members {
+            if m.online() {
+                m.left_at = now;
+            }
             m.connections = 0;
             m.buffering = false;
         }
@@ -336,5 +377,72 @@ mod tests {
             .expect("second tab");
         s.disconnect("ana", 4_000.0).expect("close one");
         assert_eq!(s.host().map(|m| m.id.as_str()), Some("ana"));
+    }
+}
+
+#[cfg(test)]
+mod pruning {
+    #![allow(clippy::unwrap_used)]
+
+    use super::super::{MAX_MEMBERS, OFFLINE_KEEP_MS};
+    use super::*;
+    use crate::session::fixtures::session;
+
+    /// Review item 6: every anonymous hello used to add a member for good.
+    #[test]
+    fn long_offline_guests_leave_the_list_when_someone_joins() {
+        let mut s = session();
+        s.join(None, "g1", "Guest one", 1_000.0).unwrap();
+        s.join(None, "discord-9", "Dee", 1_000.0).unwrap();
+        for id in ["g1", "discord-9", "ana", "ben"] {
+            s.disconnect(id, 2_000.0).unwrap();
+        }
+        let (_, changes) = s.join(None, "g2", "Guest two", 3_000.0).unwrap();
+        assert!(
+            !changes
+                .iter()
+                .any(|c| matches!(c, Change::MembersLeft { .. })),
+            "an hour later nobody goes"
+        );
+        let later = 2_000.0 + OFFLINE_KEEP_MS;
+        let (_, changes) = s.join(None, "g3", "Guest three", later).unwrap();
+        assert!(changes.contains(&Change::MembersLeft {
+            members: vec!["ana".into(), "ben".into(), "g1".into()]
+        }));
+        assert!(s.member("g1").is_none());
+        assert!(s.member("discord-9").is_some(), "Discord members stay");
+        assert_eq!(
+            s.host().map(|h| h.id.as_str()),
+            Some("g2"),
+            "the host stays"
+        );
+        // A mirror applying the change drops the members too.
+        let mut mirror = session();
+        mirror.apply_change(&Change::MembersLeft {
+            members: vec!["ben".into()],
+        });
+        assert!(mirror.member("ben").is_none());
+    }
+
+    #[test]
+    fn a_full_list_makes_room_by_dropping_the_guest_gone_longest() {
+        let mut s = session();
+        let mut n = s.members.len();
+        while n < MAX_MEMBERS {
+            let id = format!("g{n}");
+            s.join(None, id.clone(), "Guest", 1_000.0).unwrap();
+            n += 1;
+        }
+        assert_eq!(
+            s.join(None, "late", "Late", 2_000.0).unwrap_err(),
+            SessionError::SessionFull(MAX_MEMBERS)
+        );
+        s.disconnect("g7", 3_000.0).unwrap();
+        s.disconnect("g5", 2_500.0).unwrap();
+        let (_, changes) = s.join(None, "late", "Late", 4_000.0).unwrap();
+        assert!(changes.contains(&Change::MembersLeft {
+            members: vec!["g5".into()]
+        }));
+        assert_eq!(s.members.len(), MAX_MEMBERS);
     }
 }

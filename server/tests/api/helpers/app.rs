@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use marquee_fakes::plex::{FakePlex, default_media_dir};
+use marquee_store::secret::TranscodeOwner;
 use marquee_store::testing::{fresh_postgres_database, fresh_redis_namespace, redis_url};
 use server::config::Config;
 use server::startup::{Running, spawn};
@@ -46,10 +47,23 @@ impl TestApp {
         self.running.services.urls.signer().sign(path, expires)
     }
 
-    /// A transcode of `rating_key` version `index`, as a watch page gets it: (token, master
-    /// playlist path).
+    /// A transcode of `rating_key` version `index`, as a watch page gets it for someone not
+    /// signed in: (token, master playlist path).
     pub fn transcode(&self, rating_key: &str, index: u32) -> (String, String) {
-        self.running.services.urls.transcode(rating_key, index)
+        self.transcode_for(rating_key, index, &TranscodeOwner::Anonymous)
+    }
+
+    /// The same, as a watch page gets it for `owner`.
+    pub fn transcode_for(
+        &self,
+        rating_key: &str,
+        index: u32,
+        owner: &TranscodeOwner,
+    ) -> (String, String) {
+        self.running
+            .services
+            .urls
+            .transcode(rating_key, index, owner)
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
