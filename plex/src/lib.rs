@@ -6,6 +6,9 @@
 
 mod client;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod lenient;
 mod models;
 mod xml;

@@ -18,7 +18,17 @@ pub enum XmlError {
     /// The document has no `MediaContainer` root.
     #[error("XML has no MediaContainer root element")]
     NoContainer,
+    /// Elements are nested deeper than [`MAX_DEPTH`].
+    #[error("XML is nested deeper than {MAX_DEPTH} elements")]
+    TooDeep,
 }
+
+/// Deepest element nesting accepted. Real answers are a handful of levels deep
+/// (`MediaContainer` › `Hub` › `Video` › `Media` › `Part` › `Stream`); the limit is the one
+/// `serde_json` sets for JSON answers. Without it a deeply nested body (a megabyte of `<a>`)
+/// builds a `Value` so deep that dropping or deserializing it recurses until the thread's stack
+/// overflows, which aborts the whole server (found with the `plex_xml` fuzz target).
+pub const MAX_DEPTH: usize = 128;
 
 struct Node {
     name: String,
@@ -72,7 +82,12 @@ pub fn to_json(xml: &str) -> Result<Value, XmlError> {
             .read_event()
             .map_err(|err| XmlError::Syntax(err.to_string()))?
         {
-            Event::Start(e) => stack.push(start_node(&e)?),
+            Event::Start(e) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(XmlError::TooDeep);
+                }
+                stack.push(start_node(&e)?);
+            }
             Event::Empty(e) => {
                 let node = start_node(&e)?;
                 match stack.last_mut() {
@@ -103,5 +118,39 @@ pub fn to_json(xml: &str) -> Result<Value, XmlError> {
             Ok(Value::Object(out))
         }
         _ => Err(XmlError::NoContainer),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `depth` nested elements inside the container, each `<Video>` with a rating key.
+    fn nested(depth: usize) -> String {
+        format!(
+            "<MediaContainer>{}{}</MediaContainer>",
+            "<Video ratingKey=\"1\">".repeat(depth),
+            "</Video>".repeat(depth)
+        )
+    }
+
+    #[test]
+    fn a_deeply_nested_document_is_refused_not_a_stack_overflow() {
+        // Before the depth limit this overflowed the test thread's stack (and aborted the
+        // process) while the converted value was dropped.
+        assert!(matches!(to_json(&nested(200_000)), Err(XmlError::TooDeep)));
+        assert!(matches!(
+            crate::parse_metadata_list(nested(200_000).as_bytes(), Some("text/xml")),
+            Err(crate::PlexError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_converts() {
+        assert!(to_json(&nested(MAX_DEPTH - 1)).is_ok());
+        assert!(matches!(
+            to_json(&nested(MAX_DEPTH)),
+            Err(XmlError::TooDeep)
+        ));
     }
 }

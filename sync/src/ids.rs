@@ -49,9 +49,13 @@ impl SessionId {
 pub struct DisplayName(String);
 
 impl DisplayName {
-    /// Cleans a name as typed (trims it, drops control characters) and checks its length.
+    /// Cleans a name as typed (drops control characters, then trims it) and checks its length.
+    /// Control characters go first: dropping them can uncover whitespace at an end
+    /// (`"\u{1f} Ana"`), and a stored name is parsed again when it is read back, so the result
+    /// must already be trimmed.
     pub fn parse(name: &str) -> Result<Self, SessionError> {
-        let name: String = name.trim().chars().filter(|c| !c.is_control()).collect();
+        let name: String = name.chars().filter(|c| !c.is_control()).collect();
+        let name = name.trim().to_owned();
         let n = name.chars().count();
         if n == 0 || n > MAX_NAME_CHARS {
             return Err(SessionError::InvalidName);
@@ -174,6 +178,23 @@ mod tests {
         );
         assert_eq!(
             DisplayName::parse(&"x".repeat(MAX_NAME_CHARS + 1)),
+            Err(SessionError::InvalidName)
+        );
+    }
+
+    #[test]
+    fn a_cleaned_name_is_trimmed_and_parses_to_itself() {
+        // Found by the `ids` fuzz target: trimming before dropping the control characters left
+        // " Ana a", which parsing again (as reading a stored name does) turned into "Ana a".
+        let name = DisplayName::parse("\u{1f} Ana \na \n").expect("a name");
+        assert_eq!(name.as_str(), "Ana a");
+        assert_eq!(DisplayName::parse(name.as_str()), Ok(name));
+        assert_eq!(
+            DisplayName::parse("Ana \u{7}\u{85}").map(String::from),
+            Ok("Ana".into())
+        );
+        assert_eq!(
+            DisplayName::parse(" \u{1f} \u{7f} "),
             Err(SessionError::InvalidName)
         );
     }

@@ -207,6 +207,24 @@ mod tests {
     }
 
     #[test]
+    fn floats_round_trip_exactly() {
+        // Found by the `ws_client_message` fuzz target: without serde_json's `float_roundtrip`
+        // (set in the workspace's Cargo.toml), `1.7000000001037023e18` read back one unit in
+        // the last place higher than the number that was printed.
+        let sent: ClientMsg =
+            serde_json::from_str(r#"{"type":"ping","t0":1700000000103702325}"#).expect("ping");
+        assert_eq!(
+            sent,
+            ClientMsg::Ping {
+                t0: 1.700_000_000_103_702_3e18
+            }
+        );
+        let wire = serde_json::to_string(&sent).expect("json");
+        let back: ClientMsg = serde_json::from_str(&wire).expect("parse");
+        assert_eq!(back, sent, "{wire}");
+    }
+
+    #[test]
     fn unknown_messages_do_not_parse() {
         assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"nuke"}"#).is_err());
         assert!(
