@@ -287,6 +287,7 @@ fuzz_target!(|input: Input| {
         joined_at: 0.0,
         last_command: 0,
         rtt_ms: 0.0,
+        left_at: 0.0,
     };
     let mut s = Session::new("s1", host, ("101".into(), "Harbor Lights".into()), now0)
         .expect("a valid session");
@@ -393,7 +394,7 @@ fuzz_target!(|input: Input| {
             Step::GrantCoHost { who } => ok(s.grant_co_host(&pick(&s, *who)), |c| c),
             Step::HostLeftElsewhere => Some(s.host_left_elsewhere()),
             Step::ResetPresence => {
-                s.reset_presence();
+                s.reset_presence(now);
                 resync = true;
                 Some(Vec::new())
             }

@@ -20,6 +20,7 @@ fn member(id: &str, name: &str) -> Member {
         joined_at: 0.0,
         last_command: 0,
         rtt_ms: 0.0,
+        left_at: 0.0,
     }
 }
 
