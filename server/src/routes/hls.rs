@@ -101,6 +101,28 @@ fn owner_of(
     Ok(Owner::of(&named, address))
 }
 
+/// Notes a use of transcode `session` (a file fetched, a ping); `410` if it was stopped idle.
+async fn touch(
+    state: &AppState,
+    rating_key: &str,
+    media_index: u32,
+    session: &str,
+    client: Option<Extension<ClientAddr>>,
+) -> Result<(), ApiError> {
+    let owner = owner_of(state, rating_key, media_index, session, client)?;
+    let item = app::ssr::urls::transcode_item(rating_key, media_index);
+    state
+        .transcodes
+        .touch(session, &item, &owner)
+        .await
+        .map_err(|()| {
+            ApiError::Gone(
+                "this transcoded stream was stopped after it sat unused; reload the player to start it again"
+                    .into(),
+            )
+        })
+}
+
 pub async fn session_file(
     State(state): State<AppState>,
     Path((rating_key, media_index, session, rest)): Path<(String, u32, String, String)>,
@@ -112,19 +134,7 @@ pub async fn session_file(
             "not an HLS file of a transcode session".into(),
         ));
     }
-    let owner = owner_of(&state, &rating_key, media_index, &session, client)?;
-    let item = app::ssr::urls::transcode_item(&rating_key, media_index);
-    if state
-        .transcodes
-        .touch(&session, &item, &owner)
-        .await
-        .is_err()
-    {
-        return Err(ApiError::Gone(
-            "this transcoded stream was stopped after it sat unused; reload the player to start it again"
-                .into(),
-        ));
-    }
+    touch(&state, &rating_key, media_index, &session, client).await?;
     let path = format!("/video/:/transcode/universal/session/{session}/{rest}");
     let upstream = state.services.plex.fetch(&path, None).await?;
     if rest.ends_with(".m3u8") {
@@ -160,18 +170,7 @@ pub async fn ping(
     if !valid_session(&session) {
         return Err(ApiError::BadRequest("not a transcode session id".into()));
     }
-    let owner = owner_of(&state, &rating_key, media_index, &session, client)?;
-    let item = app::ssr::urls::transcode_item(&rating_key, media_index);
-    if state
-        .transcodes
-        .touch(&session, &item, &owner)
-        .await
-        .is_err()
-    {
-        return Err(ApiError::Gone(
-            "this transcoded stream was stopped after it sat unused".into(),
-        ));
-    }
+    touch(&state, &rating_key, media_index, &session, client).await?;
     if let Err(err) = state.services.plex.ping_transcode(&session).await {
         tracing::debug!(%err, "Plex did not take a transcode ping");
     }
