@@ -35,10 +35,14 @@ after(() => tearDown(
 async function load(base, sessionId, name) {
   const context = await browser.newContext({ viewport: { width: 1024, height: 640 } });
   await context.addInitScript((n) => localStorage.setItem('marquee.name', n), name);
-  const page = await context.newPage();
   const problems = [];
-  page.on('pageerror', (e) => problems.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  const open = async () => {
+    const p = await context.newPage();
+    p.on('pageerror', (e) => problems.push(String(e)));
+    p.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+    return p;
+  };
+  let page = await open();
   try {
     // A keep-alive connection that the server closed while a request was on its way answers
     // nothing; a browser would load the page again, and so does this one (once).
@@ -49,6 +53,11 @@ async function load(base, sessionId, name) {
         break;
       } catch (e) {
         if (attempt > 0 || !/ERR_EMPTY_RESPONSE|ERR_CONNECTION_RESET|ERR_CONNECTION_CLOSED|chrome-error:/.test(String(e))) throw e;
+        // The failed load's error page commits after goto rejects and would interrupt a second
+        // goto on the same page, so the reload happens in a new tab.
+        await page.close();
+        problems.length = 0;
+        page = await open();
       }
     }
     const csp = response.headers()['content-security-policy'] ?? '';
