@@ -346,15 +346,19 @@ pub async fn rate_limit(State(state): State<AppState>, request: Request, next: N
 }
 
 /// Rate limits per client address: server functions and the JSON API (`/api/…`, the admin
-/// routes included: a wrong admin token costs the guesser as much as any request), and the
-/// server-rendered pages (each may cost Plex calls a stranger chooses, such as a search).
+/// routes and `/metrics` included: a wrong admin token costs the guesser as much as any
+/// request), and the server-rendered pages (each may cost Plex calls a stranger chooses, such
+/// as a search).
 pub async fn api_rate_limit(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
     let path = request.uri().path();
-    let limiter = if path.starts_with("/api/") {
+    // The admin door (which holds `/metrics` too) shares the API's budget: the admin token
+    // must not be guessable at network speed.
+    let admin = crate::access::door_of(path) == crate::access::Door::Admin;
+    let limiter = if admin || path.starts_with("/api/") {
         Some((&state.auth.api_limits, "requests"))
     } else if crate::access::is_page(path) {
         Some((&*state.page_limits, "page loads"))

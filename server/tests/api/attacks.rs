@@ -21,6 +21,9 @@ both_modes! {
     capped_transcodes => [
         transcodes_are_capped_shared_and_stopped_when_idle,
     ],
+    limited_api => [
+        admin_token_guesses_are_rate_limited,
+    ],
     tight_connections => [
         sockets_are_capped_per_address,
         slow_and_idle_connections_are_cut,
@@ -735,4 +738,49 @@ async fn a_strangers_keys_neither_fill_the_cache_nor_reach_plex() {
     let bytes = stats.bytes.unwrap();
     assert!(bytes <= 1024 * 1024, "the cache holds {bytes} bytes");
     assert!(stats.entries.unwrap() < 6000, "{:?}", stats.entries);
+}
+
+/// A server whose JSON API allows a burst of 5 requests per address.
+async fn limited_api(mode: crate::helpers::Mode) -> TestApp {
+    spawn_app_with(mode, |c| {
+        c.api_rate_per_minute = 60;
+        c.api_rate_burst = 5;
+    })
+    .await
+}
+
+/// Review item 17: the admin routes (and `/metrics`, which the admin token opens) had no rate
+/// limit, so the admin token could be guessed as fast as the network allows.
+async fn admin_token_guesses_are_rate_limited(app: TestApp) {
+    let guess = |path: &'static str, n: usize| {
+        let app = &app;
+        async move {
+            let mut r = if path == "/metrics" {
+                app.client.get(app.url(path))
+            } else {
+                app.client.post(app.url(path))
+            };
+            r = r.bearer_auth(format!("guess-number-{n}"));
+            r.send().await.unwrap()
+        }
+    };
+    for n in 0..5 {
+        let path = if n % 2 == 0 {
+            "/api/admin/cache/clear"
+        } else {
+            "/metrics"
+        };
+        assert_eq!(guess(path, n).await.status(), 401, "guess {n} on {path}");
+    }
+    for path in ["/api/admin/cache/clear", "/metrics"] {
+        let r = guess(path, 99).await;
+        assert_eq!(
+            r.status(),
+            429,
+            "{path}: a sixth guess in a second is refused"
+        );
+        assert!(r.headers().contains_key("retry-after"), "{path}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "rate_limited", "{path}");
+    }
 }
