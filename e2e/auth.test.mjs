@@ -44,20 +44,20 @@ test('signing in with Discord returns to the page, signed in; signing out ends i
   // the secret-free "signed in" hint.
   const visible = await page.evaluate(() => document.cookie);
   assert.ok(!visible.includes('marquee_access') && !visible.includes('marquee_refresh'), visible);
-  assert.ok(visible.includes('marquee_signed_in=1'), visible);
+  assert.ok(visible.includes('__Host-marquee_signed_in=1'), visible);
   const cookies = await context.cookies(server.url);
-  const access = cookies.find((c) => c.name === 'marquee_access');
+  const access = cookies.find((c) => c.name === '__Host-marquee_access');
   assert.ok(access && access.httpOnly && access.secure && access.sameSite === 'Lax', JSON.stringify(cookies));
   const me = await page.evaluate(async () => (await fetch('/api/me')).json());
   assert.equal(me.name, 'ana');
   await screenshot(page, 'signed-in');
 
   // The access cookie expires (15 minutes): the page refreshes the sign-in by itself.
-  await context.clearCookies({ name: 'marquee_access' });
+  await context.clearCookies({ name: '__Host-marquee_access' });
   await page.reload();
   await page.waitForSelector('.account-name', { timeout: 10_000 });
   assert.equal(await page.textContent('.account-name'), 'ana');
-  assert.ok((await context.cookies(server.url)).some((c) => c.name === 'marquee_access'), 'a new access cookie');
+  assert.ok((await context.cookies(server.url)).some((c) => c.name === '__Host-marquee_access'), 'a new access cookie');
 
   await page.click('.account button');
   await page.waitForSelector('a.sign-in', { timeout: 10_000 });

@@ -16,6 +16,9 @@ pub enum AppError {
     NotFound(String),
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// Something Plex has but Marquee cannot play (a music or photo library).
+    #[error("{0}")]
+    Unsupported(String),
     #[error("the Plex server rejected Marquee's token; check PLEX_TOKEN")]
     PlexUnauthorized,
     #[error(
@@ -38,7 +41,7 @@ impl AppError {
     /// HTTP status for this error when it ends a server-rendered page or an HTTP route.
     pub fn status_code(&self) -> u16 {
         match self {
-            AppError::NotFound(_) => 404,
+            AppError::NotFound(_) | AppError::Unsupported(_) => 404,
             AppError::SignInRequired => 401,
             AppError::BadRequest(_) => 400,
             AppError::PlexUnauthorized

@@ -47,8 +47,15 @@ pub struct ItemCard {
 /// The home page: sections and the continue-watching row.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HomeData {
+    /// The libraries Marquee can play (movies and TV).
     pub sections: Vec<SectionSummary>,
+    /// The server's other libraries (music, photos): listed, so nobody wonders where they
+    /// went, but not links.
+    pub unplayable: Vec<SectionSummary>,
     pub continue_watching: Vec<ItemCard>,
+    /// Why the continue-watching row is missing, when Plex failed to give it: the rest of the
+    /// page still shows.
+    pub continue_unavailable: Option<String>,
 }
 
 /// One page of a section grid.

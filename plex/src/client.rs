@@ -248,6 +248,65 @@ impl PlexClient {
         })
     }
 
+    /// Opens `/:/websockets/notifications` as a WebSocket. The handshake goes through reqwest,
+    /// like every other call, so the token travels as the same sensitive header and never
+    /// reaches a log (tungstenite's own handshake logs the request whole at trace level). Its
+    /// client has no read timeout: the socket may be quiet for hours.
+    pub(crate) async fn open_notifications(
+        &self,
+    ) -> Result<tokio_tungstenite::WebSocketStream<reqwest::Upgraded>, PlexError> {
+        use tokio_tungstenite::tungstenite::handshake::{client::generate_key, derive_accept_key};
+        let cfg = &self.inner.cfg;
+        let socket_client = reqwest::Client::builder()
+            .connect_timeout(cfg.timeout)
+            .http1_only()
+            .user_agent(format!("{}/{}", cfg.product, cfg.version))
+            .build()
+            .map_err(|e| PlexError::InvalidConfig(format!("HTTP client: {e}")))?;
+        let path = "/:/websockets/notifications";
+        let key = generate_key();
+        let response = socket_client
+            .get(format!("{}{path}", self.inner.base))
+            .headers(self.inner.headers.clone())
+            .header("x-plex-token", self.inner.token.clone())
+            .header(reqwest::header::CONNECTION, "Upgrade")
+            .header(reqwest::header::UPGRADE, "websocket")
+            .header(reqwest::header::SEC_WEBSOCKET_VERSION, "13")
+            .header(reqwest::header::SEC_WEBSOCKET_KEY, &key)
+            .send();
+        let response = tokio::time::timeout(cfg.timeout, response)
+            .await
+            .map_err(|_| PlexError::Timeout)?
+            .map_err(|e| PlexError::Socket(e.without_url().to_string()))?;
+        match response.status().as_u16() {
+            101 => {}
+            401 | 403 => return Err(PlexError::Unauthorized),
+            404 => {
+                return Err(PlexError::NotFound {
+                    path: path.to_owned(),
+                });
+            }
+            status => return Err(PlexError::Status { status }),
+        }
+        let accepted = response
+            .headers()
+            .get(reqwest::header::SEC_WEBSOCKET_ACCEPT)
+            .is_some_and(|v| v.as_bytes() == derive_accept_key(key.as_bytes()).as_bytes());
+        if !accepted {
+            return Err(PlexError::Socket("the upgrade was not a WebSocket".into()));
+        }
+        let upgraded = response
+            .upgrade()
+            .await
+            .map_err(|e| PlexError::Socket(e.without_url().to_string()))?;
+        Ok(tokio_tungstenite::WebSocketStream::from_raw_socket(
+            upgraded,
+            tokio_tungstenite::tungstenite::protocol::Role::Client,
+            None,
+        )
+        .await)
+    }
+
     /// The configuration this client was built with.
     pub fn config(&self) -> &PlexConfig {
         &self.inner.cfg
@@ -450,15 +509,13 @@ impl PlexClient {
         Ok(listing.into_items())
     }
 
-    /// Next episodes / partly watched items.
-    pub async fn on_deck(&self) -> Result<Vec<Metadata>, PlexError> {
-        let listing: Listing = self.get_container("/library/onDeck").await?;
-        Ok(listing.into_items())
-    }
-
-    /// The "Continue Watching" hub.
+    /// Partly watched items and next episodes: the "Continue Watching" hub, or, on an older
+    /// server without it (404), `/library/onDeck`, which newer servers have dropped.
     pub async fn continue_watching(&self) -> Result<Vec<Metadata>, PlexError> {
-        let listing: Listing = self.get_container("/hubs/continueWatching/items").await?;
+        let listing: Listing = match self.get_container("/hubs/continueWatching/items").await {
+            Err(PlexError::NotFound { .. }) => self.get_container("/library/onDeck").await?,
+            other => other?,
+        };
         Ok(listing.into_items())
     }
 

@@ -24,6 +24,9 @@ pub enum PlexError {
     /// The server did not answer within the configured timeout.
     #[error("Plex did not answer in time")]
     Timeout,
+    /// The notification socket could not be opened or failed.
+    #[error("Plex's notification socket failed: {0}")]
+    Socket(String),
     /// Any other unexpected status.
     #[error("Plex answered with status {status}")]
     Status {

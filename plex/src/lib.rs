@@ -6,6 +6,7 @@
 
 mod client;
 mod error;
+mod events;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -15,6 +16,7 @@ mod xml;
 
 pub use client::{PlexClient, PlexConfig, TranscodeDecision, TranscodeRequest, error_chain};
 pub use error::PlexError;
+pub use events::{LibraryChange, parse_notification, parse_webhook};
 pub use models::{
     Identity, Media, Metadata, MetadataType, Page, Part, Section, SectionType, Stream, Tag,
     stream_type,

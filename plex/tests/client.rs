@@ -147,13 +147,53 @@ async fn show_seasons_episodes_search_and_decks() {
     );
     assert!(c.search("no such title zzz", 10).await.unwrap().is_empty());
 
-    let deck = c.on_deck().await.unwrap();
-    assert!(!deck.is_empty());
-    assert!(deck.iter().all(|m| m.view_offset.unwrap_or(0) > 0));
     let cw = c.continue_watching().await.unwrap();
     assert!(!cw.is_empty());
     assert!(cw.iter().all(|m| m.view_offset.unwrap_or(0) > 0));
     plex.shutdown().await;
+}
+
+/// Newer servers answer `/library/onDeck` with 404 (the default fake is one); older ones have
+/// no continue-watching hub. The client finds the row on both, and says so when neither has it.
+#[tokio::test(flavor = "multi_thread")]
+async fn continue_watching_on_newer_and_older_servers() {
+    let media = ensure_media(&default_media_dir()).await.unwrap();
+    for (on_deck, continue_hub) in [(false, true), (true, false), (false, false)] {
+        let plex = FakePlex::start(
+            media.clone(),
+            FakePlexOptions {
+                on_deck,
+                continue_hub,
+                ..FakePlexOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        let c = client(&plex);
+        let found = c.continue_watching().await;
+        if on_deck || continue_hub {
+            let items = found.unwrap();
+            assert!(!items.is_empty(), "on_deck {on_deck}, hub {continue_hub}");
+            assert!(items.iter().all(|m| m.view_offset.unwrap_or(0) > 0));
+        } else {
+            assert!(
+                matches!(found, Err(PlexError::NotFound { .. })),
+                "{found:?}"
+            );
+        }
+        let asked: Vec<String> = plex
+            .requests()
+            .iter()
+            .map(|r| r.path_and_query.clone())
+            .collect();
+        assert!(
+            asked
+                .iter()
+                .any(|p| p.starts_with("/hubs/continueWatching/items")),
+            "the hub first: {asked:?}"
+        );
+        plex.shutdown().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -17,6 +17,7 @@ use marquee_store::secret::UrlRefusal;
 use crate::auth::routes::json_error;
 use crate::state::AppState;
 use app::model::Account;
+use app::ssr::refusal::{RefusalPage, Remedy};
 use app::ssr::urls::{transcode_item, unix_now};
 
 /// The kinds of route, by who may use them.
@@ -31,7 +32,8 @@ pub enum Door {
     /// Watch sessions: the session page, its server functions, `/api/sessions`. The library's
     /// people, and guests when guests are admitted.
     Sessions,
-    /// `/media` and `/img`: a URL Marquee signed, until it expires.
+    /// `/media`, `/img` and Plex's webhook: a URL Marquee signed, until it expires (the
+    /// webhook's never does).
     SignedUrl,
     /// `/hls`: a transcode token Marquee issued for that item, until it expires.
     Transcode,
@@ -42,7 +44,7 @@ pub enum Door {
 /// The door of a request path.
 pub fn door_of(path: &str) -> Door {
     let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
-    if under("/media") || under("/img") {
+    if under("/media") || under("/img") || path == crate::routes::plex_webhook::WEBHOOK_PATH {
         return Door::SignedUrl;
     }
     if under("/hls") {
@@ -89,6 +91,20 @@ pub enum Visitor {
     Admin,
 }
 
+impl Visitor {
+    /// The visitor a sign-in makes (or a stranger, without one); the admin token is checked
+    /// apart, by [`visitor`].
+    pub fn of(account: Option<&Account>) -> Visitor {
+        match account {
+            Some(a) => Visitor::Person {
+                name: a.name.clone(),
+                allowed: a.allowed,
+            },
+            None => Visitor::Stranger,
+        }
+    }
+}
+
 /// What the installation admits, beside the doors.
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
@@ -107,6 +123,16 @@ pub enum Refusal {
     Link(UrlRefusal),
 }
 
+/// What a door let through. The transcode door says whom the token it checked names, so the
+/// HLS handlers count the transcode against them without checking the token a second time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admitted {
+    /// The visitor, by who they are (or a signed link).
+    Visitor,
+    /// A transcode request whose token names this owner (a request extension from here on).
+    Transcode(marquee_store::secret::TranscodeOwner),
+}
+
 /// The rule of `door` for `visitor`. `path` and `query` (the raw query string) are the
 /// request's, for the doors that check a signature.
 pub fn admit(
@@ -116,20 +142,21 @@ pub fn admit(
     signer: &marquee_store::secret::UrlSigner,
     path: &str,
     query: Option<&str>,
-) -> Result<(), Refusal> {
+) -> Result<Admitted, Refusal> {
     match door {
         Door::SignedUrl => signer
             .verify(path, query, unix_now())
+            .map(|()| Admitted::Visitor)
             .map_err(Refusal::Link),
         Door::Transcode => {
             let (item, token) =
                 transcode_of(path, query).ok_or(Refusal::Link(UrlRefusal::Unsigned))?;
             signer
                 .check_transcode_token(&item, token, unix_now())
-                .map(|_owner| ())
+                .map(Admitted::Transcode)
                 .map_err(Refusal::Link)
         }
-        _ => admit_person(door, visitor, policy),
+        _ => admit_person(door, visitor, policy).map(|()| Admitted::Visitor),
     }
 }
 
@@ -185,13 +212,7 @@ fn visitor(state: &AppState, request: &Request) -> Visitor {
     if crate::routes::admin::authorize(state, request.headers()).is_ok() {
         return Visitor::Admin;
     }
-    match request.extensions().get::<Account>() {
-        Some(account) => Visitor::Person {
-            name: account.name.clone(),
-            allowed: account.allowed,
-        },
-        None => Visitor::Stranger,
-    }
+    Visitor::of(request.extensions().get::<Account>())
 }
 
 /// Whether a request carries one of Marquee's cookies: only those can be forged from another
@@ -257,6 +278,7 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         guests: state.guests,
     };
     let who = visitor(&state, &request);
+    let mut request = request;
     match admit(
         door,
         &who,
@@ -265,7 +287,12 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         &path,
         request.uri().query(),
     ) {
-        Ok(()) => next.run(request).await,
+        Ok(admitted) => {
+            if let Admitted::Transcode(owner) = admitted {
+                request.extensions_mut().insert(owner);
+            }
+            next.run(request).await
+        }
         Err(refusal) => {
             tracing::debug!(path, ?door, ?refusal, "refused at the door");
             let nonce = request.extensions().get::<app::ScriptNonce>().cloned();
@@ -315,40 +342,28 @@ fn refuse(path: &str, door: Door, refusal: &Refusal, nonce: Option<app::ScriptNo
         (_, Door::Sessions) => "Sign in to watch",
         _ => "Sign in to use Marquee",
     };
-    let action = match refusal {
-        Refusal::NotAllowed { .. } => r#"<form method="post" action="/auth/logout"><button class="button" type="submit">Sign out</button></form>"#.to_owned(),
-        _ => format!(
-            r#"<a class="button primary sign-in" href="{}" rel="external">Sign in with Discord</a>"#,
-            escape(&app::components::account::login_href(path))
-        ),
+    let remedy = match refusal {
+        Refusal::NotAllowed { .. } => Remedy::SignOut,
+        _ => Remedy::SignIn {
+            return_to: path.to_owned(),
+        },
     };
-    // A browser that was signed in and only has an expired access token (the refresh cookie
-    // goes to `/auth` alone) renews it and comes back, once a minute at most.
-    let renew = match (refusal, nonce) {
-        (Refusal::SignInRequired, Some(nonce)) => format!(
-            r#"<script nonce="{}">(function(){{var k='marquee.renewedAt',t=Number(sessionStorage.getItem(k)||0);if(document.cookie.split(';').some(function(c){{return c.trim()==='{}=1'}})&&Date.now()-t>60000){{sessionStorage.setItem(k,String(Date.now()));fetch('/auth/refresh',{{method:'POST'}}).then(function(r){{if(r.ok)location.reload()}})}}}})();</script>"#,
-            escape(&nonce.0),
-            app::components::account::SIGNED_IN_HINT
-        ),
-        _ => String::new(),
-    };
-    let html = format!(
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · Marquee</title><link rel="stylesheet" href="/pkg/marquee.css"><link rel="icon" href="/favicon.svg"></head><body><header class="topbar"><a class="brand" href="/"><span class="brand-mark" aria-hidden="true">▶</span>Marquee</a></header><main><section class="error-box sign-in-required" role="alert"><h2>{title}</h2><p>{message}</p>{action}</section></main>{renew}</body></html>"#,
-        message = escape(&message),
-    );
+    let html = RefusalPage {
+        title,
+        message,
+        remedy,
+        renew_nonce: match refusal {
+            Refusal::SignInRequired => nonce.map(|n| n.0),
+            _ => None,
+        },
+    }
+    .render();
     let mut response = (status, html).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
     response
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]
@@ -422,20 +437,29 @@ mod tests {
             at(Door::Library, &Visitor::Stranger, guests),
             Err(Refusal::SignInRequired)
         );
-        assert_eq!(at(Door::Library, &Visitor::Stranger, open), Ok(()));
-        assert_eq!(at(Door::Library, &ana, closed), Ok(()));
+        assert_eq!(
+            at(Door::Library, &Visitor::Stranger, open),
+            Ok(Admitted::Visitor)
+        );
+        assert_eq!(at(Door::Library, &ana, closed), Ok(Admitted::Visitor));
         assert!(matches!(
             at(Door::Library, &eve, closed),
             Err(Refusal::NotAllowed { .. })
         ));
-        assert_eq!(at(Door::Sessions, &Visitor::Stranger, guests), Ok(()));
-        assert_eq!(at(Door::Sessions, &eve, guests), Ok(()));
+        assert_eq!(
+            at(Door::Sessions, &Visitor::Stranger, guests),
+            Ok(Admitted::Visitor)
+        );
+        assert_eq!(at(Door::Sessions, &eve, guests), Ok(Admitted::Visitor));
         assert_eq!(
             at(Door::Sessions, &Visitor::Stranger, closed),
             Err(Refusal::SignInRequired)
         );
         assert_eq!(at(Door::Admin, &ana, open), Err(Refusal::AdminOnly));
-        assert_eq!(at(Door::Admin, &Visitor::Admin, closed), Ok(()));
+        assert_eq!(
+            at(Door::Admin, &Visitor::Admin, closed),
+            Ok(Admitted::Visitor)
+        );
         assert_eq!(
             at(Door::SignedUrl, &Visitor::Admin, open),
             Err(Refusal::Link(UrlRefusal::Unsigned)),
@@ -466,12 +490,16 @@ mod tests {
             )
         };
         let q = format!("session={token}");
-        assert_eq!(at("/hls/102/0/start.m3u8", Some(&q)), Ok(()));
+        let anonymous = Admitted::Transcode(marquee_store::secret::TranscodeOwner::Anonymous);
+        assert_eq!(at("/hls/102/0/start.m3u8", Some(&q)), Ok(anonymous.clone()));
         assert_eq!(
             at(&format!("/hls/102/0/session/{token}/base/index.m3u8"), None),
-            Ok(())
+            Ok(anonymous.clone())
         );
-        assert_eq!(at(&format!("/hls/102/0/stop/{token}"), None), Ok(()));
+        assert_eq!(
+            at(&format!("/hls/102/0/stop/{token}"), None),
+            Ok(anonymous.clone())
+        );
         assert!(
             at("/hls/103/0/start.m3u8", Some(&q)).is_err(),
             "another item"

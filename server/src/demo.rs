@@ -10,8 +10,11 @@ use marquee_fakes::plex::{FakePlex, FakePlexOptions, ensure_media};
 pub async fn start(media_dir: &Path) -> Result<FakePlex, FakeError> {
     let media = ensure_media(media_dir).await?;
     let token = uuid::Uuid::new_v4().simple().to_string();
+    // Music and photo libraries too, as most real servers have: the home page shows what
+    // Marquee does with them.
     let options = FakePlexOptions {
         token,
+        music_and_photos: true,
         ..FakePlexOptions::default()
     };
     FakePlex::start(media, options).await

@@ -45,7 +45,7 @@ impl LibraryCatalog {
 fn catalog_error(e: AppError) -> CatalogError {
     match e {
         AppError::NotFound(_) => CatalogError::NotFound,
-        AppError::BadRequest(why) => CatalogError::Invalid(why),
+        AppError::BadRequest(why) | AppError::Unsupported(why) => CatalogError::Invalid(why),
         AppError::PlexUnauthorized => {
             CatalogError::Unavailable("it refused Marquee's token; check PLEX_TOKEN".into())
         }

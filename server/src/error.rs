@@ -42,6 +42,7 @@ impl IntoResponse for ApiError {
                 match e {
                     AppError::NotFound(_) => "not_found",
                     AppError::BadRequest(_) => "bad_request",
+                    AppError::Unsupported(_) => "unsupported",
                     AppError::PlexUnauthorized => "plex_unauthorized",
                     AppError::PlexUnavailable { .. } => "plex_unavailable",
                     AppError::PlexMalformed { .. } => "plex_malformed",

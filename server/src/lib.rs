@@ -13,6 +13,7 @@ pub mod demo;
 pub mod discord;
 pub mod error;
 pub mod limits;
+pub mod plex_events;
 pub mod routes;
 pub mod security;
 pub mod shutdown;

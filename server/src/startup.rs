@@ -205,6 +205,14 @@ async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartErro
     }
     let hub = crate::sync::Hub::new(services.sessions.clone());
     purge_media_cache_periodically(services.store.clone(), hub.clone());
+    {
+        let hub = hub.clone();
+        crate::plex_events::spawn(
+            services.plex.clone(),
+            services.library.clone(),
+            async move { hub.closing().await },
+        );
+    }
     let leptos = leptos_options(&settings.site_root, bind);
     if !settings
         .site_root
@@ -427,6 +435,14 @@ fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::health))
         .route("/metrics", get(ops::metrics))
         .route("/api/admin/cache/clear", post(admin::clear_cache))
+        .route(
+            "/api/admin/plex-webhook",
+            get(crate::routes::plex_webhook::address),
+        )
+        .route(
+            crate::routes::plex_webhook::WEBHOOK_PATH,
+            post(crate::routes::plex_webhook::receive),
+        )
         .route(
             "/api/admin/library/{section}/refresh",
             post(admin::refresh_section),

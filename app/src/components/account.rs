@@ -15,7 +15,7 @@ pub async fn get_account() -> Result<AccountState, AppError> {
 
 /// Cookie (readable by scripts, holding no secret) that says this browser has a sign-in whose
 /// access token may have expired; the server sets and clears it with the session cookies.
-pub const SIGNED_IN_HINT: &str = "marquee_signed_in";
+pub const SIGNED_IN_HINT: &str = "__Host-marquee_signed_in";
 
 /// The account corner of the header.
 #[component]

@@ -5,6 +5,17 @@ use leptos_router::hooks::use_query_map;
 
 use crate::error::AppError;
 
+/// Marquee's mark and name, a link home: the top bar's, and the server's refusal page's.
+#[component]
+pub fn Brand() -> impl IntoView {
+    view! {
+        <a class="brand" href="/">
+            <span class="brand-mark" aria-hidden="true">"▶"</span>
+            "Marquee"
+        </a>
+    }
+}
+
 /// Top bar: the brand (home link) and a search box that works without JavaScript (a GET form).
 #[component]
 pub fn Header() -> impl IntoView {
@@ -12,10 +23,7 @@ pub fn Header() -> impl IntoView {
     let current = move || query.read().get("q").unwrap_or_default();
     view! {
         <header class="topbar">
-            <a class="brand" href="/">
-                <span class="brand-mark" aria-hidden="true">"▶"</span>
-                "Marquee"
-            </a>
+            <Brand />
             <form class="search" method="get" action="/search" role="search">
                 <input
                     type="search"
@@ -42,7 +50,14 @@ pub fn ErrorBox(err: AppError) -> impl IntoView {
         }
         AppError::PlexUnauthorized => "An administrator needs to update the Plex token.",
         AppError::NotFound(_) => "It may have been removed from the library.",
+        AppError::Unsupported(_) => {
+            "Its items stay in Plex; the libraries page lists what plays here."
+        }
         _ => "",
+    };
+    let heading = match &err {
+        AppError::Unsupported(_) => "Not something Marquee plays",
+        _ => "Something went wrong",
     };
     if matches!(err, AppError::SignInRequired) {
         let location = leptos_router::hooks::use_location();
@@ -60,7 +75,7 @@ pub fn ErrorBox(err: AppError) -> impl IntoView {
     }
     view! {
         <section class="error-box" role="alert">
-            <h2>"Something went wrong"</h2>
+            <h2>{heading}</h2>
             <p class="error-message">{err.to_string()}</p>
             <p class="muted">{hint}</p>
             <a class="button" href="/">"Back to the library"</a>

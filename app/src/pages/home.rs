@@ -34,6 +34,38 @@ pub fn HomePage() -> impl IntoView {
 #[component]
 fn Home(home: HomeData) -> impl IntoView {
     let has_continue = !home.continue_watching.is_empty();
+    let unplayable = (!home.unplayable.is_empty()).then(|| {
+        view! {
+            <section class="unplayable-sections">
+                <h2>"Also on this Plex server"</h2>
+                <p class="muted">"Marquee plays movies and TV shows; these libraries stay in Plex."</p>
+                <ul class="section-list">
+                    {home
+                        .unplayable
+                        .into_iter()
+                        .map(|s| {
+                            let (icon, what) = match s.kind.as_str() {
+                                "artist" => (IconKind::Music, "music"),
+                                "photo" => (IconKind::Photo, "photo"),
+                                _ => (IconKind::Film, "other"),
+                            };
+                            view! {
+                                <li>
+                                    <span class="section-link unplayable" aria-disabled="true">
+                                        <span class="section-icon"><Icon kind=icon /></span>
+                                        <span class="section-text">
+                                            <span>{s.title}</span>
+                                            <small class="muted">{format!("{what} library · not playable here")}</small>
+                                        </span>
+                                    </span>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </section>
+        }
+    });
     view! {
         <section class="sections">
             <h1>"Libraries"</h1>
@@ -44,8 +76,6 @@ fn Home(home: HomeData) -> impl IntoView {
                     .map(|s| {
                         let icon = match s.kind.as_str() {
                             "show" => IconKind::Tv,
-                            "artist" => IconKind::Music,
-                            "photo" => IconKind::Photo,
                             _ => IconKind::Film,
                         };
                         view! {
@@ -60,11 +90,15 @@ fn Home(home: HomeData) -> impl IntoView {
                     .collect_view()}
             </ul>
         </section>
+        {home
+            .continue_unavailable
+            .map(|why| view! { <p class="notice continue-unavailable" role="status">{why}</p> })}
         <Show when=move || has_continue>
             <section>
                 <h2>"Continue watching"</h2>
                 <PosterRow items=home.continue_watching.clone() />
             </section>
         </Show>
+        {unplayable}
     }
 }

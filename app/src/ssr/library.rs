@@ -117,16 +117,39 @@ impl Library {
         .await
     }
 
+    /// The home page. Only the sections are essential: if Plex fails to give the
+    /// continue-watching row, the page shows the libraries and says the row is missing.
     pub async fn home(&self) -> Result<HomeData, AppError> {
-        let sections = self.sections().await?;
-        let continue_watching = self
+        let (playable, unplayable): (Vec<_>, Vec<_>) = self
+            .sections()
+            .await?
+            .into_iter()
+            .partition(|s| playable_section(s.r#type));
+        // A server with neither the hub nor `/library/onDeck` has no such row: an empty one,
+        // cached like any other answer.
+        let continuing = self
             .cached(Tier::Media, "plex:continue", || async {
-                Ok(self.plex.on_deck().await?)
+                match self.plex.continue_watching().await {
+                    Err(marquee_plex::PlexError::NotFound { .. }) => Ok(Vec::new()),
+                    other => Ok(other?),
+                }
             })
-            .await?;
+            .await;
+        let (continue_watching, continue_unavailable) = match continuing {
+            Ok(items) => (items.iter().map(mapping::card).collect(), None),
+            Err(err) => {
+                tracing::warn!(%err, "the home page goes without its continue-watching row");
+                (
+                    Vec::new(),
+                    Some(format!("Continue watching could not be loaded: {err}.")),
+                )
+            }
+        };
         Ok(self.urls.sign(HomeData {
-            sections: sections.iter().map(mapping::section).collect(),
-            continue_watching: continue_watching.iter().map(mapping::card).collect(),
+            sections: playable.iter().map(mapping::section).collect(),
+            unplayable: unplayable.iter().map(mapping::section).collect(),
+            continue_watching,
+            continue_unavailable,
         }))
     }
 
@@ -140,6 +163,17 @@ impl Library {
     ) -> Result<SectionPage, AppError> {
         validate_key(section_key)?;
         let section = self.section(section_key).await?;
+        if !playable_section(section.r#type) {
+            return Err(AppError::Unsupported(format!(
+                "“{}” is {}; Marquee plays movies and TV shows only",
+                section.title,
+                match section.r#type {
+                    SectionType::Artist => "a music library",
+                    SectionType::Photo => "a photo library",
+                    _ => "a kind of library Marquee does not know",
+                }
+            )));
+        }
         let mut page = page.max(1);
         if page > 1 {
             let (_, total) = self.listing(section_key, 0).await?;
@@ -210,7 +244,7 @@ impl Library {
         let titles = self.cached(Tier::System, "plex:titles", || async {
             let mut all = Vec::new();
             for section in self.sections().await? {
-                if !matches!(section.r#type, SectionType::Movie | SectionType::Show) {
+                if !playable_section(section.r#type) {
                     continue;
                 }
                 let mut start = 0;
@@ -335,16 +369,61 @@ impl Library {
 
     /// Drop everything cached about a section after Plex rescans it.
     pub async fn invalidate_section(&self, section_key: &str) -> Result<u64, AppError> {
-        let mut dropped = 0;
-        for prefix in [
+        self.invalidate_prefixes(&[
             format!("plex:section:{section_key}:"),
             "plex:sections".to_string(),
             "plex:search:".to_string(),
             "plex:titles".to_string(),
-        ] {
+        ])
+        .await
+    }
+
+    /// Drops what a change Plex announced makes stale: the item's metadata, the children
+    /// listings, the listings of its section (of every section, when Plex does not say which), search, and
+    /// the continue-watching row. Returns how many cache entries went.
+    pub async fn forget_change(
+        &self,
+        change: &marquee_plex::LibraryChange,
+    ) -> Result<u64, AppError> {
+        use marquee_plex::LibraryChange;
+        let (mut dropped, section) = match change {
+            LibraryChange::Item { section, item } => {
+                if let Err(err) = self.store.forget_media_cache(item).await {
+                    tracing::warn!(%err, item, "could not forget the stored metadata");
+                }
+                // Children of every item: a new episode changes its season's and its show's
+                // listings, and Plex names only the episode.
+                let dropped = self
+                    .invalidate_prefixes(&[
+                        format!("plex:meta:{item}"),
+                        "plex:children:".to_owned(),
+                    ])
+                    .await?;
+                (dropped, section.as_deref())
+            }
+            LibraryChange::Section { section } => (0, Some(section.as_str())),
+        };
+        let listings = match section {
+            Some(key) => format!("plex:section:{key}:"),
+            None => "plex:section:".to_owned(),
+        };
+        dropped += self
+            .invalidate_prefixes(&[
+                listings,
+                "plex:continue".to_owned(),
+                "plex:search:".to_owned(),
+                "plex:titles".to_owned(),
+            ])
+            .await?;
+        Ok(dropped)
+    }
+
+    async fn invalidate_prefixes(&self, prefixes: &[String]) -> Result<u64, AppError> {
+        let mut dropped = 0;
+        for prefix in prefixes {
             dropped += self
                 .cache
-                .invalidate_prefix(&prefix)
+                .invalidate_prefix(prefix)
                 .await
                 .map_err(|e| super::errors::internal("cache", &e))?;
         }
@@ -362,4 +441,9 @@ pub fn validate_key(key: &str) -> Result<(), AppError> {
             "that is not a valid library key".into(),
         ))
     }
+}
+
+/// Whether Marquee can show and play a section's items (movies and TV, not music or photos).
+fn playable_section(kind: SectionType) -> bool {
+    matches!(kind, SectionType::Movie | SectionType::Show)
 }

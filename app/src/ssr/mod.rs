@@ -5,6 +5,7 @@ pub mod account;
 pub mod errors;
 pub mod library;
 pub mod mapping;
+pub mod refusal;
 pub mod sessions;
 pub mod urls;
 

@@ -105,6 +105,15 @@ fn rate_limited(retry_after: f64) -> Response {
     r
 }
 
+/// The start of every lookup made with the bot token: record the call, then the refusal Discord
+/// would give, if any: 401 without the bot token, or 429 when a rate limit is due.
+fn bot_refusal(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap) -> Option<Response> {
+    if !record(state, method, uri, headers, &Bytes::new()).1 {
+        return Some(unauthorized());
+    }
+    state.take_rate_limit().map(rate_limited)
+}
+
 fn unauthorized() -> Response {
     error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized")
 }
@@ -147,11 +156,8 @@ async fn guild_member(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if !record(&state, &method, &uri, &headers, &Bytes::new()).1 {
-        return unauthorized();
-    }
-    if let Some(wait) = state.take_rate_limit() {
-        return rate_limited(wait);
+    if let Some(refused) = bot_refusal(&state, &method, &uri, &headers) {
+        return refused;
     }
     let guilds = lock(&state.guilds);
     let Some(g) = guilds.iter().find(|g| g.id == guild) else {
@@ -165,11 +171,8 @@ async fn guild_member(
 
 /// `GET /users/@me/guilds` with the bot token: the servers the bot is in (partial guilds).
 async fn bot_guilds(AxState(state): S, method: Method, uri: Uri, headers: HeaderMap) -> Response {
-    if !record(&state, &method, &uri, &headers, &Bytes::new()).1 {
-        return unauthorized();
-    }
-    if let Some(wait) = state.take_rate_limit() {
-        return rate_limited(wait);
+    if let Some(refused) = bot_refusal(&state, &method, &uri, &headers) {
+        return refused;
     }
     let guilds: Vec<Value> = lock(&state.guilds)
         .iter()
@@ -188,11 +191,8 @@ async fn activity_instance(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if !record(&state, &method, &uri, &headers, &Bytes::new()).1 {
-        return unauthorized();
-    }
-    if let Some(wait) = state.take_rate_limit() {
-        return rate_limited(wait);
+    if let Some(refused) = bot_refusal(&state, &method, &uri, &headers) {
+        return refused;
     }
     let found = lock(&state.instances).get(&instance).cloned();
     match found {

@@ -5,6 +5,8 @@
 
 use serde_json::{Map, Value, json};
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use super::media::CLIP_MILLIS;
 
 /// Section keys, as Plex spells them (strings).
@@ -13,6 +15,10 @@ pub const MOVIES_SECTION: &str = "1";
 pub const SHOWS_SECTION: &str = "2";
 /// The large generated section used for paging tests.
 pub const ARCHIVE_SECTION: &str = "3";
+/// Section key of the music library (with `music_and_photos`): Marquee cannot play it.
+pub const MUSIC_SECTION: &str = "4";
+/// Section key of the photo library (with `music_and_photos`).
+pub const PHOTOS_SECTION: &str = "5";
 /// First ratingKey of the generated archive items.
 pub const ARCHIVE_BASE_KEY: i64 = 100_000;
 /// Base of the fake change stamps in thumb/art/part URLs.
@@ -135,10 +141,11 @@ pub struct FileSizes {
 }
 
 /// The whole demo library.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Library {
     fixed: Vec<Item>,
-    archive_items: usize,
+    /// How many generated items the archive holds; it grows when a test adds one.
+    archive_items: AtomicUsize,
     sizes: FileSizes,
 }
 
@@ -283,7 +290,7 @@ impl Library {
 
         Library {
             fixed,
-            archive_items,
+            archive_items: AtomicUsize::new(archive_items),
             sizes,
         }
     }
@@ -300,7 +307,7 @@ impl Library {
             return Some(item.clone());
         }
         let n = rating_key - ARCHIVE_BASE_KEY;
-        if n >= 0 && (n as usize) < self.archive_items {
+        if n >= 0 && (n as usize) < self.archive_len() {
             return Some(self.archive_item(n as usize));
         }
         None
@@ -328,10 +335,21 @@ impl Library {
         it
     }
 
+    /// How many items the archive holds now.
+    fn archive_len(&self) -> usize {
+        self.archive_items.load(Ordering::SeqCst)
+    }
+
+    /// A new item at the end of the archive (a file the server just scanned in).
+    pub fn add_archive_item(&self) -> Item {
+        let n = self.archive_items.fetch_add(1, Ordering::SeqCst);
+        self.archive_item(n)
+    }
+
     /// Number of items in a section's top level listing.
     pub fn section_len(&self, section: &str) -> Option<usize> {
         match section {
-            ARCHIVE_SECTION => Some(self.archive_items),
+            ARCHIVE_SECTION => Some(self.archive_len()),
             MOVIES_SECTION | SHOWS_SECTION => Some(self.top_level(section).len()),
             _ => None,
         }
@@ -347,7 +365,7 @@ impl Library {
     /// A page of a section's top level items.
     pub fn section_page(&self, section: &str, start: usize, size: usize) -> Vec<Item> {
         if section == ARCHIVE_SECTION {
-            let end = start.saturating_add(size).min(self.archive_items);
+            let end = start.saturating_add(size).min(self.archive_len());
             return (start.min(end)..end)
                 .map(|n| self.archive_item(n))
                 .collect();
@@ -391,7 +409,7 @@ impl Library {
             .cloned()
             .collect();
         out.extend(
-            (0..self.archive_items)
+            (0..self.archive_len())
                 .map(|n| self.archive_item(n))
                 .filter(|i| i.title.to_lowercase().contains(&q)),
         );
@@ -623,6 +641,8 @@ pub fn section_title(section: &str) -> &'static str {
         MOVIES_SECTION => "Movies",
         SHOWS_SECTION => "TV Shows",
         ARCHIVE_SECTION => "Archive",
+        MUSIC_SECTION => "Music",
+        PHOTOS_SECTION => "Photos",
         _ => "",
     }
 }

@@ -10,7 +10,9 @@ mod xml;
 
 use std::net::SocketAddr;
 
-pub use library::{ARCHIVE_BASE_KEY, ARCHIVE_SECTION, MOVIES_SECTION, SHOWS_SECTION};
+pub use library::{
+    ARCHIVE_BASE_KEY, ARCHIVE_SECTION, MOVIES_SECTION, MUSIC_SECTION, PHOTOS_SECTION, SHOWS_SECTION,
+};
 pub use media::{CLIP_MILLIS, MediaFiles, default_media_dir, ensure_media};
 pub use server::{FakePlexState, Fault, RecordedRequest, router};
 
@@ -52,6 +54,17 @@ pub struct FakePlexOptions {
     /// Whether the hand-made demo movies and show are there (off, with no large section, gives
     /// an empty library).
     pub demo_items: bool,
+    /// Whether `/library/onDeck` answers. Newer servers, and Plex's published API description,
+    /// drop it (404) for the continue-watching hub; older servers have only it.
+    pub on_deck: bool,
+    /// Whether `/hubs/continueWatching` answers (off: an older server, 404).
+    pub continue_hub: bool,
+    /// Whether the server also has a music ("Music", key 4, type `artist`) and a photo
+    /// ("Photos", key 5) library, which Marquee lists but cannot play.
+    pub music_and_photos: bool,
+    /// Whether `/:/websockets/notifications` answers (off: a server behind a proxy that does
+    /// not pass WebSockets; 404).
+    pub notifications: bool,
 }
 
 impl Default for FakePlexOptions {
@@ -63,6 +76,10 @@ impl Default for FakePlexOptions {
             version: "1.41.3.9314-a0bfb8370".to_string(),
             friendly_name: "Marquee Demo Library".to_string(),
             demo_items: true,
+            on_deck: false,
+            continue_hub: true,
+            music_and_photos: false,
+            notifications: true,
         }
     }
 }
@@ -147,6 +164,22 @@ impl FakePlex {
     /// How many requests had a path starting with `path_prefix` (query ignored).
     pub fn request_count(&self, path_prefix: &str) -> usize {
         self.state.request_count(path_prefix)
+    }
+
+    /// Adds an item to the "Archive" section and announces it on the notification socket, as
+    /// a real server does once it has scanned a new file. Returns its rating key.
+    pub fn add_item(&self) -> String {
+        self.state.add_item()
+    }
+
+    /// Where the server posts its webhooks (Plex → Settings → Webhooks), or none.
+    pub fn set_webhook(&self, url: Option<String>) {
+        self.state.set_webhook(url);
+    }
+
+    /// How many clients listen on `/:/websockets/notifications`.
+    pub fn notification_listeners(&self) -> usize {
+        self.state.notification_listeners()
     }
 
     /// Every request received so far, oldest first.

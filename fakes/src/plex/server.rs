@@ -20,8 +20,8 @@ use tower_http::services::ServeFile;
 
 use super::FakePlexOptions;
 use super::library::{
-    ARCHIVE_SECTION, FileSizes, Item, Kind, Library, MOVIES_SECTION, MediaKind, SHOWS_SECTION,
-    section_title,
+    ARCHIVE_SECTION, FileSizes, Item, Kind, Library, MOVIES_SECTION, MUSIC_SECTION, MediaKind,
+    PHOTOS_SECTION, SHOWS_SECTION, section_title,
 };
 use super::media::MediaFiles;
 use super::xml;
@@ -36,6 +36,8 @@ pub enum Fault {
     Delay(Duration),
     /// Answer with this status and an empty body.
     Status(u16),
+    /// Answer requests whose path starts with the prefix with the status; serve the rest.
+    StatusFor(&'static str, u16),
 }
 
 /// One request as the fake received it.
@@ -93,6 +95,10 @@ struct Inner {
     fault: Mutex<Option<Fault>>,
     sessions: Mutex<BTreeSet<String>>,
     section_updated: HashMap<&'static str, AtomicI64>,
+    /// Notifications for the clients on `/:/websockets/notifications` (JSON text).
+    events: tokio::sync::broadcast::Sender<String>,
+    /// Where webhooks go, if anywhere.
+    webhook: Mutex<Option<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -129,6 +135,8 @@ impl FakePlexState {
                 fault: Mutex::new(None),
                 sessions: Mutex::new(BTreeSet::new()),
                 section_updated,
+                events: tokio::sync::broadcast::channel(64).0,
+                webhook: Mutex::new(None),
             }),
         })
     }
@@ -149,6 +157,117 @@ impl FakePlexState {
     /// See [`super::FakePlex::requests`].
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.inner.requests).clone()
+    }
+
+    /// A new item at the end of the "Archive" section, announced as Plex announces a scanned
+    /// file: timeline entries on the notification socket (created, then processed), then the
+    /// section scan's activity ending. Returns its rating key.
+    pub fn add_item(&self) -> String {
+        let item = self.inner.library.add_archive_item();
+        let now = self.bump_section(ARCHIVE_SECTION);
+        for state in [0, 5] {
+            self.notify(json!({
+                "type": "timeline",
+                "size": 1,
+                "TimelineEntry": [{
+                    "identifier": "com.plexapp.plugins.library",
+                    "sectionID": ARCHIVE_SECTION,
+                    "itemID": item.rating_key.to_string(),
+                    "type": 1,
+                    "title": item.title,
+                    "state": state,
+                    "updatedAt": now,
+                }]
+            }));
+        }
+        self.notify(json!({
+            "type": "activity",
+            "size": 1,
+            "ActivityNotification": [{
+                "event": "ended",
+                "uuid": format!("00000000-0000-4000-8000-{:012}", item.rating_key),
+                "Activity": {
+                    "uuid": format!("00000000-0000-4000-8000-{:012}", item.rating_key),
+                    "type": "library.update.section",
+                    "cancellable": false,
+                    "userID": 1,
+                    "title": format!("Scanning {}", section_title(ARCHIVE_SECTION)),
+                    "subtitle": "",
+                    "progress": 100,
+                    "Context": {"librarySectionID": ARCHIVE_SECTION},
+                }
+            }]
+        }));
+        self.post_webhook(json!({
+            "event": "library.new",
+            "user": true,
+            "owner": true,
+            "Account": {"id": 1, "title": "owner"},
+            "Server": {"title": self.inner.opts.friendly_name, "uuid": self.inner.opts.machine_identifier},
+            "Metadata": {
+                "librarySectionType": "movie",
+                "ratingKey": item.rating_key.to_string(),
+                "key": format!("/library/metadata/{}", item.rating_key),
+                "librarySectionTitle": section_title(ARCHIVE_SECTION),
+                "librarySectionID": ARCHIVE_SECTION.parse::<i64>().unwrap_or(0),
+                "type": "movie",
+                "title": item.title,
+                "addedAt": now,
+            },
+        }));
+        item.rating_key.to_string()
+    }
+
+    /// See [`super::FakePlex::set_webhook`].
+    pub fn set_webhook(&self, url: Option<String>) {
+        *lock(&self.inner.webhook) = url;
+    }
+
+    /// Posts a webhook as Plex does: `multipart/form-data` with the event JSON as `payload`
+    /// (and, for new items, a small JPEG as `thumb`), from a task of its own, no retries.
+    fn post_webhook(&self, payload: Value) {
+        let Some(url) = lock(&self.inner.webhook).clone() else {
+            return;
+        };
+        tokio::spawn(async move {
+            let thumb = reqwest::multipart::Part::bytes(vec![0xFF, 0xD8, 0xFF, 0xD9])
+                .file_name("thumb.jpg")
+                .mime_str("image/jpeg");
+            let mut form = reqwest::multipart::Form::new().text("payload", payload.to_string());
+            if let Ok(thumb) = thumb {
+                form = form.part("thumb", thumb);
+            }
+            match reqwest::Client::new()
+                .post(&url)
+                .multipart(form)
+                .send()
+                .await
+            {
+                Ok(r) if r.status().is_success() => {}
+                Ok(r) => tracing::warn!(status = %r.status(), "the webhook was refused"),
+                Err(err) => tracing::warn!(%err, "the webhook could not be posted"),
+            }
+        });
+    }
+
+    /// Marks a section as changed now; returns the new `updatedAt`.
+    fn bump_section(&self, section: &str) -> i64 {
+        match self.inner.section_updated.get(section) {
+            Some(stamp) => stamp.fetch_add(1, Ordering::SeqCst) + 1,
+            None => 0,
+        }
+    }
+
+    /// Sends a notification to every connected client, as `{"NotificationContainer": …}`.
+    fn notify(&self, container: Value) {
+        let text = json!({ "NotificationContainer": container }).to_string();
+        // No client listening is fine: Plex drops notifications nobody is connected for.
+        let _ = self.inner.events.send(text);
+    }
+
+    /// How many clients are connected to the notification socket.
+    pub fn notification_listeners(&self) -> usize {
+        self.inner.events.receiver_count()
     }
 
     /// See [`super::FakePlex::set_fault`].
@@ -237,6 +356,9 @@ async fn handle(State(state): State<FakePlexState>, req: Request) -> Response {
         Some(Fault::Status(code)) => {
             return status(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
         }
+        Some(Fault::StatusFor(prefix, code)) if req.uri().path().starts_with(prefix) => {
+            return status(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+        }
         Some(Fault::MalformedJson) => {
             return (
                 [(header::CONTENT_TYPE, "application/json")],
@@ -244,7 +366,7 @@ async fn handle(State(state): State<FakePlexState>, req: Request) -> Response {
             )
                 .into_response();
         }
-        None => {}
+        Some(Fault::StatusFor(..)) | None => {}
     }
 
     let query: Vec<(String, String)> = req
@@ -291,6 +413,12 @@ async fn handle(State(state): State<FakePlexState>, req: Request) -> Response {
 
     let method = req.method().clone();
     let is_get = method == Method::GET || method == Method::HEAD;
+    if segs.as_slice() == [":", "websockets", "notifications"] && is_get {
+        if !state.inner.opts.notifications {
+            return status(StatusCode::NOT_FOUND);
+        }
+        return notifications(state.clone(), req).await;
+    }
     let lib = &state.inner.library;
     match segs.as_slice() {
         ["library", "sections"] if is_get => sections(&state, &ctx),
@@ -303,6 +431,14 @@ async fn handle(State(state): State<FakePlexState>, req: Request) -> Response {
                 }
                 None => status(StatusCode::NOT_FOUND),
             }
+        }
+        ["library", "sections", _, "onDeck"] | ["library", "onDeck"]
+            if is_get && !state.inner.opts.on_deck =>
+        {
+            status(StatusCode::NOT_FOUND)
+        }
+        ["hubs", "continueWatching", ..] if is_get && !state.inner.opts.continue_hub => {
+            status(StatusCode::NOT_FOUND)
         }
         ["library", "sections", id, "onDeck"] if is_get => {
             let items: Vec<Item> = lib
@@ -473,8 +609,25 @@ fn sections(state: &FakePlexState, ctx: &Ctx) -> Response {
             "Plex Movie",
             "/data/archive",
         ),
+        (
+            MUSIC_SECTION,
+            "artist",
+            "tv.plex.agents.music",
+            "Plex Music",
+            "/data/music",
+        ),
+        (
+            PHOTOS_SECTION,
+            "photo",
+            "com.plexapp.agents.none",
+            "Plex Photo Scanner",
+            "/data/photos",
+        ),
     ]
     .into_iter()
+    .filter(|(key, ..)| {
+        state.inner.opts.music_and_photos || ![MUSIC_SECTION, PHOTOS_SECTION].contains(key)
+    })
     .map(|(key, ty, agent, scanner, location)| {
         let updated = state.section_updated_at(key).unwrap_or(0);
         json!({
@@ -510,6 +663,13 @@ fn sections(state: &FakePlexState, ctx: &Ctx) -> Response {
 }
 
 fn section_all(state: &FakePlexState, ctx: &Ctx, id: &str) -> Response {
+    if [MUSIC_SECTION, PHOTOS_SECTION].contains(&id) {
+        return if state.inner.opts.music_and_photos {
+            unplayable_section(ctx, id)
+        } else {
+            status(StatusCode::NOT_FOUND)
+        };
+    }
     let lib = &state.inner.library;
     let Some(total) = lib.section_len(id) else {
         return status(StatusCode::NOT_FOUND);
@@ -540,6 +700,68 @@ fn section_all(state: &FakePlexState, ctx: &Ctx, id: &str) -> Response {
     headers.insert("X-Plex-Container-Start", HeaderValue::from(start));
     headers.insert("X-Plex-Container-Total-Size", HeaderValue::from(total));
     resp
+}
+
+/// `GET /:/websockets/notifications`: the server's events as WebSocket text messages, until
+/// the client goes away.
+async fn notifications(state: FakePlexState, req: Request) -> Response {
+    use axum::extract::FromRequest;
+    use axum::extract::ws::{Message, WebSocketUpgrade};
+    let upgrade = match WebSocketUpgrade::from_request(req, &state).await {
+        Ok(u) => u,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let mut events = state.inner.events.subscribe();
+    upgrade.on_upgrade(move |mut socket| async move {
+        loop {
+            tokio::select! {
+                event = events.recv() => match event {
+                    Ok(text) => {
+                        if socket.send(Message::Text(text.into())).await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                },
+                incoming = socket.recv() => match incoming {
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                    Some(Ok(_)) => {}
+                },
+            }
+        }
+    })
+}
+
+/// The music library's one artist, or the photo library's one album: what a client that
+/// plays only video gets when it opens them anyway.
+fn unplayable_section(ctx: &Ctx, id: &str) -> Response {
+    let (view_group, entry) = if id == MUSIC_SECTION {
+        (
+            "artist",
+            json!({"ratingKey": "9001", "key": "/library/metadata/9001/children", "type": "artist",
+                   "title": "The Demo Band", "summary": "", "index": 1, "addedAt": 1_690_000_000,
+                   "thumb": "/library/metadata/9001/thumb/1690000000"}),
+        )
+    } else {
+        (
+            "photo",
+            json!({"ratingKey": "9101", "key": "/library/metadata/9101/children", "type": "photo",
+                   "title": "Summer 2024", "index": 1, "addedAt": 1_690_000_000}),
+        )
+    };
+    ctx.container(json!({
+        "size": 1,
+        "totalSize": 1,
+        "offset": 0,
+        "allowSync": false,
+        "librarySectionID": id.parse::<i64>().unwrap_or(0),
+        "librarySectionTitle": section_title(id),
+        "title1": section_title(id),
+        "title2": "All",
+        "viewGroup": view_group,
+        "Directory": [entry],
+    }))
 }
 
 fn listing(state: &FakePlexState, ctx: &Ctx, extra: Value, items: &[Item]) -> Response {

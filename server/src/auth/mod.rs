@@ -23,12 +23,27 @@ use discord::DiscordOAuth;
 use marquee_store::secret::{hash_secret, new_secret};
 use tokens::{AccessKeys, Claims, TokenError};
 
+// Every cookie's name carries the `__Host-` prefix: a browser stores such a cookie only from
+// this very host, Secure, with `Path=/` and no `Domain`. So a page on a sibling subdomain
+// cannot plant ("toss") its own sign-in, refresh token or OAuth state into a viewer's browser
+// for Marquee to read, which it could with a plain name and `Domain=` the parent domain.
+
 /// Cookie holding the access token (sent with every request).
-pub const ACCESS_COOKIE: &str = "marquee_access";
-/// Cookie holding the refresh token (sent only to `/auth`).
-pub const REFRESH_COOKIE: &str = "marquee_refresh";
+pub const ACCESS_COOKIE: &str = "__Host-marquee_access";
+/// Cookie holding the refresh token (`SameSite=Strict`, read only by `/auth/refresh` and
+/// `/auth/logout`).
+pub const REFRESH_COOKIE: &str = "__Host-marquee_refresh";
 /// Cookie binding an OAuth2 round trip to the browser that started it.
-pub const STATE_COOKIE: &str = "marquee_oauth_state";
+pub const STATE_COOKIE: &str = "__Host-marquee_oauth_state";
+
+/// The names (and paths) older Marquees used, deleted whenever cookies are set, so an
+/// upgraded browser does not keep carrying a token nothing reads.
+const LEGACY_COOKIES: [(&str, &str); 4] = [
+    ("marquee_access", "/"),
+    ("marquee_refresh", "/auth"),
+    ("marquee_oauth_state", "/auth"),
+    ("marquee_signed_in", "/"),
+];
 
 /// Why a request is not signed in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -259,41 +274,48 @@ impl Auth {
         Ok(self.keys.verify(&token)?)
     }
 
-    /// The `Set-Cookie` values for a new pair.
-    pub fn cookies(&self, issued: &Issued) -> [String; 3] {
-        [
+    /// The `Set-Cookie` values for a new pair (and the deletion of any legacy cookies).
+    pub fn cookies(&self, issued: &Issued) -> Vec<String> {
+        let mut cookies = vec![
             hint_cookie(Some(self.refresh_ttl)),
             build_cookie(
                 ACCESS_COOKIE,
                 &issued.access,
-                "/",
                 SameSite::Lax,
                 Some(self.keys.ttl),
             ),
             build_cookie(
                 REFRESH_COOKIE,
                 &issued.refresh,
-                "/auth",
                 SameSite::Strict,
                 Some(self.refresh_ttl),
             ),
-        ]
+        ];
+        cookies.extend(legacy_deletions());
+        cookies
     }
 
-    /// `Set-Cookie` values that delete both cookies.
-    pub fn cleared_cookies() -> [String; 3] {
-        [
+    /// `Set-Cookie` values that delete both cookies and the hint.
+    pub fn cleared_cookies() -> Vec<String> {
+        let mut cookies = vec![
             hint_cookie(Some(Duration::ZERO)),
-            build_cookie(ACCESS_COOKIE, "", "/", SameSite::Lax, Some(Duration::ZERO)),
-            build_cookie(
-                REFRESH_COOKIE,
-                "",
-                "/auth",
-                SameSite::Strict,
-                Some(Duration::ZERO),
-            ),
-        ]
+            build_cookie(ACCESS_COOKIE, "", SameSite::Lax, Some(Duration::ZERO)),
+            build_cookie(REFRESH_COOKIE, "", SameSite::Strict, Some(Duration::ZERO)),
+        ];
+        cookies.extend(legacy_deletions());
+        cookies
     }
+}
+
+/// Deletions of the cookies older Marquees set under names without the prefix.
+fn legacy_deletions() -> impl Iterator<Item = String> {
+    LEGACY_COOKIES.iter().map(|(name, path)| {
+        Cookie::build((*name, ""))
+            .path(*path)
+            .max_age(cookie::time::Duration::ZERO)
+            .build()
+            .to_string()
+    })
 }
 
 /// The script-readable "this browser has a sign-in" hint (no secret in it), so a page whose
@@ -309,20 +331,24 @@ fn hint_cookie(max_age: Option<Duration>) -> String {
     c.build().to_string()
 }
 
-/// An HttpOnly, Secure cookie. Browsers accept Secure cookies from `http://localhost` and
-/// `127.0.0.1`, so this works in development too.
+/// An HttpOnly `__Host-` cookie: Secure, `Path=/`, no `Domain` (what the prefix demands).
+/// Browsers accept Secure cookies from `http://localhost` and `127.0.0.1`, so this works in
+/// development too.
 pub fn build_cookie(
     name: &str,
     value: &str,
-    path: &str,
     same_site: SameSite,
     max_age: Option<Duration>,
 ) -> String {
+    debug_assert!(
+        name.starts_with("__Host-"),
+        "{name} lacks the __Host- prefix"
+    );
     let mut c = Cookie::build((name.to_owned(), value.to_owned()))
         .http_only(true)
         .secure(true)
         .same_site(same_site)
-        .path(path.to_owned());
+        .path("/");
     if let Some(age) = max_age {
         c = c.max_age(cookie::time::Duration::seconds(age.as_secs() as i64));
     }

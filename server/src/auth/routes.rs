@@ -124,7 +124,6 @@ pub async fn login(State(state): State<AppState>, Query(q): Query<LoginQuery>) -
     let cookie = build_cookie(
         STATE_COOKIE,
         &value,
-        "/auth",
         SameSite::Lax,
         Some(std::time::Duration::from_secs(600)),
     );
@@ -155,7 +154,6 @@ pub async fn callback(
     let clear_state = build_cookie(
         STATE_COOKIE,
         "",
-        "/auth",
         SameSite::Lax,
         Some(std::time::Duration::ZERO),
     );
@@ -220,7 +218,7 @@ pub async fn callback(
     match issued {
         Ok(issued) => {
             tracing::info!(discord_id = %user.id, "signed in with Discord");
-            let mut cookies = auth.cookies(&issued).to_vec();
+            let mut cookies = auth.cookies(&issued);
             cookies.push(clear_state);
             with_cookies(Redirect::to(&return_to).into_response(), &cookies)
         }

@@ -24,6 +24,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::transcodes::{Begin, Owner};
 use app::error::AppError;
+use marquee_store::secret::TranscodeOwner;
 
 const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
 
@@ -38,6 +39,7 @@ pub async fn start(
     State(state): State<AppState>,
     Path((rating_key, media_index)): Path<(String, u32)>,
     Query(query): Query<StartQuery>,
+    named: Option<Extension<TranscodeOwner>>,
     client: Option<Extension<ClientAddr>>,
 ) -> Result<Response, ApiError> {
     app::ssr::library::validate_key(&rating_key)?;
@@ -45,7 +47,7 @@ pub async fn start(
     if !valid_session(&session) {
         return Err(ApiError::BadRequest("not a transcode session id".into()));
     }
-    let owner = owner_of(&state, &rating_key, media_index, &session, client)?;
+    let owner = owner_of(named, client)?;
     let item = app::ssr::urls::transcode_item(&rating_key, media_index);
     let slot = match state.transcodes.begin(&session, &item, &owner) {
         Ok(Begin::Start(slot)) => slot,
@@ -81,22 +83,15 @@ pub async fn start(
     Ok(playlist(body))
 }
 
-/// Whom a transcode counts against: the person its token names, else the client address.
+/// Whom a transcode counts against: the person its token names (the access guard checked the
+/// token and left whom it names as a request extension), else the client address.
 fn owner_of(
-    state: &AppState,
-    rating_key: &str,
-    media_index: u32,
-    session: &str,
+    named: Option<Extension<TranscodeOwner>>,
     client: Option<Extension<ClientAddr>>,
 ) -> Result<Owner, ApiError> {
-    let item = app::ssr::urls::transcode_item(rating_key, media_index);
-    // The access guard has checked this token already; this reads whom it names.
-    let named = state
-        .services
-        .urls
-        .signer()
-        .check_transcode_token(&item, session, app::ssr::urls::unix_now())
-        .map_err(|_| ApiError::BadRequest("not a transcode session id".into()))?;
+    let Some(Extension(named)) = named else {
+        return Err(ApiError::BadRequest("not a transcode session id".into()));
+    };
     let address = client.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.bucket);
     Ok(Owner::of(&named, address))
 }
@@ -107,9 +102,10 @@ async fn touch(
     rating_key: &str,
     media_index: u32,
     session: &str,
+    named: Option<Extension<TranscodeOwner>>,
     client: Option<Extension<ClientAddr>>,
 ) -> Result<(), ApiError> {
-    let owner = owner_of(state, rating_key, media_index, session, client)?;
+    let owner = owner_of(named, client)?;
     let item = app::ssr::urls::transcode_item(rating_key, media_index);
     state
         .transcodes
@@ -126,6 +122,7 @@ async fn touch(
 pub async fn session_file(
     State(state): State<AppState>,
     Path((rating_key, media_index, session, rest)): Path<(String, u32, String, String)>,
+    named: Option<Extension<TranscodeOwner>>,
     client: Option<Extension<ClientAddr>>,
 ) -> Result<Response, ApiError> {
     app::ssr::library::validate_key(&rating_key)?;
@@ -134,7 +131,7 @@ pub async fn session_file(
             "not an HLS file of a transcode session".into(),
         ));
     }
-    touch(&state, &rating_key, media_index, &session, client).await?;
+    touch(&state, &rating_key, media_index, &session, named, client).await?;
     let path = format!("/video/:/transcode/universal/session/{session}/{rest}");
     let upstream = state.services.plex.fetch(&path, None).await?;
     if rest.ends_with(".m3u8") {
@@ -165,12 +162,13 @@ pub async fn stop(
 pub async fn ping(
     State(state): State<AppState>,
     Path((rating_key, media_index, session)): Path<(String, u32, String)>,
+    named: Option<Extension<TranscodeOwner>>,
     client: Option<Extension<ClientAddr>>,
 ) -> Result<StatusCode, ApiError> {
     if !valid_session(&session) {
         return Err(ApiError::BadRequest("not a transcode session id".into()));
     }
-    touch(&state, &rating_key, media_index, &session, client).await?;
+    touch(&state, &rating_key, media_index, &session, named, client).await?;
     if let Err(err) = state.services.plex.ping_transcode(&session).await {
         tracing::debug!(%err, "Plex did not take a transcode ping");
     }

@@ -11,6 +11,7 @@ pub mod hls;
 pub mod images;
 pub mod media;
 pub mod ops;
+pub mod plex_webhook;
 pub mod sessions;
 
 use axum::http::{HeaderMap, HeaderName, header};

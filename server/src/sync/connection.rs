@@ -220,13 +220,7 @@ impl Identity {
 
     /// The Sessions door's rule for this account.
     fn admits(&self, account: Option<&app::model::Account>) -> bool {
-        let visitor = match account {
-            Some(a) => crate::access::Visitor::Person {
-                name: a.name.clone(),
-                allowed: a.allowed,
-            },
-            None => crate::access::Visitor::Stranger,
-        };
+        let visitor = crate::access::Visitor::of(account);
         crate::access::admit_session(&visitor, self.policy).is_ok()
     }
 

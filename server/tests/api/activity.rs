@@ -140,13 +140,13 @@ impl World {
         };
         self.discord.sign_in_as(Some(user.clone()));
         let r = http.get(self.app.url("/auth/login")).send().await.unwrap();
-        let state = cookie_of(&r, "marquee_oauth_state");
+        let state = cookie_of(&r, "__Host-marquee_oauth_state");
         let to_discord = r.headers()[LOCATION].to_str().unwrap().to_owned();
         let r = http.get(&to_discord).send().await.unwrap();
         let back = r.headers()[LOCATION].to_str().unwrap().to_owned();
         let r = http.get(&back).header(COOKIE, state).send().await.unwrap();
         assert!(r.status().is_redirection(), "{}", r.status());
-        cookie_of(&r, "marquee_access")
+        cookie_of(&r, "__Host-marquee_access")
     }
 
     /// The server lets the host and DJs drive (`/settings control`), and Ana `/play`s in the

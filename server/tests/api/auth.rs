@@ -81,6 +81,19 @@ fn cookie<'a>(cookies: &'a [(String, String, String)], name: &str) -> &'a (Strin
         .unwrap_or_else(|| panic!("no {name} cookie in {cookies:?}"))
 }
 
+/// A cookie set the way the `__Host-` prefix demands (so a browser keeps it): its attributes
+/// are exactly HttpOnly, Secure, the given SameSite, `Path=/` and a Max-Age; no `Domain`.
+fn assert_host_cookie(c: &(String, String, String), same_site: &str) {
+    assert!(c.0.starts_with("__Host-"), "{}", c.2);
+    let same_site = format!("SameSite={same_site}");
+    let mut attributes: Vec<&str> = c.2.split(';').skip(1).map(str::trim).collect();
+    attributes.retain(|a| !a.starts_with("Max-Age="));
+    attributes.sort_unstable();
+    let mut expected = vec!["HttpOnly", "Secure", same_site.as_str(), "Path=/"];
+    expected.sort_unstable();
+    assert_eq!(attributes, expected, "{}", c.2);
+}
+
 struct Signed {
     access: String,
     refresh: String,
@@ -110,19 +123,9 @@ impl World {
             "{to_discord}"
         );
         assert!(to_discord.contains("scope=identify") && to_discord.contains("response_type=code"));
-        let state_cookie = cookie(&set_cookies(&r), "marquee_oauth_state").clone();
+        let state_cookie = cookie(&set_cookies(&r), "__Host-marquee_oauth_state").clone();
         let state = state_cookie.1.clone();
-        let attributes: Vec<&str> = state_cookie.2.split(';').skip(1).map(str::trim).collect();
-        assert!(
-            attributes
-                .iter()
-                .all(
-                    |a| ["HttpOnly", "Secure", "SameSite=Lax", "Path=/auth"].contains(a)
-                        || a.starts_with("Max-Age=")
-                ),
-            "only Marquee's own attributes: {}",
-            state_cookie.2
-        );
+        assert_host_cookie(&state_cookie, "Lax");
 
         let r = self.http.get(&to_discord).send().await.unwrap();
         let back = r.headers()[LOCATION].to_str().unwrap().to_owned();
@@ -134,7 +137,7 @@ impl World {
         let r = self
             .http
             .get(&back)
-            .header(COOKIE, format!("marquee_oauth_state={state}"))
+            .header(COOKIE, format!("__Host-marquee_oauth_state={state}"))
             .send()
             .await
             .unwrap();
@@ -146,14 +149,10 @@ impl World {
         );
         let back_to = r.headers()[LOCATION].to_str().unwrap().to_owned();
         let cookies = set_cookies(&r);
-        let access = cookie(&cookies, "marquee_access");
-        let refresh = cookie(&cookies, "marquee_refresh");
-        for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
-            assert!(access.2.contains(attr), "{attr} in {}", access.2);
-        }
-        for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/auth"] {
-            assert!(refresh.2.contains(attr), "{attr} in {}", refresh.2);
-        }
+        let access = cookie(&cookies, "__Host-marquee_access");
+        let refresh = cookie(&cookies, "__Host-marquee_refresh");
+        assert_host_cookie(access, "Lax");
+        assert_host_cookie(refresh, "Strict");
         (
             Signed {
                 access: access.1.clone(),
@@ -167,7 +166,7 @@ impl World {
         let r = self
             .http
             .get(self.app.url("/api/me"))
-            .header(COOKIE, format!("marquee_access={access}"))
+            .header(COOKIE, format!("__Host-marquee_access={access}"))
             .send()
             .await
             .unwrap();
@@ -177,7 +176,7 @@ impl World {
     async fn refresh(&self, refresh: &str) -> reqwest::Response {
         self.http
             .post(self.app.url("/auth/refresh"))
-            .header(COOKIE, format!("marquee_refresh={refresh}"))
+            .header(COOKIE, format!("__Host-marquee_refresh={refresh}"))
             .header(ORIGIN, self.app.running.url())
             .send()
             .await
@@ -212,6 +211,7 @@ both_modes! {
     ],
     roomy_world => [
         sign_in_never_returns_to_another_site,
+        cookies_tossed_from_a_sibling_subdomain_are_ignored,
     ],
 }
 
@@ -291,7 +291,7 @@ async fn a_signed_in_viewer_joins_as_their_discord_member_and_nobody_else_can(w:
         .to_owned();
     let signed = w.sign_in().await;
     let mine = format!("discord-{}", w.ana.id);
-    let cookie = format!("marquee_access={}", signed.access);
+    let cookie = format!("__Host-marquee_access={}", signed.access);
     assert_eq!(
         join_ws(&w, &session, Some(&cookie), None).await,
         Ok(mine.clone())
@@ -363,7 +363,7 @@ async fn with_guests_off_a_share_link_shows_a_stranger_nothing(w: World) {
     let r = w
         .http
         .get(w.app.url(&page))
-        .header(COOKIE, format!("marquee_access={}", signed.access))
+        .header(COOKIE, format!("__Host-marquee_access={}", signed.access))
         .send()
         .await
         .unwrap();
@@ -439,8 +439,8 @@ async fn an_expired_access_token_is_refreshed_and_the_refresh_token_rotates(w: W
     let r = w.refresh(&signed.refresh).await;
     assert_eq!(r.status(), 200);
     let cookies = set_cookies(&r);
-    let access = cookie(&cookies, "marquee_access").1.clone();
-    let refresh = cookie(&cookies, "marquee_refresh").1.clone();
+    let access = cookie(&cookies, "__Host-marquee_access").1.clone();
+    let refresh = cookie(&cookies, "__Host-marquee_refresh").1.clone();
     assert_ne!(refresh, signed.refresh, "the refresh token rotates");
     let (status, me) = w.me(&access).await;
     assert_eq!((status, me["name"].as_str()), (200, Some("ana")));
@@ -451,16 +451,20 @@ async fn an_expired_access_token_is_refreshed_and_the_refresh_token_rotates(w: W
 async fn a_replayed_refresh_token_revokes_the_whole_sign_in(w: World) {
     let signed = w.sign_in().await;
     let r = w.refresh(&signed.refresh).await;
-    let next = cookie(&set_cookies(&r), "marquee_refresh").1.clone();
+    let next = cookie(&set_cookies(&r), "__Host-marquee_refresh").1.clone();
     // The browser moves on...
     let r = w.refresh(&next).await;
     assert_eq!(r.status(), 200);
-    let newer = cookie(&set_cookies(&r), "marquee_refresh").1.clone();
+    let newer = cookie(&set_cookies(&r), "__Host-marquee_refresh").1.clone();
     // ...then someone presents the first one again.
     let r = w.refresh(&signed.refresh).await;
     assert_eq!(r.status(), 401);
     let cleared = set_cookies(&r);
-    assert!(cookie(&cleared, "marquee_access").2.contains("Max-Age=0"));
+    assert!(
+        cookie(&cleared, "__Host-marquee_access")
+            .2
+            .contains("Max-Age=0")
+    );
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"], "refresh_reused");
     // ...and the legitimate newer token is dead too.
@@ -469,6 +473,22 @@ async fn a_replayed_refresh_token_revokes_the_whole_sign_in(w: World) {
     // A fresh sign-in is unaffected.
     let again = w.sign_in().await;
     assert_eq!(w.refresh(&again.refresh).await.status(), 200);
+}
+
+/// Claims for Ana (user 1) valid for ten minutes, from the given issuer for the audience.
+fn ana_claims(w: &World, iss: &str, aud: &str) -> Claims {
+    let now = chrono::Utc::now().timestamp();
+    Claims {
+        sub: "1".into(),
+        did: w.ana.id.to_string(),
+        name: "ana".into(),
+        allowed: true,
+        iat: now,
+        exp: now + 600,
+        iss: iss.into(),
+        aud: aud.into(),
+        sid: String::new(),
+    }
 }
 
 async fn tampered_or_foreign_tokens_are_refused(w: World) {
@@ -485,22 +505,11 @@ async fn tampered_or_foreign_tokens_are_refused(w: World) {
         (401, Some("invalid_token"))
     );
 
-    let now = chrono::Utc::now().timestamp();
     let foreign = AccessKeys::new(
         b"some other server's key",
         std::time::Duration::from_secs(900),
     )
-    .sign(&Claims {
-        sub: "1".into(),
-        did: w.ana.id.to_string(),
-        name: "ana".into(),
-        allowed: true,
-        iat: now,
-        exp: now + 600,
-        iss: tokens::ISSUER.into(),
-        aud: tokens::AUDIENCE.into(),
-        sid: String::new(),
-    });
+    .sign(&ana_claims(&w, tokens::ISSUER, tokens::AUDIENCE));
     let (status, body) = w.me(&foreign).await;
     assert_eq!(
         (status, body["error"].as_str()),
@@ -513,17 +522,7 @@ async fn tampered_or_foreign_tokens_are_refused(w: World) {
         ("someone-else", "marquee-access"),
         ("", ""),
     ] {
-        let token = w.keys().sign(&Claims {
-            sub: "1".into(),
-            did: w.ana.id.to_string(),
-            name: "ana".into(),
-            allowed: true,
-            iat: now,
-            exp: now + 600,
-            iss: iss.into(),
-            aud: aud.into(),
-            sid: String::new(),
-        });
+        let token = w.keys().sign(&ana_claims(&w, iss, aud));
         let (status, body) = w.me(&token).await;
         assert_eq!(
             (status, body["error"].as_str()),
@@ -537,14 +536,14 @@ async fn tampered_or_foreign_tokens_are_refused(w: World) {
 
 async fn bad_codes_and_cancelled_sign_ins_get_a_clear_page(w: World) {
     let start = w.http.get(w.app.url("/auth/login")).send().await.unwrap();
-    let state = cookie(&set_cookies(&start), "marquee_oauth_state")
+    let state = cookie(&set_cookies(&start), "__Host-marquee_oauth_state")
         .1
         .clone();
     let nonce = state.split('|').next().unwrap().to_owned();
     let callback = |query: String| {
         w.http
             .get(w.app.url(&format!("/auth/callback?{query}")))
-            .header(COOKIE, format!("marquee_oauth_state={state}"))
+            .header(COOKIE, format!("__Host-marquee_oauth_state={state}"))
             .send()
     };
     // A code Discord never issued (or one already used, or expired).
@@ -610,9 +609,13 @@ async fn two_tabs_refresh_at_once_and_signing_out_ends_everything(w: World) {
         "both tabs stay signed in"
     );
     let (ca, cb) = (set_cookies(&a), set_cookies(&b));
-    let refresh = cookie(&ca, "marquee_refresh").1.clone();
-    assert_eq!(refresh, cookie(&cb, "marquee_refresh").1, "one successor");
-    let access = cookie(&ca, "marquee_access").1.clone();
+    let refresh = cookie(&ca, "__Host-marquee_refresh").1.clone();
+    assert_eq!(
+        refresh,
+        cookie(&cb, "__Host-marquee_refresh").1,
+        "one successor"
+    );
+    let access = cookie(&ca, "__Host-marquee_access").1.clone();
     assert_eq!(
         w.refresh(&refresh).await.status(),
         200,
@@ -621,7 +624,7 @@ async fn two_tabs_refresh_at_once_and_signing_out_ends_everything(w: World) {
 
     // A tab's WebSocket, joined with the access cookie.
     let (session, _) = crate::helpers::viewer::create_session(&w.app, "101", "Host").await;
-    let cookie_header = format!("marquee_access={access}");
+    let cookie_header = format!("__Host-marquee_access={access}");
     let (joined, mut ws) = open_ws(&w, &session, Some(&cookie_header), None).await;
     assert_eq!(joined, Ok(format!("discord-{}", w.ana.id)));
     assert_eq!(w.me(&access).await.0, 200);
@@ -629,7 +632,7 @@ async fn two_tabs_refresh_at_once_and_signing_out_ends_everything(w: World) {
     let r = w
         .http
         .post(w.app.url("/auth/logout"))
-        .header(COOKIE, format!("marquee_refresh={refresh}"))
+        .header(COOKIE, format!("__Host-marquee_refresh={refresh}"))
         .header(ORIGIN, w.app.running.url())
         .send()
         .await
@@ -660,14 +663,18 @@ async fn signing_out_ends_the_sign_in(w: World) {
     let r = w
         .http
         .post(w.app.url("/auth/logout"))
-        .header(COOKIE, format!("marquee_refresh={}", signed.refresh))
+        .header(COOKIE, format!("__Host-marquee_refresh={}", signed.refresh))
         .header(ORIGIN, w.app.running.url())
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
     let cleared = set_cookies(&r);
-    assert!(cookie(&cleared, "marquee_refresh").2.contains("Max-Age=0"));
+    assert!(
+        cookie(&cleared, "__Host-marquee_refresh")
+            .2
+            .contains("Max-Age=0")
+    );
     assert_eq!(w.refresh(&signed.refresh).await.status(), 401);
 }
 
@@ -680,7 +687,7 @@ async fn cross_site_posts_are_refused(w: World) {
         let r = w
             .http
             .post(w.app.url("/auth/logout"))
-            .header(COOKIE, format!("marquee_refresh={}", signed.refresh))
+            .header(COOKIE, format!("__Host-marquee_refresh={}", signed.refresh))
             .header(header, value)
             .send()
             .await
@@ -818,4 +825,104 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_limit() {
         429,
         "without trusted proxies a forwarded address is ignored"
     );
+}
+
+/// Review item 12: a page on a sibling subdomain (`evil.example.com` beside
+/// `marquee.example.com`) may set cookies with `Domain=example.com`, and the browser sends
+/// them to Marquee as well. With plain names Marquee read them as the viewer's own: Mallory's
+/// access or refresh token, or her OAuth state, which finished *her* sign-in in Ana's browser
+/// (login CSRF: Ana then watches, and is seen, as Mallory). A browser refuses a `__Host-`
+/// cookie with a `Domain`, and Marquee reads only those.
+async fn cookies_tossed_from_a_sibling_subdomain_are_ignored(w: World) {
+    let mallory = FakeUser::new(900_000_000_000_000_066, "mallory");
+    w.discord.sign_in_as(Some(mallory.clone()));
+    let hers = w.sign_in().await;
+
+    // Her own round trip, stopped where Discord sends her back with a code.
+    let r = w.http.get(w.app.url("/auth/login")).send().await.unwrap();
+    let start = set_cookies(&r);
+    let state = cookie(&start, "__Host-marquee_oauth_state").1.clone();
+    assert_host_cookie(cookie(&start, "__Host-marquee_oauth_state"), "Lax");
+    let to_discord = r.headers()[LOCATION].to_str().unwrap().to_owned();
+    let r = w.http.get(&to_discord).send().await.unwrap();
+    let back = r.headers()[LOCATION].to_str().unwrap().to_owned();
+
+    // Ana's browser, carrying what the sibling page tossed, is sent to that callback.
+    w.discord.sign_in_as(Some(w.ana.clone()));
+    let r = w
+        .http
+        .get(&back)
+        .header(COOKIE, format!("marquee_oauth_state={state}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "a tossed OAuth state finished a sign-in");
+    assert!(
+        set_cookies(&r)
+            .iter()
+            .all(|c| c.0 != "__Host-marquee_access" && c.0 != "marquee_access"),
+        "no sign-in was set"
+    );
+
+    let me = |cookies: String| {
+        w.http
+            .get(w.app.url("/api/me"))
+            .header(COOKIE, cookies)
+            .send()
+    };
+    let r = me(format!("marquee_access={}", hers.access)).await.unwrap();
+    assert_eq!(r.status(), 401, "a tossed access token was read as Ana's");
+    let r = w
+        .http
+        .post(w.app.url("/auth/refresh"))
+        .header(COOKIE, format!("marquee_refresh={}", hers.refresh))
+        .header(ORIGIN, w.app.running.url())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "a tossed refresh token signed Ana in");
+    assert!(set_cookies(&r).iter().all(|c| c.1.is_empty()), "no tokens");
+
+    // Ana's own sign-in wins over a tossed one sent first, and the hint is a __Host- cookie.
+    let r = w
+        .http
+        .get(w.app.url("/auth/login?return_to=/"))
+        .send()
+        .await
+        .unwrap();
+    let ana_state = cookie(&set_cookies(&r), "__Host-marquee_oauth_state")
+        .1
+        .clone();
+    let to_discord = r.headers()[LOCATION].to_str().unwrap().to_owned();
+    let r = w.http.get(&to_discord).send().await.unwrap();
+    let back = r.headers()[LOCATION].to_str().unwrap().to_owned();
+    let r = w
+        .http
+        .get(&back)
+        .header(COOKIE, format!("__Host-marquee_oauth_state={ana_state}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let issued = set_cookies(&r);
+    let hint = cookie(&issued, "__Host-marquee_signed_in");
+    assert!(
+        hint.2.contains("Secure") && hint.2.contains("Path=/") && !hint.2.contains("Domain"),
+        "{}",
+        hint.2
+    );
+    assert!(
+        cookie(&issued, "marquee_access").2.contains("Max-Age=0"),
+        "a cookie of an older Marquee is deleted"
+    );
+    let ana_access = cookie(&issued, "__Host-marquee_access").1.clone();
+    let r = me(format!(
+        "marquee_access={}; __Host-marquee_access={ana_access}",
+        hers.access
+    ))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["name"], "ana");
 }

@@ -20,6 +20,7 @@ both_modes! {
         concurrent_page_loads_make_one_plex_call,
         plex_outage_gives_a_clear_error_page,
         leaving_the_player_stops_the_transcode,
+        an_item_added_in_plex_shows_up_at_once,
     ],
 }
 
@@ -443,4 +444,218 @@ async fn leaving_the_player_stops_the_transcode(app: TestApp) {
     );
     let r = app.get("/hls/102/0/start.m3u8?session=../../x").await;
     assert_eq!(r.status(), 403);
+}
+
+/// Issue 14 part 6: newer Plex servers answer `/library/onDeck` with 404 (the demo's fake is
+/// one, so the home page test above covers it); older ones lack the continue-watching hub. A
+/// Plex call that fails outright costs the page its row, not the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_home_page_survives_a_missing_or_failing_continue_row() {
+    use marquee_fakes::plex::{FakePlexOptions, Fault};
+    let older = helpers::start_fake_plex_with(FakePlexOptions {
+        on_deck: true,
+        continue_hub: false,
+        ..FakePlexOptions::default()
+    })
+    .await;
+    let app = helpers::spawn_with_plex(&older, None, None).await;
+    let (status, html) = app.text("/").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Continue watching"), "from /library/onDeck");
+    assert!(older.request_count("/library/onDeck") >= 1);
+
+    let neither = helpers::start_fake_plex_with(FakePlexOptions {
+        on_deck: false,
+        continue_hub: false,
+        ..FakePlexOptions::default()
+    })
+    .await;
+    let app = helpers::spawn_with_plex(&neither, None, None).await;
+    let (status, html) = app.text("/").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<span>Movies</span>") && !html.contains("Continue watching"));
+    assert!(
+        !html.contains("continue-unavailable"),
+        "no such row is not a failure"
+    );
+
+    let failing = helpers::start_fake_plex().await;
+    failing.set_fault(Some(Fault::StatusFor("/hubs/continueWatching", 500)));
+    let app = helpers::spawn_with_plex(&failing, None, None).await;
+    let (status, html) = app.text("/").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("<span>TV Shows</span>"),
+        "the libraries still show"
+    );
+    assert!(
+        html.contains("Continue watching could not be loaded"),
+        "the missing row is explained: {html}"
+    );
+    assert!(!html.contains("fake-plex-token") && !html.contains("127.0.0.1:"));
+}
+
+/// Issue 14 part 6: music and photo libraries used to be links to a 404. They are listed as
+/// what they are, and opening one anyway says why there is nothing to play.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn music_and_photo_libraries_are_listed_but_not_offered() {
+    use marquee_fakes::plex::{FakePlexOptions, MUSIC_SECTION, PHOTOS_SECTION};
+    let plex = helpers::start_fake_plex_with(FakePlexOptions {
+        music_and_photos: true,
+        ..FakePlexOptions::default()
+    })
+    .await;
+    let app = helpers::spawn_with_plex(&plex, None, None).await;
+    let (status, html) = app.text("/").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<span>Music</span>") && html.contains("<span>Photos</span>"));
+    assert!(html.contains("music library · not playable here"), "{html}");
+    for key in [MUSIC_SECTION, PHOTOS_SECTION] {
+        assert!(
+            !html.contains(&format!("href=\"/library/{key}\"")),
+            "section {key} is not a link"
+        );
+    }
+    assert!(html.contains("href=\"/library/1\""), "movies still are");
+
+    let (status, page) = app.text(&format!("/library/{MUSIC_SECTION}")).await;
+    assert_eq!(status, 404);
+    assert!(
+        page.contains("is a music library; Marquee plays movies and TV shows only"),
+        "{page}"
+    );
+    let r = app
+        .client
+        .post(app.url("/api/section"))
+        .form(&[("key", MUSIC_SECTION), ("page", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert!(!r.status().is_success(), "{}", r.status());
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("Unsupported") && body.contains("music library"),
+        "the server function says so too: {body}"
+    );
+}
+
+/// Issue 14 part 7: section listings are cached for ten minutes, so a file Plex had just
+/// scanned in stayed invisible that long. Marquee listens on Plex's notification socket and
+/// drops the stale listings as soon as Plex announces the new item.
+async fn an_item_added_in_plex_shows_up_at_once(app: TestApp) {
+    let count = |html: &str| -> u32 {
+        html.split(" items<")
+            .next()
+            .and_then(|s| s.rsplit('>').next())
+            .and_then(|s| s.trim().parse().ok())
+            .expect("item count on the page")
+    };
+    let (status, html) = app.text("/library/3").await;
+    assert_eq!(status, 200);
+    let before = count(&html);
+    let plex = app.plex();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while plex.notification_listeners() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Marquee never listened to Plex's notifications"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let calls = plex.request_count("/library/sections/3/all");
+    assert_eq!(
+        count(&app.text("/library/3").await.1),
+        before,
+        "served from the cache"
+    );
+    assert_eq!(plex.request_count("/library/sections/3/all"), calls);
+
+    let added = plex.add_item();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let (_, html) = app.text("/library/3").await;
+        if count(&html) == before + 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "item {added} still missing from the section after 3 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let last = (before + 1).div_ceil(60);
+    let (_, page) = app.text(&format!("/library/3?page={last}")).await;
+    assert!(
+        page.contains(&format!("/item/{added}")),
+        "the new item is on the last page"
+    );
+}
+
+/// Issue 14 part 7, for a Plex server whose notification socket Marquee cannot reach: the
+/// admin pastes the address `GET /api/admin/plex-webhook` gives into Plex, and Plex's
+/// `library.new` webhook drops the stale listings. A forged or unsigned address is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plex_webhook_shows_a_new_item_at_once() {
+    use marquee_fakes::plex::FakePlexOptions;
+    let plex = helpers::start_fake_plex_with(FakePlexOptions {
+        notifications: false,
+        ..FakePlexOptions::default()
+    })
+    .await;
+    let app = helpers::spawn_with_plex(&plex, None, None).await;
+    let count = |html: &str| -> u32 {
+        html.split(" items<")
+            .next()
+            .and_then(|s| s.rsplit('>').next())
+            .and_then(|s| s.trim().parse().ok())
+            .expect("item count on the page")
+    };
+    let before = count(&app.text("/library/3").await.1);
+
+    let r = app.get("/api/admin/plex-webhook").await;
+    assert_eq!(r.status(), 401, "the address is the admin's to see");
+    let r = app
+        .client
+        .get(app.url("/api/admin/plex-webhook"))
+        .bearer_auth(helpers::viewer::admin_token(&app))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    let url = body["url"].as_str().unwrap().to_owned();
+    assert!(
+        url.starts_with(&app.running.url()) && url.contains("&sig="),
+        "{url}"
+    );
+
+    for forged in [
+        app.url("/api/plex/webhook"),
+        format!("{}0", url.trim_end_matches(|c: char| c.is_ascii_hexdigit())),
+    ] {
+        let form = reqwest::multipart::Form::new().text(
+            "payload",
+            r#"{"event":"library.new","Metadata":{"ratingKey":"1","librarySectionID":3}}"#,
+        );
+        let r = app
+            .client
+            .post(&forged)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{forged}");
+    }
+    assert_eq!(count(&app.text("/library/3").await.1), before);
+
+    plex.set_webhook(Some(url));
+    let added = plex.add_item();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while count(&app.text("/library/3").await.1) != before + 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "item {added} still missing after the webhook"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

@@ -562,6 +562,16 @@ impl Store {
         })
     }
 
+    /// Forgets the stored metadata of one item (Plex said it changed).
+    pub async fn forget_media_cache(&self, plex_id: &str) -> Result<(), StoreError> {
+        with_conn!(self, |conn| {
+            diesel::delete(media_cache::table.filter(media_cache::plex_id.eq(plex_id)))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+
     /// Deletes expired rows (run periodically); returns how many were removed.
     pub async fn purge_expired_media_cache(&self) -> Result<u64, StoreError> {
         let ts = now();

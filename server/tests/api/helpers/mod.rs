@@ -11,7 +11,7 @@ pub use app::{
     TestApp, base_config, spawn_app, spawn_app_with, spawn_with_plex, spawn_with_plex_and,
 };
 pub use marquee_store::testing::{fresh_postgres_database, fresh_redis_namespace, redis_url};
-pub use plex::{media, start_empty_fake_plex, start_fake_plex};
+pub use plex::{media, start_empty_fake_plex, start_fake_plex, start_fake_plex_with};
 
 /// Which storage a test server uses. Marquee promises the same behaviour in both, so most tests
 /// run in both (see [`both_modes!`]).

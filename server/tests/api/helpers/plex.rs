@@ -17,6 +17,11 @@ pub async fn start_fake_plex() -> FakePlex {
         .unwrap()
 }
 
+/// A Plex server with the demo library, shaped by `options`.
+pub async fn start_fake_plex_with(options: FakePlexOptions) -> FakePlex {
+    FakePlex::start(media().await, options).await.unwrap()
+}
+
 /// A Plex server whose library has sections but nothing in them.
 pub async fn start_empty_fake_plex() -> FakePlex {
     let options = FakePlexOptions {
