@@ -115,7 +115,11 @@ test('the seek bar and keyboard move playback; the time label follows', async ()
 test('a media file that fails to load shows a readable message in the player', async () => {
   const { page } = await newPage();
   // The media request fails as it would if Plex dropped the file mid-evening.
-  await page.route('**/media/**', (route) => route.fulfill({ status: 502, body: 'upstream gone' }));
+  let fetches = 0;
+  await page.route('**/media/**', (route) => {
+    fetches += 1;
+    return route.fulfill({ status: 502, body: 'upstream gone' });
+  });
   await page.goto(`${server.url}/watch/105`);
   await page.waitForFunction(() => document.querySelector('.controls button.play'));
   for (let i = 0; i < 10 && !(await page.locator('.player-error').count()); i++) {
@@ -125,6 +129,12 @@ test('a media file that fails to load shows a readable message in the player', a
   const text = await page.locator('.player-error').textContent();
   assert.match(text, /Can't play this video/);
   assert.match(text, /format|network/);
+  // Pressing play again is the retry the message offers: the file is fetched again, and as it
+  // still fails, the message comes back (it used to vanish, leaving a dead player).
+  const before = fetches;
+  await page.locator('.controls button.play').click();
+  await page.locator('.player-error').waitFor({ timeout: 10000 });
+  assert.ok(fetches > before, `the retry fetched the file again (${before} → ${fetches})`);
   await page.close();
 });
 

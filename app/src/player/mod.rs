@@ -166,6 +166,12 @@ pub fn Player(
         }
         if let Some(v) = video() {
             if v.paused() {
+                // A direct-play source that failed stays failed: `play()` alone does nothing,
+                // and clearing the message would leave a dead player without a word. Load it
+                // again (the retry the message offers); a new failure shows the message again.
+                if !is_hls && v.error().is_some() {
+                    v.load();
+                }
                 set_error.set(None);
                 let _ = v.play();
             } else {
