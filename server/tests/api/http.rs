@@ -50,12 +50,7 @@ async fn sections_page_through_the_large_library(app: TestApp) {
     );
     assert!(html.contains("Page 2 of "), "pager shows the page");
     assert!(html.contains("rel=\"prev\"") && html.contains("rel=\"next\""));
-    let total: u32 = html
-        .split(" items<")
-        .next()
-        .and_then(|s| s.rsplit('>').next())
-        .and_then(|s| s.trim().parse().ok())
-        .expect("item count on the page");
+    let total = count(&html);
     assert!(total >= 5000, "{total}");
     let last = total.div_ceil(60);
     let (status, html) = app.text(&format!("/library/3?page={last}")).await;
@@ -452,26 +447,22 @@ async fn leaving_the_player_stops_the_transcode(app: TestApp) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_home_page_survives_a_missing_or_failing_continue_row() {
     use marquee_fakes::plex::{FakePlexOptions, Fault};
-    let older = helpers::start_fake_plex_with(FakePlexOptions {
+    let (older, status, html) = home_on(FakePlexOptions {
         on_deck: true,
         continue_hub: false,
         ..FakePlexOptions::default()
     })
     .await;
-    let app = helpers::spawn_with_plex(&older, None, None).await;
-    let (status, html) = app.text("/").await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("Continue watching"), "from /library/onDeck");
     assert!(older.request_count("/library/onDeck") >= 1);
 
-    let neither = helpers::start_fake_plex_with(FakePlexOptions {
+    let (_neither, status, html) = home_on(FakePlexOptions {
         on_deck: false,
         continue_hub: false,
         ..FakePlexOptions::default()
     })
     .await;
-    let app = helpers::spawn_with_plex(&neither, None, None).await;
-    let (status, html) = app.text("/").await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("<span>Movies</span>") && !html.contains("Continue watching"));
     assert!(
@@ -543,13 +534,6 @@ async fn music_and_photo_libraries_are_listed_but_not_offered() {
 /// scanned in stayed invisible that long. Marquee listens on Plex's notification socket and
 /// drops the stale listings as soon as Plex announces the new item.
 async fn an_item_added_in_plex_shows_up_at_once(app: TestApp) {
-    let count = |html: &str| -> u32 {
-        html.split(" items<")
-            .next()
-            .and_then(|s| s.rsplit('>').next())
-            .and_then(|s| s.trim().parse().ok())
-            .expect("item count on the page")
-    };
     let (status, html) = app.text("/library/3").await;
     assert_eq!(status, 200);
     let before = count(&html);
@@ -603,13 +587,6 @@ async fn a_plex_webhook_shows_a_new_item_at_once() {
     })
     .await;
     let app = helpers::spawn_with_plex(&plex, None, None).await;
-    let count = |html: &str| -> u32 {
-        html.split(" items<")
-            .next()
-            .and_then(|s| s.rsplit('>').next())
-            .and_then(|s| s.trim().parse().ok())
-            .expect("item count on the page")
-    };
     let before = count(&app.text("/library/3").await.1);
 
     let r = app.get("/api/admin/plex-webhook").await;
@@ -658,4 +635,23 @@ async fn a_plex_webhook_shows_a_new_item_at_once() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+/// The item count a section page shows ("5000 items").
+fn count(html: &str) -> u32 {
+    html.split(" items<")
+        .next()
+        .and_then(|s| s.rsplit('>').next())
+        .and_then(|s| s.trim().parse().ok())
+        .expect("item count on the page")
+}
+
+/// A Marquee (embedded) over a fake Plex shaped by `options`, and its home page.
+async fn home_on(
+    options: marquee_fakes::plex::FakePlexOptions,
+) -> (marquee_fakes::plex::FakePlex, u16, String) {
+    let plex = helpers::start_fake_plex_with(options).await;
+    let app = helpers::spawn_with_plex(&plex, None, None).await;
+    let (status, html) = app.text("/").await;
+    (plex, status, html)
 }
