@@ -54,7 +54,9 @@ async fn listen(plex: PlexClient, library: Arc<Library>) {
     }
 }
 
-async fn forget(library: &Library, change: &LibraryChange) {
+/// Drops what `change` makes stale, counted in `marquee_plex_changes_total`: for the socket's
+/// changes and the webhook's alike.
+pub(crate) async fn forget(library: &Library, change: &LibraryChange) {
     match library.forget_change(change).await {
         Ok(dropped) => {
             metrics::counter!("marquee_plex_changes_total").increment(1);

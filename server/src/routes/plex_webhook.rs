@@ -51,13 +51,7 @@ pub async fn receive(
         ));
     };
     if let Some(change) = marquee_plex::parse_webhook(&payload) {
-        let dropped = state.services.library.forget_change(&change).await?;
-        metrics::counter!("marquee_plex_changes_total").increment(1);
-        tracing::info!(
-            ?change,
-            dropped,
-            "a Plex webhook announced a library change"
-        );
+        crate::plex_events::forget(&state.services.library, &change).await;
     }
     Ok(StatusCode::NO_CONTENT)
 }
