@@ -114,6 +114,15 @@ pub enum PlayMode {
     Hls,
 }
 
+/// The bitrate caps (kbps) a viewer may ask a transcode for, best first. A fixed list, so a
+/// stranger cannot make one Plex transcode per number.
+pub const TRANSCODE_QUALITIES: [u32; 4] = [4000, 2000, 1000, 500];
+
+/// The path label of a transcode quality: `base` for the original, `q2000` for 2 Mbps.
+pub fn quality_label(kbps: Option<u32>) -> String {
+    kbps.map_or_else(|| "base".to_string(), |k| format!("q{k}"))
+}
+
 /// What the watch page needs to start playback.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlaybackInfo {
@@ -126,11 +135,14 @@ pub struct PlaybackInfo {
     pub mode: PlayMode,
     /// Marquee-relative media URL.
     pub src: String,
+    /// The bitrate cap (kbps) of the transcode asked for, `None` for the original quality.
+    pub quality: Option<u32>,
     /// Where the player says it is done with an HLS `src`, so Plex stops transcoding.
     pub stop_url: Option<String>,
-    /// Where the player says, every [`crate::player::hls::PING_EVERY_SECS`], that it still
-    /// uses the transcode (a paused player fetches nothing, and idle transcodes are stopped).
-    pub ping_url: Option<String>,
+    /// Where the player reports its state (`?state=playing&time=ms`) on play, pause and seek
+    /// and every [`crate::player::hls::REPORT_EVERY_SECS`]: Marquee passes it on to Plex,
+    /// which stops a transcode whose player reports nothing.
+    pub timeline_url: Option<String>,
     pub duration_ms: Option<i64>,
     pub poster: Option<String>,
     pub backdrop: Option<String>,

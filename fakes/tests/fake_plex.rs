@@ -161,30 +161,46 @@ async fn part_supports_range_requests() {
     plex.shutdown().await;
 }
 
+/// A GET to the fake as a player with the client identifier `client`.
+async fn plex_get(plex: &FakePlex, client_id: &str, path: &str) -> reqwest::Response {
+    client()
+        .get(format!("{}{path}", plex.base_url()))
+        .header("X-Plex-Token", plex.token())
+        .header("X-Plex-Client-Identifier", client_id)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+}
+
+fn start_path(rating_key: &str, session: &str, offset: f64) -> String {
+    format!(
+        "/video/:/transcode/universal/start.m3u8?path=%2Flibrary%2Fmetadata%2F{rating_key}&mediaIndex=0&session={session}&offset={offset}"
+    )
+}
+
+fn segment_path(session: &str, n: u32) -> String {
+    format!("/video/:/transcode/universal/session/{session}/base/{n:05}.ts")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn hls_needs_a_started_session() {
     let plex = start().await;
-    let base = plex.base_url();
-    let get = |p: String| {
-        client()
-            .get(format!("{base}{p}"))
-            .header("X-Plex-Token", plex.token())
-            .send()
-    };
-    let r = get("/video/:/transcode/universal/session/s1/base/index.m3u8".into())
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404, "unknown session");
-    let r = get("/video/:/transcode/universal/start.m3u8?path=%2Flibrary%2Fmetadata%2F102".into())
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400, "session is required");
-    let r = get(
-        "/video/:/transcode/universal/start.m3u8?path=%2Flibrary%2Fmetadata%2F102&session=s1"
-            .into(),
+    let r = plex_get(
+        &plex,
+        "c1",
+        "/video/:/transcode/universal/session/s1/base/index.m3u8",
     )
-    .await
-    .unwrap();
+    .await;
+    assert_eq!(r.status(), 404, "unknown session");
+    let r = plex_get(
+        &plex,
+        "c1",
+        "/video/:/transcode/universal/start.m3u8?path=%2Flibrary%2Fmetadata%2F102",
+    )
+    .await;
+    assert_eq!(r.status(), 400, "session is required");
+    let r = plex_get(&plex, "c1", &start_path("102", "s1", 0.0)).await;
     assert_eq!(r.status(), 200);
     assert!(
         r.text()
@@ -192,17 +208,136 @@ async fn hls_needs_a_started_session() {
             .unwrap()
             .contains("\nsession/s1/base/index.m3u8\n")
     );
-    let r = get("/video/:/transcode/universal/session/s1/base/00000.ts".into())
-        .await
-        .unwrap();
+    let r = plex_get(&plex, "c1", &segment_path("s1", 0)).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "video/mp2t");
     let ts = r.bytes().await.unwrap();
     assert_eq!(ts[0], 0x47, "MPEG-TS sync byte");
     assert_eq!(plex.active_transcode_sessions(), vec!["s1".to_string()]);
-    get("/video/:/transcode/universal/stop?session=s1".into())
+    plex_get(&plex, "c1", "/video/:/transcode/universal/stop?session=s1").await;
+    assert!(plex.active_transcode_sessions().is_empty());
+    let r = plex_get(&plex, "c1", &segment_path("s1", 1)).await;
+    assert_eq!(r.status(), 404, "a stopped session has no files");
+    plex.shutdown().await;
+}
+
+/// The playlist spans the whole item, but a transcode has only what it made from its offset
+/// on: a player that wants to jump must start again there.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transcode_starts_at_its_offset_and_lists_the_whole_item() {
+    use marquee_fakes::plex::{LONG_MILLIS, SEGMENT_SECONDS, keys};
+    let plex = start().await;
+    let r = plex_get(&plex, "c1", &start_path(keys::LONG_MOVIE, "s2", 300.0)).await;
+    assert_eq!(r.status(), 200);
+    let index = plex_get(
+        &plex,
+        "c1",
+        "/video/:/transcode/universal/session/s2/base/index.m3u8",
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    let segments = index.lines().filter(|l| l.ends_with(".ts")).count();
+    assert_eq!(
+        segments as i64,
+        LONG_MILLIS / 1000 / i64::from(SEGMENT_SECONDS),
+        "{index}"
+    );
+    assert!(index.contains("#EXT-X-ENDLIST"));
+    let at = 300 / SEGMENT_SECONDS;
+    let r = plex_get(&plex, "c1", &segment_path("s2", at)).await;
+    assert_eq!(r.status(), 200, "the segment at the offset");
+    let before = plex_get(&plex, "c1", &segment_path("s2", at - 1)).await;
+    assert_eq!(before.status(), 404, "nothing before the offset");
+    plex.shutdown().await;
+}
+
+/// Plex keeps a transcode only for a player that reports: without `/:/timeline` it is
+/// stopped, and the next timeline says why. One client identifier may run a few at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transcode_without_timelines_is_stopped_and_streams_per_client_are_capped() {
+    use marquee_fakes::plex::TranscodeRules;
+    use std::time::Duration;
+    let media = ensure_media(&default_media_dir()).await.unwrap();
+    let plex = FakePlex::start(
+        media,
+        FakePlexOptions {
+            large_section_items: 10,
+            transcodes: TranscodeRules {
+                throttle_after: Duration::from_millis(300),
+                stop_after: Duration::from_millis(1200),
+                streams_per_client: Some(2),
+            },
+            ..FakePlexOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    for s in ["kept", "dropped"] {
+        assert_eq!(
+            plex_get(&plex, "c1", &start_path("102", s, 0.0))
+                .await
+                .status(),
+            200
+        );
+    }
+    let third = plex_get(&plex, "c1", &start_path("101", "third", 0.0)).await;
+    assert_eq!(third.status(), 400, "a third stream for one client");
+    let other = plex_get(&plex, "c2", &start_path("101", "other", 0.0)).await;
+    assert_eq!(other.status(), 200, "another client has its own streams");
+
+    let timeline = |session: &str, state: &str, time: u64| {
+        format!(
+            "/:/timeline?ratingKey=102&key=%2Flibrary%2Fmetadata%2F102&state={state}&time={time}&duration=120000&X-Plex-Session-Identifier={session}"
+        )
+    };
+    for i in 0..8u64 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let r = plex_get(&plex, "c1", &timeline("kept", "playing", i * 250)).await;
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert!(
+            body["MediaContainer"]["terminationCode"].is_null(),
+            "{body}"
+        );
+        // Fetching segments is not reporting.
+        let _ = plex_get(&plex, "c1", &segment_path("dropped", 0)).await;
+    }
+    let active = plex.active_transcode_sessions();
+    assert!(active.contains(&"kept".to_string()), "{active:?}");
+    assert!(!active.contains(&"dropped".to_string()), "{active:?}");
+    assert_eq!(
+        plex_get(&plex, "c1", &segment_path("dropped", 0))
+            .await
+            .status(),
+        404
+    );
+    let body: serde_json::Value = plex_get(&plex, "c1", &timeline("dropped", "playing", 0))
+        .await
+        .json()
         .await
         .unwrap();
-    assert!(plex.active_transcode_sessions().is_empty());
+    assert!(
+        body["MediaContainer"]["terminationCode"].is_number(),
+        "{body}"
+    );
+    assert!(
+        body["MediaContainer"]["terminationText"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+    // `stopped` ends a session at its player's word.
+    plex_get(&plex, "c1", &timeline("kept", "stopped", 2000)).await;
+    assert!(
+        !plex
+            .active_transcode_sessions()
+            .contains(&"kept".to_string())
+    );
+    let calls = plex.timelines();
+    assert!(calls.iter().any(|c| c.session.as_deref() == Some("kept")
+        && c.state.as_deref() == Some("playing")
+        && c.time_ms == Some(1750)
+        && c.duration_ms == Some(120_000)));
     plex.shutdown().await;
 }

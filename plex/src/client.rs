@@ -12,6 +12,7 @@ use url::Url;
 use crate::error::PlexError;
 use crate::models::{
     DecisionContainer, Envelope, Identity, Listing, Media, Metadata, Page, Section, SectionList,
+    TimelineAnswer,
 };
 use crate::xml;
 
@@ -82,6 +83,41 @@ pub struct TranscodeRequest {
     pub direct_play: bool,
     /// Allow remuxing without re-encoding.
     pub direct_stream: bool,
+}
+
+/// A player's state, as `/:/timeline` spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PlayState {
+    Playing,
+    Paused,
+    Buffering,
+    Stopped,
+}
+
+impl PlayState {
+    /// Plex's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlayState::Playing => "playing",
+            PlayState::Paused => "paused",
+            PlayState::Buffering => "buffering",
+            PlayState::Stopped => "stopped",
+        }
+    }
+}
+
+/// One `/:/timeline` report: where a player is in an item. Plex keeps a transcode only for a
+/// player that reports (about every 10 s, and on every change of state).
+#[derive(Debug, Clone)]
+pub struct Timeline {
+    pub rating_key: String,
+    /// The playback session (`X-Plex-Session-Identifier`): the transcode's session id.
+    pub session: String,
+    pub state: PlayState,
+    /// Position in the item, in milliseconds.
+    pub time_ms: i64,
+    /// The item's length, in milliseconds, when known.
+    pub duration_ms: Option<i64>,
 }
 
 /// The server's verdict on how an item can be played.
@@ -678,6 +714,31 @@ impl PlexClient {
             query(&[("session", session.to_string())])
         ))
         .await
+    }
+
+    /// Report a player's state; the answer says whether Plex ended the playback.
+    pub async fn timeline(&self, report: &Timeline) -> Result<TimelineAnswer, PlexError> {
+        check_key("ratingKey", &report.rating_key)?;
+        let mut params = vec![
+            ("ratingKey", report.rating_key.clone()),
+            ("key", format!("/library/metadata/{}", report.rating_key)),
+            ("identifier", "com.plexapp.plugins.library".to_string()),
+            ("state", report.state.as_str().to_string()),
+            ("time", report.time_ms.max(0).to_string()),
+            ("hasMDE", "1".to_string()),
+        ];
+        if let Some(d) = report.duration_ms {
+            params.push(("duration", d.to_string()));
+        }
+        let mut extra = HeaderMap::new();
+        extra.insert(
+            HeaderName::from_static("x-plex-session-identifier"),
+            header_value("session", &report.session)?,
+        );
+        let (answer, _) = self
+            .get_container_with_headers(&format!("/:/timeline?{}", query(&params)), extra)
+            .await?;
+        Ok(answer)
     }
 
     /// Ask Plex to rescan a section.

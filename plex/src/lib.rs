@@ -14,12 +14,14 @@ pub mod lenient;
 mod models;
 mod xml;
 
-pub use client::{PlexClient, PlexConfig, TranscodeDecision, TranscodeRequest, error_chain};
+pub use client::{
+    PlayState, PlexClient, PlexConfig, Timeline, TranscodeDecision, TranscodeRequest, error_chain,
+};
 pub use error::PlexError;
 pub use events::{LibraryChange, parse_notification, parse_webhook};
 pub use models::{
     Identity, Media, Metadata, MetadataType, Page, Part, Section, SectionType, Stream, Tag,
-    stream_type,
+    TimelineAnswer, stream_type,
 };
 pub use xml::XmlError;
 

@@ -396,6 +396,18 @@ pub(crate) struct DecisionContainer {
     pub metadata: Vec<Metadata>,
 }
 
+/// Plex's answer to a `/:/timeline` report: empty, unless the server ended the playback
+/// (its transcode stopped, or the owner ended the stream), when it says why.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct TimelineAnswer {
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub termination_code: Option<i64>,
+    /// For the viewer: Plex's own sentence.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub termination_text: Option<String>,
+}
+
 /// The `{"MediaContainer": …}` wrapper every Plex response has.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Envelope<T> {

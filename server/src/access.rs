@@ -192,7 +192,7 @@ pub fn admit_session(visitor: &Visitor, policy: Policy) -> Result<(), Refusal> {
 
 /// The item (`rating key/version`) and token of an `/hls` request:
 /// `/hls/{key}/{version}/start.m3u8?session={token}`, `/hls/{key}/{version}/session/{token}/…`
-/// or `/hls/{key}/{version}/{stop|ping}/{token}`.
+/// or `/hls/{key}/{version}/{stop|timeline}/{token}/{quality}`.
 fn transcode_of<'a>(path: &'a str, query: Option<&'a str>) -> Option<(String, &'a str)> {
     let mut parts = path.strip_prefix("/hls/")?.splitn(4, '/');
     let (key, version, what) = (parts.next()?, parts.next()?, parts.next()?);
@@ -201,7 +201,7 @@ fn transcode_of<'a>(path: &'a str, query: Option<&'a str>) -> Option<(String, &'
         "start.m3u8" => query?
             .split('&')
             .find_map(|pair| pair.strip_prefix("session="))?,
-        "session" | "stop" | "ping" => parts.next()?.split('/').next()?,
+        "session" | "stop" | "timeline" => parts.next()?.split('/').next()?,
         _ => return None,
     };
     Some((transcode_item(key, version), token))
@@ -497,7 +497,7 @@ mod tests {
             Ok(anonymous.clone())
         );
         assert_eq!(
-            at(&format!("/hls/102/0/stop/{token}"), None),
+            at(&format!("/hls/102/0/stop/{token}/base"), None),
             Ok(anonymous.clone())
         );
         assert!(

@@ -246,18 +246,21 @@ async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartErro
         })
     });
     let idle = settings.limits.transcodes.idle;
-    if idle.as_secs() <= 2 * app::player::hls::PING_EVERY_SECS {
+    if idle.as_secs() <= 2 * app::player::hls::REPORT_EVERY_SECS {
         tracing::warn!(
             idle_secs = idle.as_secs(),
-            "MARQUEE_TRANSCODE_IDLE_SECS is within two of the players' pings: paused players may lose their transcoded stream"
+            "MARQUEE_TRANSCODE_IDLE_SECS is within two of the players' reports: paused players may lose their transcoded stream"
         );
     }
-    let transcodes =
-        crate::transcodes::Transcodes::new(settings.limits.transcodes, services.cache.clone());
-    transcodes.spawn_sweeper(services.plex.clone());
+    let relay = crate::transcodes::relay::Relay::new(
+        crate::transcodes::Transcodes::new(settings.limits.transcodes),
+        services.plex.clone(),
+        services.cache.clone(),
+    );
+    relay.spawn();
     let state = AppState {
         trusted_proxies: settings.limits.trusted_proxies.clone(),
-        transcodes,
+        relay,
         sockets: crate::sync::SocketGate::new(settings.limits.sockets),
         page_limits: Arc::new(crate::auth::limits::Limiter::new(
             settings.limits.page_rate_per_minute,
@@ -416,12 +419,12 @@ fn router(state: AppState) -> Router {
             get(hls::session_file),
         )
         .route(
-            "/hls/{rating_key}/{media_index}/stop/{session}",
+            "/hls/{rating_key}/{media_index}/stop/{session}/{quality}",
             post(hls::stop),
         )
         .route(
-            "/hls/{rating_key}/{media_index}/ping/{session}",
-            post(hls::ping),
+            "/hls/{rating_key}/{media_index}/timeline/{session}/{quality}",
+            post(hls::timeline),
         )
         .route("/img/{rating_key}/{kind}/{stamp}", get(images::image))
         .route(

@@ -40,8 +40,9 @@ pub struct AppState {
     pub public_origin: Arc<str>,
     /// Whose `Forwarded` headers name the client (`MARQUEE_TRUSTED_PROXIES`).
     pub trusted_proxies: crate::client_addr::TrustedProxies,
-    /// The Plex transcodes this server runs: caps, reuse, idle stop.
-    pub transcodes: crate::transcodes::Transcodes,
+    /// The Plex transcodes this server relays: one per rendition, shared, kept alive with
+    /// timeline reports, capped, stopped when idle.
+    pub relay: crate::transcodes::relay::Relay,
     /// Open WebSockets, per address and in all.
     pub sockets: crate::sync::SocketGate,
     /// Server-rendered pages per client address.

@@ -16,9 +16,15 @@ pub fn WatchPage() -> impl IntoView {
         (
             params.read().get("key").unwrap_or_default(),
             query.read().get("v").and_then(|v| v.parse::<u32>().ok()),
+            query
+                .read()
+                .get("quality")
+                .and_then(|q| q.parse::<u32>().ok()),
         )
     };
-    let data = Resource::new(args, |(key, version)| get_playback(key, version));
+    let data = Resource::new(args, |(key, version, quality)| {
+        get_playback(key, version, quality)
+    });
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {

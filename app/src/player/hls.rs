@@ -29,9 +29,10 @@ extern "C" {
     pub fn destroy(this: &Hls);
 }
 
-/// How often a player tells the server it still uses its transcode (see
-/// `PlaybackInfo::ping_url`); the server's idle limit is a few of these.
-pub const PING_EVERY_SECS: u64 = 20;
+/// How often a playing (or paused) player reports its state (see
+/// `PlaybackInfo::timeline_url`), besides on play, pause and seek: Plex's own players report
+/// about every 10 s, and the server's idle limit is a few of these.
+pub const REPORT_EVERY_SECS: u64 = 10;
 
 /// Where the build puts hls.js.
 pub const SCRIPT_URL: &str = "/pkg/hls.min.js";
@@ -42,14 +43,16 @@ pub async fn ensure_loaded() -> Result<(), String> {
 }
 
 /// Play `src` through hls.js in `video` (or natively where the browser has HLS), report fatal
-/// stream errors through `set_error`, keep the transcode alive with a ping while the player
-/// exists, and stop the Plex transcode session when the player goes away or the page is hidden.
+/// stream errors through `set_error`, report the player's state to `timeline_url` (on play,
+/// pause, seek, stalls and every [`REPORT_EVERY_SECS`]) so the transcode stays alive and Plex
+/// knows where the party is, and leave (`stop_url`) when the player goes away or the page is
+/// hidden. When Plex ended the stream, its reason is shown.
 #[cfg(feature = "hydrate")]
 pub fn attach(
     video_ref: leptos::prelude::NodeRef<leptos::html::Video>,
     src: String,
     stop_url: Option<String>,
-    ping_url: Option<String>,
+    timeline_url: Option<String>,
     set_error: leptos::prelude::WriteSignal<Option<String>>,
 ) {
     use leptos::prelude::*;
@@ -100,20 +103,43 @@ pub fn attach(
         });
     });
 
-    let beacon = |url: &str| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.navigator().send_beacon(url);
-        }
-    };
-    let pinger = ping_url
-        .map(|url| crate::paths::local(&url))
-        .and_then(|url| {
-            set_interval_with_handle(
-                move || beacon(&url),
-                std::time::Duration::from_secs(PING_EVERY_SECS),
-            )
-            .ok()
+    // A stored value, so that `report` is `Copy` and each listener gets its own.
+    let timeline_url = StoredValue::new(timeline_url.map(|url| crate::paths::local(&url)));
+    let report = move |state: &'static str| {
+        let (Some(url), Some(video)) = (timeline_url.get_value(), video_ref.get_untracked()) else {
+            return;
+        };
+        let ms = (video.current_time() * 1000.0).round().max(0.0) as i64;
+        leptos::task::spawn_local(async move {
+            if let Some(reason) = post_report(&format!("{url}?state={state}&time={ms}")).await {
+                set_error.set(Some(reason));
+            }
         });
+    };
+    let state_now = move || match video_ref.get_untracked() {
+        Some(v) if !v.paused() => "playing",
+        _ => "paused",
+    };
+    let listeners = StoredValue::new_local(Vec::<(&'static str, Closure<dyn Fn()>)>::new());
+    Effect::new(move |_| {
+        let Some(video) = video_ref.get() else { return };
+        let target: &web_sys::EventTarget = video.as_ref();
+        for (event, state) in [
+            ("playing", Some("playing")),
+            ("pause", Some("paused")),
+            ("waiting", Some("buffering")),
+            ("seeked", None),
+        ] {
+            let on = Closure::<dyn Fn()>::new(move || report(state.unwrap_or_else(state_now)));
+            let _ = target.add_event_listener_with_callback(event, on.as_ref().unchecked_ref());
+            listeners.update_value(|all| all.push((event, on)));
+        }
+    });
+    let reporter = set_interval_with_handle(
+        move || report(state_now()),
+        std::time::Duration::from_secs(REPORT_EVERY_SECS),
+    )
+    .ok();
     let stop_url = stop_url.map(|url| crate::paths::local(&url));
     let stop = move || {
         if let (Some(url), Some(window)) = (stop_url.clone(), web_sys::window()) {
@@ -126,14 +152,50 @@ pub fn attach(
     });
     on_cleanup(move || {
         hide_handle.remove();
-        if let Some(pinger) = pinger {
-            pinger.clear();
+        if let Some(reporter) = reporter {
+            reporter.clear();
+        }
+        if let Some(video) = video_ref.get_untracked() {
+            let target: &web_sys::EventTarget = video.as_ref();
+            for (event, on) in listeners
+                .try_update_value(std::mem::take)
+                .unwrap_or_default()
+            {
+                let _ =
+                    target.remove_event_listener_with_callback(event, on.as_ref().unchecked_ref());
+            }
         }
         if let Some(player) = instance.try_update_value(Option::take).flatten() {
             player.destroy();
         }
         stop();
     });
+}
+
+/// Posts one state report; the sentence to show if the stream is gone (`410`: stopped idle,
+/// or ended by Plex, which says why).
+#[cfg(feature = "hydrate")]
+async fn post_report(url: &str) -> Option<String> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+
+    let window = web_sys::window()?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_credentials(web_sys::RequestCredentials::SameOrigin);
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+        .await
+        .ok()?
+        .unchecked_into();
+    if response.status() != 410 {
+        return None;
+    }
+    let body = JsFuture::from(response.json().ok()?).await.ok()?;
+    let message = js_sys::Reflect::get(&body, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .unwrap_or_else(|| stream_error_message(Some(410.0), ""));
+    Some(message)
 }
 
 /// What a viewer reads when the transcoded stream fails for good. The server's refusals

@@ -28,10 +28,19 @@ use keys::{KeyAction, action_for};
 
 /// How to play an item, and which version.
 #[server(endpoint = "playback")]
-pub async fn get_playback(key: String, version: Option<u32>) -> Result<PlaybackInfo, AppError> {
+pub async fn get_playback(
+    key: String,
+    version: Option<u32>,
+    quality: Option<u32>,
+) -> Result<PlaybackInfo, AppError> {
     crate::ssr::services()?
         .library
-        .playback(&key, version, &crate::ssr::account::transcode_owner())
+        .playback(
+            &key,
+            version,
+            quality,
+            &crate::ssr::account::transcode_owner(),
+        )
         .await
 }
 
@@ -116,7 +125,7 @@ pub fn Player(
             video_ref,
             src.clone(),
             info.stop_url.clone(),
-            info.ping_url.clone(),
+            info.timeline_url.clone(),
             set_error,
         );
     }
@@ -260,6 +269,9 @@ pub fn Player(
     let rating_key = info.rating_key.clone();
     let versions = info.versions.clone();
     let selected = info.media_index;
+    let quality = info.quality;
+    let location = leptos_router::hooks::use_location();
+    let navigate_quality = navigate.clone();
 
     view! {
         <div class="player" node_ref=shell_ref class:fullscreen=fullscreen data-mode=if is_hls { "hls" } else { "direct" }>
@@ -454,6 +466,37 @@ pub fn Player(
                             .collect_view()}
                     </select>
                 </Show>
+                <select
+                    class="quality"
+                    aria-label="Quality"
+                    title="A lower quality is transcoded by Plex: for a slow connection, or a browser that cannot play the original"
+                    on:change={
+                        let navigate = navigate_quality;
+                        move |e| {
+                            let chosen = event_target_value(&e);
+                            let path = location.pathname.get_untracked();
+                            let mut query = location.query.get_untracked();
+                            if chosen.is_empty() {
+                                query.remove("quality");
+                            } else {
+                                query.replace("quality", chosen);
+                            }
+                            navigate(&format!("{path}{}", query.to_query_string()), Default::default());
+                        }
+                    }
+                >
+                    <option value="" selected=quality.is_none()>"Original"</option>
+                    {crate::model::TRANSCODE_QUALITIES
+                        .iter()
+                        .map(|k| {
+                            view! {
+                                <option value=k.to_string() selected=quality == Some(*k)>
+                                    {format!("{} Mbps", f64::from(*k) / 1000.0)}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
                 <button class="ctl fs" aria-label="Fullscreen" on:click=move |_| toggle_fullscreen()>
                     <Icon kind=IconKind::Fullscreen />
                 </button>

@@ -42,7 +42,10 @@ pub async fn get_session(id: String) -> Result<Session, AppError> {
 /// How to play what the session plays now (its current queue entry), for everyone the session
 /// admits: guests may watch a session without browsing the library.
 #[server(endpoint = "session/playback")]
-pub async fn get_session_playback(id: String) -> Result<Option<PlaybackInfo>, AppError> {
+pub async fn get_session_playback(
+    id: String,
+    quality: Option<u32>,
+) -> Result<Option<PlaybackInfo>, AppError> {
     let services = crate::ssr::services()?;
     let session = crate::ssr::sessions::get(&services, &id).await?;
     match session.current_entry() {
@@ -51,6 +54,7 @@ pub async fn get_session_playback(id: String) -> Result<Option<PlaybackInfo>, Ap
             .playback(
                 &entry.rating_key,
                 None,
+                quality,
                 &crate::ssr::account::transcode_owner(),
             )
             .await
@@ -140,13 +144,20 @@ pub fn SessionRoom(
         })
     });
     let session_id = id.clone();
+    let query = leptos_router::hooks::use_query_map();
     let playback = Resource::new(
-        move || current_key.get(),
-        move |key| {
+        move || {
+            let quality = query
+                .read()
+                .get("quality")
+                .and_then(|q| q.parse::<u32>().ok());
+            (current_key.get(), quality)
+        },
+        move |(key, quality)| {
             let id = session_id.clone();
             async move {
                 match key {
-                    Some(_) => get_session_playback(id).await,
+                    Some(_) => get_session_playback(id, quality).await,
                     None => Ok(None),
                 }
             }

@@ -291,8 +291,14 @@ impl Library {
         &self,
         rating_key: &str,
         media_index: Option<u32>,
+        quality: Option<u32>,
         owner: &marquee_store::secret::TranscodeOwner,
     ) -> Result<PlaybackInfo, AppError> {
+        if let Some(k) = quality.filter(|k| !crate::model::TRANSCODE_QUALITIES.contains(k)) {
+            return Err(AppError::BadRequest(format!(
+                "{k} kbps is not a quality Marquee transcodes to"
+            )));
+        }
         let meta = self.metadata(rating_key).await?;
         if !mapping::kind_of(&meta).is_playable() || meta.media.is_empty() {
             return Err(AppError::BadRequest(format!(
@@ -325,7 +331,7 @@ impl Library {
             direct_play: browser_ok,
             direct_stream: true,
         };
-        let mode = if !browser_ok {
+        let mode = if !browser_ok || quality.is_some() {
             PlayMode::Hls
         } else {
             match self.plex.transcode_decision(&request).await {
@@ -338,15 +344,16 @@ impl Library {
                 }
             }
         };
-        let (src, stop_url, ping_url) = match mode {
+        let (src, stop_url, timeline_url) = match mode {
             PlayMode::Direct => (self.urls.media(rating_key, index, 0), None, None),
             PlayMode::Hls => {
-                let (token, src) = self.urls.transcode(rating_key, index, owner);
+                let label = crate::model::quality_label(quality);
+                let (token, src) = self.urls.transcode(rating_key, index, owner, &label);
                 let base = format!("/hls/{rating_key}/{index}");
                 (
                     src,
-                    Some(format!("{base}/stop/{token}")),
-                    Some(format!("{base}/ping/{token}")),
+                    Some(format!("{base}/stop/{token}/{label}")),
+                    Some(format!("{base}/timeline/{token}/{label}")),
                 )
             }
         };
@@ -359,8 +366,9 @@ impl Library {
             media_index: index,
             mode,
             src,
+            quality,
             stop_url,
-            ping_url,
+            timeline_url,
             duration_ms: meta.duration,
             poster: detail.poster,
             backdrop: detail.backdrop,

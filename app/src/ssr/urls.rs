@@ -53,12 +53,13 @@ impl MediaUrls {
         rating_key: &str,
         index: u32,
         owner: &TranscodeOwner,
+        quality: &str,
     ) -> (String, String) {
         let expires = unix_now() + self.media_ttl.as_secs();
         let token = self
             .signer
             .transcode_token(&transcode_item(rating_key, index), owner, expires);
-        let src = format!("/hls/{rating_key}/{index}/start.m3u8?session={token}");
+        let src = format!("/hls/{rating_key}/{index}/start.m3u8?session={token}&quality={quality}");
         (token, src)
     }
 

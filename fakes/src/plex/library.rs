@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::media::CLIP_MILLIS;
+use super::media::{CLIP_MILLIS, LONG_MILLIS};
 
 /// Section keys, as Plex spells them (strings).
 pub const MOVIES_SECTION: &str = "1";
@@ -31,6 +31,18 @@ pub enum MediaKind {
     H264,
     /// HEVC/AC3 MKV: needs the transcoder.
     Hevc,
+    /// The ten-minute H.264/AAC MP4: direct-playable, long enough to seek around in.
+    Long,
+}
+
+impl MediaKind {
+    /// The file's length, in milliseconds.
+    pub fn millis(self) -> i64 {
+        match self {
+            MediaKind::H264 | MediaKind::Hevc => CLIP_MILLIS,
+            MediaKind::Long => LONG_MILLIS,
+        }
+    }
 }
 
 /// Plex metadata type of an item.
@@ -138,6 +150,8 @@ pub struct FileSizes {
     pub h264: u64,
     /// Size of the HEVC MKV.
     pub hevc: u64,
+    /// Size of the long MP4.
+    pub long: u64,
 }
 
 /// The whole demo library.
@@ -231,6 +245,7 @@ impl Library {
         );
         m.rating = Some(6.4);
         m.content_rating = Some("R".into());
+        m.media = vec![MediaKind::Long];
         fixed.push(m);
 
         // TV: one show, Specials + two seasons.
@@ -520,7 +535,7 @@ impl Library {
             Kind::Movie => {}
         }
         if !item.media.is_empty() {
-            m.insert("duration".into(), json!(CLIP_MILLIS));
+            m.insert("duration".into(), json!(item.media[0].millis()));
             let media: Vec<Value> = item
                 .media
                 .iter()
@@ -551,6 +566,7 @@ impl Library {
         let (container, vcodec, acodec, size, ext, bitrate) = match kind {
             MediaKind::H264 => ("mp4", "h264", "aac", self.sizes.h264, "mp4", 400),
             MediaKind::Hevc => ("mkv", "hevc", "ac3", self.sizes.hevc, "mkv", 300),
+            MediaKind::Long => ("mp4", "h264", "aac", self.sizes.long, "mp4", 250),
         };
         let title = item.title.replace('/', "-");
         let folder = match item.kind {
@@ -560,13 +576,13 @@ impl Library {
         let mut part = json!({
             "id": part_id,
             "key": format!("/library/parts/{part_id}/{}/file.{ext}", item.stamp()),
-            "duration": CLIP_MILLIS,
+            "duration": kind.millis(),
             "file": format!("{folder}/{title}/{title} [{vcodec}].{ext}"),
             "size": size,
             "container": container,
             "videoProfile": "main",
         });
-        if kind == MediaKind::H264 {
+        if kind != MediaKind::Hevc {
             part["optimizedForStreaming"] = json!(1);
             part["has64bitOffsets"] = json!(false);
         }
@@ -583,7 +599,7 @@ impl Library {
                     "width": 640,
                     "frameRate": 24.0,
                     "profile": "main",
-                    "displayTitle": format!("360p ({})", if kind == MediaKind::H264 { "H.264" } else { "HEVC Main" }),
+                    "displayTitle": format!("360p ({})", if kind == MediaKind::Hevc { "HEVC Main" } else { "H.264" }),
                 },
                 {
                     "id": part_id * 10 + 2,
@@ -602,7 +618,7 @@ impl Library {
         }
         json!({
             "id": part_id,
-            "duration": CLIP_MILLIS,
+            "duration": kind.millis(),
             "bitrate": bitrate,
             "width": 640,
             "height": 360,

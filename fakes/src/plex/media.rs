@@ -1,8 +1,8 @@
 //! Real demo media, generated once with ffmpeg and cached on disk.
 //!
 //! The files are real so that browser tests exercise actual decoding: an H.264/AAC MP4 that
-//! Chromium direct-plays, an HEVC/AC3 MKV it cannot, and the H.264/AAC HLS rendition the fake
-//! transcoder hands out for the latter.
+//! Chromium direct-plays, an HEVC/AC3 MKV it cannot (the fake's transcoder turns it into HLS
+//! with ffmpeg, as Plex would), and a ten-minute H.264/AAC MP4 to seek around in.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -11,13 +11,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::FakeError;
 
 /// Bump when the generated set changes so stale caches are regenerated.
-const LAYOUT_VERSION: &str = "v2";
+const LAYOUT_VERSION: &str = "v4";
 /// Length of every generated clip, in seconds.
 pub const CLIP_SECONDS: u32 = 120;
 /// Length of every generated clip, in milliseconds (what Plex reports as `duration`).
 pub const CLIP_MILLIS: i64 = CLIP_SECONDS as i64 * 1000;
-/// Target length of each HLS segment, in seconds.
-pub const HLS_SEGMENT_SECONDS: u32 = 4;
+/// Length of the long clip, in seconds: room to seek in a transcode.
+pub const LONG_SECONDS: u32 = 600;
+/// Length of the long clip, in milliseconds.
+pub const LONG_MILLIS: i64 = LONG_SECONDS as i64 * 1000;
 /// Poster colours (top, bottom) so each poster is recognisably different.
 const POSTER_COLOURS: [(&str, &str); 5] = [
     ("0x1e3a8a", "0xf59e0b"),
@@ -36,8 +38,9 @@ pub struct MediaFiles {
     pub h264_mp4: PathBuf,
     /// 640x360 HEVC + AC3 MKV: browsers cannot play it, so it must go through the transcoder.
     pub hevc_mkv: PathBuf,
-    /// Directory with `index.m3u8` and `00000.ts`…: the H.264/AAC HLS rendition of `hevc_mkv`.
-    pub hls_dir: PathBuf,
+    /// 640x360 H.264/AAC MP4 of [`LONG_SECONDS`]: direct-playable, and long enough that a
+    /// seek to 90 % lands far past what a transcode has made.
+    pub long_mp4: PathBuf,
     /// 300x450 JPEG posters, all different.
     pub posters: Vec<PathBuf>,
     /// 1280x720 JPEG backdrop.
@@ -50,7 +53,7 @@ impl MediaFiles {
             root: root.to_path_buf(),
             h264_mp4: root.join("h264-aac.mp4"),
             hevc_mkv: root.join("hevc-ac3.mkv"),
-            hls_dir: root.join("hls"),
+            long_mp4: root.join("h264-aac-long.mp4"),
             posters: (0..POSTER_COLOURS.len())
                 .map(|i| root.join(format!("poster-{i}.jpg")))
                 .collect(),
@@ -58,16 +61,11 @@ impl MediaFiles {
         }
     }
 
-    /// The HLS media playlist (`index.m3u8`).
-    pub fn hls_playlist(&self) -> PathBuf {
-        self.hls_dir.join("index.m3u8")
-    }
-
     fn complete(&self) -> bool {
         self.root.join("COMPLETE").is_file()
             && self.h264_mp4.is_file()
             && self.hevc_mkv.is_file()
-            && self.hls_playlist().is_file()
+            && self.long_mp4.is_file()
             && self.backdrop.is_file()
             && self.posters.iter().all(|p| p.is_file())
     }
@@ -163,12 +161,9 @@ async fn check_ffmpeg() -> Result<(), FakeError> {
 
 async fn generate_into(tmp: &Path) -> Result<(), FakeError> {
     let files = MediaFiles::layout(tmp);
-    tokio::fs::create_dir_all(&files.hls_dir)
+    tokio::fs::create_dir_all(tmp)
         .await
-        .map_err(FakeError::io(format!(
-            "creating {}",
-            files.hls_dir.display()
-        )))?;
+        .map_err(FakeError::io(format!("creating {}", tmp.display())))?;
     let secs = CLIP_SECONDS.to_string();
 
     let h264 = {
@@ -218,9 +213,8 @@ async fn generate_into(tmp: &Path) -> Result<(), FakeError> {
             .await
         }
     };
-    let hevc_and_hls = {
+    let hevc = {
         let mkv = files.hevc_mkv.clone();
-        let hls_dir = files.hls_dir.clone();
         let secs = secs.clone();
         async move {
             tracing::info!("demo media: HEVC/AC3 MKV");
@@ -255,52 +249,50 @@ async fn generate_into(tmp: &Path) -> Result<(), FakeError> {
                 ],
                 &mkv,
             )
-            .await?;
-            tracing::info!("demo media: HLS rendition (H.264/AAC TS)");
-            let gop = (24 * HLS_SEGMENT_SECONDS).to_string();
-            let segment_pattern = hls_dir.join("%05d.ts");
-            let mkv_arg = mkv.to_string_lossy().into_owned();
-            let seg_arg = segment_pattern.to_string_lossy().into_owned();
-            let hls_time = HLS_SEGMENT_SECONDS.to_string();
+            .await
+        }
+    };
+    let long = {
+        let out = files.long_mp4.clone();
+        async move {
+            tracing::info!("demo media: ten-minute H.264/AAC MP4");
+            let secs = LONG_SECONDS.to_string();
             ffmpeg(
-                "HLS rendition",
+                "long MP4",
                 &[
+                    "-f",
+                    "lavfi",
                     "-i",
-                    &mkv_arg,
+                    &format!("testsrc2=size=640x360:rate=24:duration={secs}"),
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    &format!("sine=frequency=550:beep_factor=3:sample_rate=48000:duration={secs}"),
                     "-c:v",
                     "libx264",
                     "-preset",
                     "veryfast",
                     "-crf",
-                    "28",
+                    "38",
                     "-pix_fmt",
                     "yuv420p",
                     "-profile:v",
                     "main",
-                    "-level",
-                    "3.0",
                     "-g",
-                    &gop,
-                    "-keyint_min",
-                    &gop,
-                    "-sc_threshold",
-                    "0",
+                    "48",
                     "-c:a",
                     "aac",
                     "-b:a",
-                    "96k",
+                    "48k",
                     "-ac",
                     "2",
+                    "-movflags",
+                    "+faststart",
+                    "-shortest",
                     "-f",
-                    "hls",
-                    "-hls_time",
-                    &hls_time,
-                    "-hls_playlist_type",
-                    "vod",
-                    "-hls_segment_filename",
-                    &seg_arg,
+                    "mp4",
                 ],
-                &hls_dir.join("index.m3u8"),
+                &out,
             )
             .await
         }
@@ -345,7 +337,7 @@ async fn generate_into(tmp: &Path) -> Result<(), FakeError> {
             .await
         }
     };
-    tokio::try_join!(h264, hevc_and_hls, images)?;
+    tokio::try_join!(h264, hevc, long, images)?;
     tokio::fs::write(tmp.join("COMPLETE"), LAYOUT_VERSION)
         .await
         .map_err(FakeError::io("writing media marker"))?;

@@ -6,6 +6,7 @@
 mod library;
 mod media;
 mod server;
+mod transcoder;
 mod xml;
 
 use std::net::SocketAddr;
@@ -13,8 +14,9 @@ use std::net::SocketAddr;
 pub use library::{
     ARCHIVE_BASE_KEY, ARCHIVE_SECTION, MOVIES_SECTION, MUSIC_SECTION, PHOTOS_SECTION, SHOWS_SECTION,
 };
-pub use media::{CLIP_MILLIS, MediaFiles, default_media_dir, ensure_media};
+pub use media::{CLIP_MILLIS, LONG_MILLIS, MediaFiles, default_media_dir, ensure_media};
 pub use server::{FakePlexState, Fault, RecordedRequest, router};
+pub use transcoder::{SEGMENT_SECONDS, Termination, TimelineCall, TranscodeRules};
 
 use crate::FakeError;
 
@@ -28,6 +30,8 @@ pub mod keys {
     pub const STRINGLY_MOVIE: &str = "103";
     /// Movie without a poster.
     pub const NO_THUMB_MOVIE: &str = "104";
+    /// The ten-minute movie (H.264, direct-playable), for seeking in transcodes.
+    pub const LONG_MOVIE: &str = "106";
     /// The TV show.
     pub const SHOW: &str = "201";
     /// Its "Specials" season (index 0).
@@ -65,6 +69,8 @@ pub struct FakePlexOptions {
     /// Whether `/:/websockets/notifications` answers (off: a server behind a proxy that does
     /// not pass WebSockets; 404).
     pub notifications: bool,
+    /// How the transcoder keeps sessions alive and how many one client may run.
+    pub transcodes: TranscodeRules,
 }
 
 impl Default for FakePlexOptions {
@@ -80,6 +86,7 @@ impl Default for FakePlexOptions {
             continue_hub: true,
             music_and_photos: false,
             notifications: true,
+            transcodes: TranscodeRules::default(),
         }
     }
 }
@@ -192,9 +199,20 @@ impl FakePlex {
         self.state.set_fault(fault);
     }
 
-    /// Transcode sessions started and not stopped.
+    /// Transcode sessions running now: started, and neither stopped by their player nor
+    /// ended by the keep-alive rules.
     pub fn active_transcode_sessions(&self) -> Vec<String> {
         self.state.active_sessions()
+    }
+
+    /// Every `/:/timeline` call so far, oldest first.
+    pub fn timelines(&self) -> Vec<TimelineCall> {
+        self.state.timelines()
+    }
+
+    /// How many ffmpeg runs the transcoder has made (each covers a few segments).
+    pub fn transcoder_runs(&self) -> usize {
+        self.state.transcoder_runs()
     }
 
     /// Stop serving and wait (briefly) for the server task to end.

@@ -3,7 +3,7 @@
 //! Routing is done by hand on path segments because Plex paths contain `:` segments
 //! (`/:/timeline`, `/video/:/transcode/…`) that axum's router reserves for its own syntax.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -24,6 +24,7 @@ use super::library::{
     PHOTOS_SECTION, SHOWS_SECTION, section_title,
 };
 use super::media::MediaFiles;
+use super::transcoder::{self, SegmentAnswer, StartRequest, TimelineCall, Transcoder};
 use super::xml;
 use crate::FakeError;
 
@@ -93,7 +94,7 @@ struct Inner {
     library: Library,
     requests: Mutex<Vec<RecordedRequest>>,
     fault: Mutex<Option<Fault>>,
-    sessions: Mutex<BTreeSet<String>>,
+    transcoder: Transcoder,
     section_updated: HashMap<&'static str, AtomicI64>,
     /// Notifications for the clients on `/:/websockets/notifications` (JSON text).
     events: tokio::sync::broadcast::Sender<String>,
@@ -117,7 +118,9 @@ impl FakePlexState {
         let sizes = FileSizes {
             h264: size(&media.h264_mp4)?,
             hevc: size(&media.hevc_mkv)?,
+            long: size(&media.long_mp4)?,
         };
+        let transcoder = Transcoder::new(opts.transcodes, &media.root);
         let mut library = Library::new(opts.large_section_items, sizes);
         if !opts.demo_items {
             library = library.without_demo_items();
@@ -133,7 +136,7 @@ impl FakePlexState {
                 library,
                 requests: Mutex::new(Vec::new()),
                 fault: Mutex::new(None),
-                sessions: Mutex::new(BTreeSet::new()),
+                transcoder,
                 section_updated,
                 events: tokio::sync::broadcast::channel(64).0,
                 webhook: Mutex::new(None),
@@ -275,9 +278,20 @@ impl FakePlexState {
         *lock(&self.inner.fault) = fault;
     }
 
-    /// Transcode sessions started and not stopped.
+    /// Transcode sessions running now (started, and neither stopped nor ended by the
+    /// keep-alive rules).
     pub fn active_sessions(&self) -> Vec<String> {
-        lock(&self.inner.sessions).iter().cloned().collect()
+        self.inner.transcoder.active()
+    }
+
+    /// Every `/:/timeline` call so far, oldest first.
+    pub fn timelines(&self) -> Vec<TimelineCall> {
+        self.inner.transcoder.timelines()
+    }
+
+    /// How many ffmpeg runs the transcoder has made.
+    pub fn transcoder_runs(&self) -> usize {
+        self.inner.transcoder.ffmpeg_runs()
     }
 
     /// The section's `updatedAt` (bumped by refresh).
@@ -513,28 +527,7 @@ async fn handle(State(state): State<FakePlexState>, req: Request) -> Response {
         }
         ["video", ":", "transcode", "universal", "decision"] if is_get => decision(&state, &ctx),
         ["video", ":", "transcode", "universal", "start.m3u8"] if is_get => {
-            let Some(session) = ctx.param("session").filter(|s| !s.is_empty()) else {
-                return status(StatusCode::BAD_REQUEST);
-            };
-            let Some(it) = ctx
-                .param("path")
-                .and_then(path_rating_key)
-                .and_then(|rk| lib.get(rk))
-            else {
-                return status(StatusCode::NOT_FOUND);
-            };
-            if it.media.is_empty() {
-                return status(StatusCode::BAD_REQUEST);
-            }
-            lock(&state.inner.sessions).insert(session.to_string());
-            let body = format!(
-                "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:PROGRAM-ID=1,BANDWIDTH=900000,RESOLUTION=640x360,CODECS=\"avc1.4d401e,mp4a.40.2\"\nsession/{session}/base/index.m3u8\n"
-            );
-            (
-                [(header::CONTENT_TYPE, "application/vnd.apple.mpegurl")],
-                body,
-            )
-                .into_response()
+            start_transcode(&state, &ctx)
         }
         [
             "video",
@@ -545,25 +538,18 @@ async fn handle(State(state): State<FakePlexState>, req: Request) -> Response {
             session,
             "base",
             file,
-        ] if is_get => {
-            if !lock(&state.inner.sessions).contains(*session) {
-                return status(StatusCode::NOT_FOUND);
-            }
-            hls_file(&state, file, req).await
-        }
+        ] if is_get => hls_file(&state, session, file, req).await,
         ["video", ":", "transcode", "universal", "stop"] if is_get => {
             if let Some(session) = ctx.param("session") {
-                lock(&state.inner.sessions).remove(session);
+                state.inner.transcoder.stop(session);
             }
             status(StatusCode::OK)
         }
-        ["video", ":", "transcode", "universal", "ping"] if is_get => status(StatusCode::OK),
-        [":", "timeline"] if is_get || method == Method::POST => {
-            if ctx.param("ratingKey").is_none() && ctx.param("key").is_none() {
-                return status(StatusCode::BAD_REQUEST);
-            }
-            ctx.container(json!({"size": 0}))
-        }
+        ["video", ":", "transcode", "universal", "ping"] if is_get => match ctx.param("session") {
+            Some(session) if state.inner.transcoder.ping(session) => status(StatusCode::OK),
+            _ => status(StatusCode::NOT_FOUND),
+        },
+        [":", "timeline"] if is_get || method == Method::POST => timeline(&state, &ctx),
         [":", "scrobble" | "unscrobble" | "progress"] if is_get || method == Method::PUT => {
             match ctx.param("key").and_then(|k| item(lib, k)) {
                 Some(_) => status(StatusCode::OK),
@@ -930,11 +916,11 @@ fn decision(state: &FakePlexState, ctx: &Ctx) -> Response {
         None => it
             .media
             .iter()
-            .position(|m| *m == MediaKind::H264 && direct_play_requested)
+            .position(|m| *m != MediaKind::Hevc && direct_play_requested)
             .unwrap_or(0),
     };
     let kind = it.media[index];
-    let direct = direct_play_requested && kind == MediaKind::H264;
+    let direct = direct_play_requested && kind != MediaKind::Hevc;
     let mut media = lib.render_media(&it, index, kind, true);
     media["selected"] = json!(true);
     if let Some(parts) = media["Part"].as_array_mut() {
@@ -1037,6 +1023,7 @@ async fn part_file(state: &FakePlexState, part_id: &str, file: &str, req: Reques
     let (path, ext, content_type) = match kind {
         MediaKind::H264 => (media.h264_mp4.clone(), "mp4", "video/mp4"),
         MediaKind::Hevc => (media.hevc_mkv.clone(), "mkv", "video/x-matroska"),
+        MediaKind::Long => (media.long_mp4.clone(), "mp4", "video/mp4"),
     };
     if file != format!("file.{ext}") && file != "file" {
         return status(StatusCode::NOT_FOUND);
@@ -1044,20 +1031,125 @@ async fn part_file(state: &FakePlexState, part_id: &str, file: &str, req: Reques
     serve_file(path, content_type, req).await
 }
 
-async fn hls_file(state: &FakePlexState, file: &str, req: Request) -> Response {
-    let dir = &state.inner.media.hls_dir;
+async fn hls_file(state: &FakePlexState, session: &str, file: &str, req: Request) -> Response {
+    let transcoder = &state.inner.transcoder;
     if file == "index.m3u8" {
-        return serve_file(dir.join(file), "application/vnd.apple.mpegurl", req).await;
+        return match transcoder.media_playlist(session) {
+            Some(body) => (
+                [(header::CONTENT_TYPE, "application/vnd.apple.mpegurl")],
+                body,
+            )
+                .into_response(),
+            None => status(StatusCode::NOT_FOUND),
+        };
     }
-    let valid_segment = file
+    let Some(n) = file
         .strip_suffix(".ts")
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-    if !valid_segment {
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse::<u32>().ok())
+    else {
         return status(StatusCode::NOT_FOUND);
+    };
+    match transcoder.segment(session, n).await {
+        SegmentAnswer::Ready(path) => serve_file(path, "video/mp2t", req).await,
+        SegmentAnswer::Missing => status(StatusCode::NOT_FOUND),
     }
-    let path = dir.join(file);
-    if !path.is_file() {
+}
+
+/// A header, else the query parameter of the same name (Plex takes either).
+fn header_or_param(ctx: &Ctx, name: &str) -> Option<String> {
+    ctx.headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| ctx.param(name).map(str::to_string))
+}
+
+/// `start.m3u8`: a real transcode at `offset`, its master playlist pointing at the session.
+fn start_transcode(state: &FakePlexState, ctx: &Ctx) -> Response {
+    let Some(session) = ctx.param("session").filter(|s| !s.is_empty()) else {
+        return status(StatusCode::BAD_REQUEST);
+    };
+    let Some(client) = header_or_param(ctx, "X-Plex-Client-Identifier") else {
+        return status(StatusCode::BAD_REQUEST);
+    };
+    let lib = &state.inner.library;
+    let Some(it) = ctx
+        .param("path")
+        .and_then(path_rating_key)
+        .and_then(|rk| lib.get(rk))
+    else {
         return status(StatusCode::NOT_FOUND);
+    };
+    let index = ctx
+        .param("mediaIndex")
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|i| *i >= 0)
+        .map_or(0, |i| i as usize);
+    let Some(kind) = it.media.get(index).copied() else {
+        return status(StatusCode::BAD_REQUEST);
+    };
+    let media = &state.inner.media;
+    let source = match kind {
+        MediaKind::H264 => media.h264_mp4.clone(),
+        MediaKind::Hevc => media.hevc_mkv.clone(),
+        MediaKind::Long => media.long_mp4.clone(),
+    };
+    let offset_secs = ctx
+        .param("offset")
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|o| o.is_finite())
+        .unwrap_or(0.0);
+    let max_kbps = ctx
+        .param("maxVideoBitrate")
+        .and_then(|v| v.parse::<u32>().ok());
+    let request = StartRequest {
+        session: session.to_string(),
+        client,
+        rating_key: it.rating_key,
+        source,
+        duration_secs: kind.millis() as f64 / 1000.0,
+        offset_secs,
+        max_kbps,
+    };
+    match state.inner.transcoder.start(request) {
+        Ok(()) => {
+            let bandwidth = max_kbps.map_or(900_000, |k| u64::from(k) * 1000 + 96_000);
+            let body = format!(
+                "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:PROGRAM-ID=1,BANDWIDTH={bandwidth},RESOLUTION=640x360,CODECS=\"avc1.4d401e,mp4a.40.2\"\nsession/{session}/base/index.m3u8\n"
+            );
+            (
+                [(header::CONTENT_TYPE, "application/vnd.apple.mpegurl")],
+                body,
+            )
+                .into_response()
+        }
+        Err(transcoder::StartRefusal::StreamLimit) => status(StatusCode::BAD_REQUEST),
     }
-    serve_file(path, "video/mp2t", req).await
+}
+
+/// `/:/timeline`: recorded; keeps its transcode alive; tells a player whose transcode the
+/// server ended why, as `terminationCode`/`terminationText`.
+fn timeline(state: &FakePlexState, ctx: &Ctx) -> Response {
+    if ctx.param("ratingKey").is_none() && ctx.param("key").is_none() {
+        return status(StatusCode::BAD_REQUEST);
+    }
+    let number = |name: &str| ctx.param(name).and_then(|v| v.parse::<i64>().ok());
+    let call = TimelineCall {
+        session: header_or_param(ctx, "X-Plex-Session-Identifier"),
+        client: header_or_param(ctx, "X-Plex-Client-Identifier"),
+        rating_key: ctx.param("ratingKey").map(str::to_string),
+        state: ctx.param("state").map(str::to_string),
+        time_ms: number("time"),
+        duration_ms: number("duration"),
+        at: std::time::Instant::now(),
+    };
+    match state.inner.transcoder.timeline(call) {
+        Some(ended) => ctx.container(json!({
+            "size": 0,
+            "terminationCode": ended.code,
+            "terminationText": ended.text,
+        })),
+        None => ctx.container(json!({"size": 0})),
+    }
 }

@@ -111,8 +111,15 @@ pub struct Config {
     /// address, for people not signed in).
     pub max_transcodes: usize,
     pub max_transcodes_per_person: usize,
-    /// A transcode no player has fetched from (or pinged) for this long is stopped (seconds).
+    /// A transcode no player has fetched from (or reported on) for this long is stopped
+    /// (seconds).
     pub transcode_idle_secs: u64,
+    /// How often Plex hears a timeline report for each running transcode (milliseconds);
+    /// Plex's own players report about every 10 s, and Plex stops a transcode without them.
+    pub plex_timeline_ms: u64,
+    /// The bound of the cache of transcoded segments (MiB): each segment leaves Plex once
+    /// however many viewers watch it.
+    pub hls_cache_mb: u64,
     /// WebSocket connections at once from one client address, and in all on this server.
     pub max_sockets_per_address: usize,
     pub max_sockets: usize,
@@ -172,6 +179,8 @@ impl Default for Config {
             max_transcodes: 6,
             max_transcodes_per_person: 2,
             transcode_idle_secs: 90,
+            plex_timeline_ms: 10_000,
+            hls_cache_mb: 256,
             max_sockets_per_address: 32,
             max_sockets: 10_000,
             cache_memory_mb: 64,

@@ -115,7 +115,7 @@ pub enum AllowedPeople {
 }
 
 /// Shortest idle time accepted before a transcode is stopped. Below a few of the players'
-/// pings (every 20 s) a paused player's stream would be stopped; start-up warns about that.
+/// reports (every 10 s) a paused player's stream would be stopped; start-up warns about that.
 pub const MIN_TRANSCODE_IDLE_SECS: u64 = 5;
 
 /// Shortest accepted key for signing tokens and for the admin token.
@@ -307,10 +307,16 @@ impl Settings {
         }
         if config.transcode_idle_secs < MIN_TRANSCODE_IDLE_SECS {
             return bad(format!(
-                "MARQUEE_TRANSCODE_IDLE_SECS must be at least {MIN_TRANSCODE_IDLE_SECS}, and above {} (players ping every {} s)",
-                2 * app::player::hls::PING_EVERY_SECS,
-                app::player::hls::PING_EVERY_SECS
+                "MARQUEE_TRANSCODE_IDLE_SECS must be at least {MIN_TRANSCODE_IDLE_SECS}, and above {} (players report every {} s)",
+                2 * app::player::hls::REPORT_EVERY_SECS,
+                app::player::hls::REPORT_EVERY_SECS
             ));
+        }
+        if config.plex_timeline_ms < 100 || config.hls_cache_mb == 0 {
+            return bad(
+                "MARQUEE_PLEX_TIMELINE_MS must be at least 100 and MARQUEE_HLS_CACHE_MB positive"
+                    .into(),
+            );
         }
         if config.cache_memory_mb == 0 || config.header_read_timeout_secs == 0 {
             return bad(
@@ -383,6 +389,8 @@ impl Settings {
                     total: config.max_transcodes,
                     per_owner: config.max_transcodes_per_person,
                     idle: Duration::from_secs(config.transcode_idle_secs),
+                    timeline_every: Duration::from_millis(config.plex_timeline_ms),
+                    segment_cache_bytes: config.hls_cache_mb * 1024 * 1024,
                 },
                 sockets: crate::sync::SocketLimits {
                     per_address: config.max_sockets_per_address,

@@ -487,8 +487,8 @@ async fn capped_transcodes(mode: crate::helpers::Mode) -> TestApp {
 const START: &str = "/video/:/transcode/universal/start.m3u8";
 
 /// Review item 4: every `start.m3u8` used to start a Plex transcode. Now a stranger's loop
-/// of starts gets one transcode (reused), an owner gets at most two, the server at most
-/// three, and a transcode nobody fetches from is stopped on Plex and answers 410.
+/// of starts gets one transcode (shared), an owner gets at most two, the server at most
+/// three, and a transcode nobody uses is stopped on Plex and answers 410.
 async fn transcodes_are_capped_shared_and_stopped_when_idle(app: TestApp) {
     let plex = app.plex();
     let start = |(_, path): (String, String)| {
@@ -500,17 +500,21 @@ async fn transcodes_are_capped_shared_and_stopped_when_idle(app: TestApp) {
     let r = app.get(&first_path).await;
     assert_eq!(r.status(), 200);
     let master = r.text().await.unwrap();
+    assert!(
+        master.contains(&format!("session/{first}/base/")),
+        "{master}"
+    );
     for _ in 0..5 {
-        let r = start(app.transcode("102", 0)).await;
+        let (token, path) = app.transcode("102", 0);
+        let r = app.get(&path).await;
         assert_eq!(r.status(), 200);
-        assert_eq!(
-            r.text().await.unwrap(),
-            master,
-            "the running transcode is reused"
+        let text = r.text().await.unwrap();
+        assert!(
+            text.contains(&format!("session/{token}/base/")),
+            "each viewer is named in its own master: {text}"
         );
     }
     assert_eq!(plex.request_count(START), 1, "one Plex transcode");
-    assert!(master.contains(&format!("session/{first}/")), "{master}");
 
     // A second item is a second transcode; a third is over the per-person cap.
     let (second, second_path) = app.transcode("101", 0);
@@ -547,24 +551,25 @@ async fn transcodes_are_capped_shared_and_stopped_when_idle(app: TestApp) {
     );
     assert_eq!(plex.request_count(START), 3);
 
-    // A player that leaves frees its place at once.
+    // A rendition's last viewer leaving frees its place at once.
     let r = app
         .client
-        .post(app.url(&format!("/hls/104/0/stop/{third}")))
+        .post(app.url(&format!("/hls/104/0/stop/{third}/base")))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
     let (_, ben_path) = app.transcode_for("105", 0, &ben);
     assert_eq!(app.get(&ben_path).await.status(), 200);
+    assert_eq!(plex.active_transcode_sessions().len(), 3);
 
-    // The first is kept alive by its player's pings; the second is never touched again.
-    let ping = format!("/hls/102/0/ping/{first}");
+    // The first is kept alive by its player's reports; the others are never used again.
+    let report = format!("/hls/102/0/timeline/{first}/base?state=paused&time=1000");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let r = app.client.post(app.url(&ping)).send().await.unwrap();
-        assert_eq!(r.status(), 204, "a pinged transcode stays");
-        if !plex.active_transcode_sessions().contains(&second) {
+        let r = app.client.post(app.url(&report)).send().await.unwrap();
+        assert_eq!(r.status(), 204, "a reported transcode stays");
+        if plex.active_transcode_sessions().len() == 1 {
             break;
         }
         assert!(
@@ -573,13 +578,17 @@ async fn transcodes_are_capped_shared_and_stopped_when_idle(app: TestApp) {
         );
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
-    assert!(plex.active_transcode_sessions().contains(&first));
     let index = app
         .get(&format!("/hls/101/0/session/{second}/base/index.m3u8"))
         .await;
     assert_eq!(index.status(), 410, "a stopped transcode says so");
     let body: serde_json::Value = index.json().await.unwrap();
     assert_eq!(body["error"], "transcode_stopped");
+    // The survivor is the one reported on.
+    let r = app
+        .get(&format!("/hls/102/0/session/{first}/base/index.m3u8"))
+        .await;
+    assert_eq!(r.status(), 200);
     // Its place is free again.
     let (_, again) = app.transcode("103", 0);
     assert_eq!(app.get(&again).await.status(), 200);

@@ -415,27 +415,32 @@ async fn two_servers_share_the_redis_cache() {
 
 async fn leaving_the_player_stops_the_transcode(app: TestApp) {
     let (session, start) = app.transcode("102", 0);
-    let session = session.as_str();
     let r = app.get(&start).await;
     assert_eq!(r.status(), 200);
+    let running = app.plex().active_transcode_sessions();
+    assert_eq!(running.len(), 1, "{running:?}");
     assert!(
-        app.plex()
-            .active_transcode_sessions()
-            .iter()
-            .any(|s| s == session)
+        !running.contains(&session),
+        "Plex's session id is Marquee's own, not the viewer's token"
     );
     let r = app
         .client
-        .post(app.url(&format!("/hls/102/0/stop/{session}")))
+        .post(app.url(&format!("/hls/102/0/stop/{session}/base")))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-    assert!(
-        !app.plex()
-            .active_transcode_sessions()
-            .iter()
-            .any(|s| s == session)
+    assert!(app.plex().active_transcode_sessions().is_empty());
+    let stopped = app
+        .plex()
+        .timelines()
+        .into_iter()
+        .rfind(|t| t.session.as_ref() == Some(&running[0]))
+        .and_then(|t| t.state);
+    assert_eq!(
+        stopped.as_deref(),
+        Some("stopped"),
+        "Plex heard the player stop"
     );
     let r = app.get("/hls/102/0/start.m3u8?session=../../x").await;
     assert_eq!(r.status(), 403);

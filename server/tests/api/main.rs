@@ -19,3 +19,4 @@ mod http;
 mod security;
 mod shutdown;
 mod sync;
+mod transcode;

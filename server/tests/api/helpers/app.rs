@@ -63,7 +63,7 @@ impl TestApp {
         self.running
             .services
             .urls
-            .transcode(rating_key, index, owner)
+            .transcode(rating_key, index, owner, "base")
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
