@@ -168,9 +168,10 @@ export async function createSession(baseUrl, ratingKey, name, { adminToken } = {
 /**
  * Opens a session page in a fresh browser context (its own storage, like another person's
  * browser) with the display name remembered, so it joins at once. `member` with `memberKey`
- * rejoins as that member (the host's id and key from createSession).
+ * rejoins as that member (the host's id and key from createSession). `query` is added to the
+ * page's URL (`?quality=2000` asks for a transcoded stream).
  */
-export async function openViewer(browser, baseUrl, sessionId, { name, member, memberKey, blockAutoplay = false, clockSkewMs = 0 } = {}) {
+export async function openViewer(browser, baseUrl, sessionId, { name, member, memberKey, blockAutoplay = false, clockSkewMs = 0, query = '' } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
   if (clockSkewMs) {
     // A machine whose clock is wrong: every local clock the page can read is shifted.
@@ -191,7 +192,7 @@ export async function openViewer(browser, baseUrl, sessionId, { name, member, me
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  await page.goto(`${baseUrl}/session/${sessionId}`);
+  await page.goto(`${baseUrl}/session/${sessionId}${query}`);
   return { context, page, errors };
 }
 

@@ -100,7 +100,7 @@ impl Relay {
         owner: &Owner,
         duration_ms: Option<i64>,
     ) -> Result<String, ApiError> {
-        let plex = self.ensure(r, viewer, owner, duration_ms).await?;
+        let plex = self.ensure(r, viewer, owner, duration_ms, true).await?;
         Ok(playlist::master_for(
             &plex.stream_inf,
             viewer,
@@ -108,16 +108,22 @@ impl Relay {
         ))
     }
 
-    /// The rendition's Plex side, starting it if this server does not run it.
+    /// The rendition's Plex side, starting it if this server does not run it. A rendition
+    /// that ended answers `410` to its files, but a `fresh` open (a player loading) starts
+    /// it again.
     async fn ensure(
         &self,
         r: &Rendition,
         viewer: &str,
         owner: &Owner,
         duration_ms: Option<i64>,
+        fresh: bool,
     ) -> Result<PlexSide, ApiError> {
-        if let Some(plex) = self.book.used(r, viewer).map_err(gone)? {
-            return Ok(plex);
+        match self.book.used(r, viewer) {
+            Ok(Some(plex)) => return Ok(plex),
+            Ok(None) => {}
+            Err(_) if fresh => {}
+            Err(why) => return Err(gone(why)),
         }
         let gate = self.book.gate(r);
         let _held = gate.lock().await;
@@ -258,7 +264,7 @@ impl Relay {
         viewer: &str,
         owner: &Owner,
     ) -> Result<String, ApiError> {
-        let plex = self.ensure(r, viewer, owner, None).await?;
+        let plex = self.ensure(r, viewer, owner, None, false).await?;
         self.note_use(r).await;
         Ok(plex.playlist.text.clone())
     }
@@ -271,7 +277,7 @@ impl Relay {
         owner: &Owner,
         index: usize,
     ) -> Result<Bytes, ApiError> {
-        let plex = self.ensure(r, viewer, owner, None).await?;
+        let plex = self.ensure(r, viewer, owner, None, false).await?;
         if index >= plex.playlist.segments.len() {
             return Err(AppError::NotFound(format!("segment {index}")).into());
         }

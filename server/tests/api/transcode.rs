@@ -231,3 +231,98 @@ async fn viewers_see_why_plex_ended_their_stream() {
         .await;
     assert_eq!(segment.status(), 410);
 }
+
+/// The first packet's time (s) in an MPEG-TS segment, read by ffprobe.
+fn first_pts(ts: &[u8]) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("segment.ts");
+    std::fs::write(&path, ts).unwrap();
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
+        .args([
+            "packet=pts_time",
+            "-read_intervals",
+            "%+#1",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&path)
+        .output()
+        .expect("ffprobe (part of ffmpeg)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.trim().trim_end_matches(',').parse().ok())
+        .unwrap_or_else(|| panic!("no packet time in {text:?}"))
+}
+
+/// A seek far past what the transcode has made moves the Plex transcode there (one new Plex
+/// session at that offset, the old one stopped) instead of waiting for it; the segment's
+/// timestamps are the item's time, so a player's clock means the same in every rendition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_far_seek_re_targets_the_transcode_and_keeps_item_time() {
+    use marquee_fakes::plex::keys::LONG_MOVIE;
+    const START: &str = "/video/:/transcode/universal/start.m3u8";
+    let plex = helpers::start_fake_plex_with(FakePlexOptions {
+        large_section_items: 10,
+        ..FakePlexOptions::default()
+    })
+    .await;
+    let app = helpers::spawn_with_plex(&plex, None, None).await;
+    let (token, start) = app.transcode(LONG_MOVIE, 0);
+    assert_eq!(app.get(&start).await.status(), 200);
+    let segment = |n: usize| {
+        let path = format!("/hls/{LONG_MOVIE}/0/session/{token}/base/{n}.ts");
+        let app = &app;
+        async move {
+            let r = app.get(&path).await;
+            assert_eq!(r.status(), 200, "segment {n}");
+            r.bytes().await.unwrap()
+        }
+    };
+    let first = segment(0).await;
+    assert!(first_pts(&first) < 1.0 + 1.5);
+    segment(1).await;
+    assert_eq!(plex.request_count(START), 1);
+
+    // 90 % of ten minutes: segment 135 (540 s).
+    let asked = Instant::now();
+    let far = segment(135).await;
+    let took = asked.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "the far segment took {took:?}"
+    );
+    let pts = first_pts(&far);
+    assert!(
+        (540.0..541.5).contains(&pts),
+        "segment 135 starts at {pts} s"
+    );
+    assert_eq!(
+        plex.request_count(START),
+        2,
+        "one new transcode for the seek"
+    );
+    let starts: Vec<String> = plex
+        .requests()
+        .into_iter()
+        .filter(|r| r.path() == START)
+        .filter_map(|r| r.query_param("offset"))
+        .collect();
+    assert_eq!(starts, ["0.000", "540.000"]);
+    assert!(
+        plex.requests()
+            .iter()
+            .filter(|r| r.path() == START)
+            .all(|r| r.query_param("directStream").as_deref() == Some("0")),
+        "a re-encode, not a remux"
+    );
+    assert_eq!(
+        plex.active_transcode_sessions().len(),
+        1,
+        "the old one was stopped"
+    );
+    // Playing on from there needs no new transcode; what was fetched before stays cached.
+    segment(136).await;
+    segment(1).await;
+    assert_eq!(plex.request_count(START), 2);
+}
