@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod chunks;
 pub mod cli;
 pub mod client_addr;
 pub mod config;

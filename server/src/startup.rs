@@ -261,6 +261,10 @@ async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartErro
     let state = AppState {
         trusted_proxies: settings.limits.trusted_proxies.clone(),
         relay,
+        chunks: crate::chunks::Chunks::new(
+            services.plex.clone(),
+            settings.limits.media_cache_bytes,
+        ),
         sockets: crate::sync::SocketGate::new(settings.limits.sockets),
         page_limits: Arc::new(crate::auth::limits::Limiter::new(
             settings.limits.page_rate_per_minute,

@@ -210,6 +210,12 @@ impl FakePlex {
         self.state.timelines()
     }
 
+    /// Bytes of response bodies sent so far (media, segments, JSON): what crossed the
+    /// server's uplink.
+    pub fn bytes_sent(&self) -> u64 {
+        self.state.bytes_sent()
+    }
+
     /// How many ffmpeg runs the transcoder has made (each covers a few segments).
     pub fn transcoder_runs(&self) -> usize {
         self.state.transcoder_runs()

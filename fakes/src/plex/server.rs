@@ -95,6 +95,8 @@ struct Inner {
     requests: Mutex<Vec<RecordedRequest>>,
     fault: Mutex<Option<Fault>>,
     transcoder: Transcoder,
+    /// Bytes of response bodies sent (by `Content-Length`): what crossed the server's uplink.
+    body_bytes: std::sync::atomic::AtomicU64,
     section_updated: HashMap<&'static str, AtomicI64>,
     /// Notifications for the clients on `/:/websockets/notifications` (JSON text).
     events: tokio::sync::broadcast::Sender<String>,
@@ -137,6 +139,7 @@ impl FakePlexState {
                 requests: Mutex::new(Vec::new()),
                 fault: Mutex::new(None),
                 transcoder,
+                body_bytes: Default::default(),
                 section_updated,
                 events: tokio::sync::broadcast::channel(64).0,
                 webhook: Mutex::new(None),
@@ -289,6 +292,11 @@ impl FakePlexState {
         self.inner.transcoder.timelines()
     }
 
+    /// Bytes of response bodies sent so far: what crossed the server's uplink.
+    pub fn bytes_sent(&self) -> u64 {
+        self.inner.body_bytes.load(Ordering::SeqCst)
+    }
+
     /// How many ffmpeg runs the transcoder has made.
     pub fn transcoder_runs(&self) -> usize {
         self.inner.transcoder.ffmpeg_runs()
@@ -354,6 +362,22 @@ fn status(code: StatusCode) -> Response {
 }
 
 async fn handle(State(state): State<FakePlexState>, req: Request) -> Response {
+    let response = respond(state.clone(), req).await;
+    let length = response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(length) = length {
+        state
+            .inner
+            .body_bytes
+            .fetch_add(length, std::sync::atomic::Ordering::SeqCst);
+    }
+    response
+}
+
+async fn respond(state: FakePlexState, req: Request) -> Response {
     let path_and_query = req.uri().path_and_query().map_or_else(
         || req.uri().path().to_string(),
         |pq| pq.as_str().to_string(),

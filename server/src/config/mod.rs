@@ -120,6 +120,9 @@ pub struct Config {
     /// The bound of the cache of transcoded segments (MiB): each segment leaves Plex once
     /// however many viewers watch it.
     pub hls_cache_mb: u64,
+    /// The bound of the cache of original files' chunks (MiB): viewers of one file pull its
+    /// bytes from Plex about once.
+    pub media_cache_mb: u64,
     /// WebSocket connections at once from one client address, and in all on this server.
     pub max_sockets_per_address: usize,
     pub max_sockets: usize,
@@ -181,6 +184,7 @@ impl Default for Config {
             transcode_idle_secs: 90,
             plex_timeline_ms: 10_000,
             hls_cache_mb: 256,
+            media_cache_mb: 256,
             max_sockets_per_address: 32,
             max_sockets: 10_000,
             cache_memory_mb: 64,

@@ -141,6 +141,8 @@ pub struct Limits {
     pub sockets: crate::sync::SocketLimits,
     /// The in-process cache's bound, in bytes.
     pub cache_memory_bytes: u64,
+    /// The direct-play chunk cache's bound, in bytes.
+    pub media_cache_bytes: u64,
     /// Deadline for a request's headers, and open connections at once.
     pub header_read_timeout: Duration,
     pub max_connections: usize,
@@ -312,9 +314,9 @@ impl Settings {
                 app::player::hls::REPORT_EVERY_SECS
             ));
         }
-        if config.plex_timeline_ms < 100 || config.hls_cache_mb == 0 {
+        if config.plex_timeline_ms < 100 || config.hls_cache_mb == 0 || config.media_cache_mb == 0 {
             return bad(
-                "MARQUEE_PLEX_TIMELINE_MS must be at least 100 and MARQUEE_HLS_CACHE_MB positive"
+                "MARQUEE_PLEX_TIMELINE_MS must be at least 100, and MARQUEE_HLS_CACHE_MB and MARQUEE_MEDIA_CACHE_MB positive"
                     .into(),
             );
         }
@@ -397,6 +399,7 @@ impl Settings {
                     total: config.max_sockets,
                 },
                 cache_memory_bytes: config.cache_memory_mb * 1024 * 1024,
+                media_cache_bytes: config.media_cache_mb * 1024 * 1024,
                 header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
                 max_connections: config.max_connections,
             },

@@ -183,6 +183,7 @@ impl Relay {
             direct_stream: false,
         };
         let master = self.text(&self.plex.hls_start_path(&request)).await?;
+        metrics::counter!("marquee_transcodes_started_total").increment(1);
         let (stream_inf, uri) = playlist::first_variant(&master)
             .ok_or_else(|| unavailable("the master playlist named no stream"))?;
         let variant = variant_path(&uri)

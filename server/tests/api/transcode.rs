@@ -326,3 +326,92 @@ async fn a_far_seek_re_targets_the_transcode_and_keeps_item_time() {
     segment(1).await;
     assert_eq!(plex.request_count(START), 2);
 }
+
+/// Five viewers of one file cost Plex's uplink about one file: the direct-play chunks and
+/// the HLS segments are each fetched from Plex once, and five HLS viewers share one transcode.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_viewers_pull_one_copy_from_plex() {
+    use marquee_fakes::plex::keys::LONG_MOVIE;
+    const START: &str = "/video/:/transcode/universal/start.m3u8";
+    let plex = helpers::start_fake_plex_with(FakePlexOptions {
+        large_section_items: 10,
+        transcodes: TranscodeRules {
+            streams_per_client: Some(1),
+            ..TranscodeRules::default()
+        },
+        ..FakePlexOptions::default()
+    })
+    .await;
+    let app = helpers::spawn_with_plex(&plex, None, None).await;
+
+    // Direct play: five whole reads at once, and five reads of one range.
+    let file = std::fs::read(helpers::media().await.long_mp4).unwrap();
+    let before = plex.bytes_sent();
+    let url = app.signed(&format!("/media/{LONG_MOVIE}/0/0"));
+    let reads = (0..5).map(|_| {
+        let app = &app;
+        let url = url.clone();
+        async move { app.get(&url).await.bytes().await.unwrap() }
+    });
+    for body in futures::future::join_all(reads).await {
+        assert_eq!(body.len(), file.len());
+        assert!(body == file[..], "every viewer gets the file's exact bytes");
+    }
+    let ranges = (0..5).map(|_| {
+        let app = &app;
+        let url = url.clone();
+        async move {
+            let r = app
+                .client
+                .get(app.url(&url))
+                .header("range", "bytes=5000000-5999999")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 206);
+            r.bytes().await.unwrap()
+        }
+    });
+    for body in futures::future::join_all(ranges).await {
+        assert!(body == file[5_000_000..6_000_000]);
+    }
+    let pulled = plex.bytes_sent() - before;
+    let ratio = pulled as f64 / file.len() as f64;
+    assert!(
+        ratio <= 1.05,
+        "five direct viewers pulled {ratio:.2}× the file from Plex"
+    );
+
+    // HLS: five viewers, each with its own token, read the same segments.
+    let viewers: Vec<(String, String)> = (0..5).map(|_| app.transcode(LONG_MOVIE, 0)).collect();
+    for (_, start) in &viewers {
+        assert_eq!(app.get(start).await.status(), 200);
+    }
+    assert_eq!(plex.request_count(START), 1, "one Plex transcode for five");
+    let before = plex.bytes_sent();
+    let mut one_viewer = 0;
+    for n in 0..6 {
+        let fetches = viewers.iter().map(|(token, _)| {
+            let path = format!("/hls/{LONG_MOVIE}/0/session/{token}/base/{n}.ts");
+            let app = &app;
+            async move {
+                let r = app.get(&path).await;
+                assert_eq!(r.status(), 200);
+                r.bytes().await.unwrap()
+            }
+        });
+        let bodies = futures::future::join_all(fetches).await;
+        assert!(
+            bodies.windows(2).all(|w| w[0] == w[1]),
+            "one segment {n} for all"
+        );
+        one_viewer += bodies[0].len() as u64;
+    }
+    let pulled = plex.bytes_sent() - before;
+    let ratio = pulled as f64 / one_viewer as f64;
+    assert!(
+        ratio <= 1.05,
+        "five HLS viewers pulled {ratio:.2}× one viewer's segments"
+    );
+    assert_eq!(plex.active_transcode_sessions().len(), 1);
+}
