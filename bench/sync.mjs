@@ -1,6 +1,8 @@
 // Sync benchmark: two headless Chromium viewers play one shared session; prints how far apart
 // their videos are in steady state, and how they recover when pushed +2 s and +6 s off the
-// session position (as a stalled decoder would).
+// session position (as a stalled decoder would). Two cases: both viewers playing the original
+// file (direct play), and a mixed session where Ben plays a Plex transcode (HLS, 2 Mbps) of
+// the ten-minute movie while Ana plays its original.
 //
 // Measurement: each page samples (wall clock, video.currentTime) every 20 ms with its own
 // timer, independent of Marquee's code. Viewer B's position is linearly interpolated at each of
@@ -8,7 +10,7 @@
 // is also compared with the session's ideal position (the playback line from the server's
 // snapshot, evaluated at the sample's wall-clock time).
 //
-// Usage: node bench/sync.mjs [--seconds 60] [--url http://127.0.0.1:PORT]
+// Usage: node bench/sync.mjs [--seconds 60] [--url http://127.0.0.1:PORT] [--case direct|mixed|both]
 //        (without --url it starts target/release/marquee, or MARQUEE_BIN)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -79,19 +81,13 @@ async function snapshot(url, id) {
 
 const idealAt = (pb, t) => (pb.playing ? pb.position + ((t - pb.at) / 1000) * pb.rate : pb.position);
 
-async function main() {
-  let server = null;
-  let url = opt('url', null);
-  if (!url) {
-    server = await startServer(process.env.MARQUEE_BIN ? {} : {});
-    url = server.url;
-  }
-  const browser = await launchBrowser();
+async function scenario(browser, url, { label, item, benQuery }) {
+  const { id, member } = await createSession(url, item, 'Ana');
+  const a = await openViewer(browser, url, id, { name: 'Ana', member });
+  const b = await openViewer(browser, url, id, { name: 'Ben', query: benQuery });
   try {
-    const { id, member } = await createSession(url, '105', 'Ana');
-    const a = await openViewer(browser, url, id, { name: 'Ana', member });
-    const b = await openViewer(browser, url, id, { name: 'Ben' });
     for (const v of [a, b]) await v.page.waitForSelector('.sync-status[data-state="live"]', { timeout: 30_000 });
+    const modes = await Promise.all([a, b].map((v) => v.page.getAttribute('.player', 'data-mode')));
     await a.page.click('.ctl.play');
     await a.page.waitForTimeout(WARMUP_S * 1000);
     const before = await snapshot(url, id);
@@ -143,18 +139,37 @@ async function main() {
       { viewer: 'Ben', ...recovery(rb, 6), seeks: seeksAfter[1] - seeksBefore[1] },
     ];
 
-    console.log(`sync benchmark: two headless Chromium viewers, ${STEADY_S} s of steady playback (after ${WARMUP_S} s warm-up), samples every 20 ms`);
+    console.log(`sync benchmark, ${label} (Ana ${modes[0]}, Ben ${modes[1]}): ${STEADY_S} s of steady playback (after ${WARMUP_S} s warm-up), samples every 20 ms`);
     console.log(`  |Ana − Ben| (${steady.between.n} paired samples): p50 ${ms(steady.between.p50)}  p95 ${ms(steady.between.p95)}  max ${ms(steady.between.max)}`);
     console.log(`  |Ana − session|: p50 ${ms(steady.ana.p50)}  p95 ${ms(steady.ana.p95)}  max ${ms(steady.ana.max)}`);
     console.log(`  |Ben − session|: p50 ${ms(steady.ben.p50)}  p95 ${ms(steady.ben.p95)}  max ${ms(steady.ben.max)}`);
     for (const r of rec) {
       console.log(`  recovery ${r.viewer} pushed +${r.push_s} s: back within 50 ms after ${r.recovered_ms ?? 'never'} ms, seeks used ${r.seeks}, residual p95 ${r.residual_p95_ms} ms`);
     }
-    const out = { steady_seconds: STEADY_S, steady, recovery: rec, session_version_changed: after.version !== before.version };
-    mkdirSync(join(ROOT, 'target', 'bench'), { recursive: true });
-    writeFileSync(join(ROOT, 'target', 'bench', 'sync.json'), JSON.stringify(out, null, 2));
     const ok = steady.between.p95 <= 0.05 && rec.every((r) => r.recovered_ms !== null && r.recovered_ms <= 5000 && r.seeks <= 1);
     console.log(`  goal (p95 ≤ 50 ms; each push back within 50 ms in ≤ 5 s with ≤ 1 seek): ${ok ? 'met' : 'NOT met'}`);
+    return { label, modes, steady_seconds: STEADY_S, steady, recovery: rec, session_version_changed: after.version !== before.version, goal_met: ok };
+  } finally {
+    await a.context.close();
+    await b.context.close();
+  }
+}
+
+async function main() {
+  let server = null;
+  let url = opt('url', null);
+  if (!url) {
+    server = await startServer(process.env.MARQUEE_BIN ? {} : {});
+    url = server.url;
+  }
+  const which = opt('case', 'both');
+  const browser = await launchBrowser();
+  try {
+    const out = [];
+    if (which !== 'mixed') out.push(await scenario(browser, url, { label: 'direct play', item: '105', benQuery: '' }));
+    if (which !== 'direct') out.push(await scenario(browser, url, { label: 'mixed', item: '106', benQuery: '?quality=2000' }));
+    mkdirSync(join(ROOT, 'target', 'bench'), { recursive: true });
+    writeFileSync(join(ROOT, 'target', 'bench', 'sync.json'), JSON.stringify(out, null, 2));
   } finally {
     await browser.close();
     await server?.stop();

@@ -207,6 +207,7 @@ impl Chunks {
 async fn fetch(plex: &PlexClient, part_key: &str, index: u64) -> Result<Arc<Chunk>, ApiError> {
     let from = index * CHUNK_BYTES;
     let range = format!("bytes={from}-{}", from + CHUNK_BYTES - 1);
+    tracing::debug!(index, "fetching a media chunk from Plex");
     let upstream = plex.fetch(part_key, Some(&range)).await?;
     let status = upstream.status();
     let headers = upstream.headers().clone();

@@ -22,6 +22,12 @@ pub struct DriftConfig {
     pub gain: f64,
     /// Largest rate change, as a fraction of the group rate.
     pub max_rate_delta: f64,
+    /// Below this |drift| (s) the rate changes by at most [`DriftConfig::fine_rate_delta`]:
+    /// a few tens of milliseconds are taken back over seconds, with a rate change nobody
+    /// hears (browsers keep the pitch), instead of a quick swing.
+    pub fine_zone: f64,
+    /// Largest rate change inside the fine zone.
+    pub fine_rate_delta: f64,
     /// Seek when |drift| reaches this (s).
     pub seek_threshold: f64,
     /// No second seek within this long of the last (ms).
@@ -35,10 +41,12 @@ pub struct DriftConfig {
 impl Default for DriftConfig {
     fn default() -> Self {
         Self {
-            enter: 0.025,
-            exit: 0.008,
+            enter: 0.010,
+            exit: 0.003,
             gain: 1.2,
             max_rate_delta: 0.12,
+            fine_zone: 0.05,
+            fine_rate_delta: 0.04,
             seek_threshold: 0.8,
             seek_cooldown_ms: 2_000.0,
             min_buffer_to_speed_up: 0.5,
@@ -157,8 +165,13 @@ impl DriftController {
         } else if drift.abs() > self.cfg.enter {
             self.correcting = true;
         }
+        let cap = if drift.abs() < self.cfg.fine_zone {
+            self.cfg.fine_rate_delta
+        } else {
+            self.cfg.max_rate_delta
+        };
         let mut delta = if self.correcting {
-            (-drift * self.cfg.gain).clamp(-self.cfg.max_rate_delta, self.cfg.max_rate_delta)
+            (-drift * self.cfg.gain).clamp(-cap, cap)
         } else {
             0.0
         };
@@ -229,11 +242,24 @@ mod tests {
         }
     }
 
+    /// Issue 14: the controller used to act only beyond 25 ms, so a viewer could sit 25 ms off
+    /// for good. Now 10 ms is enough, and the correction is gentle.
+    #[test]
+    fn drift_past_ten_ms_is_taken_back_gently() {
+        let (drifts, seeks) = simulate(0.02, 0.0, 6.0);
+        assert_eq!(seeks, 0);
+        let at = settled_within(&drifts, 0.004).expect("settles");
+        assert!(at <= 30, "took {at} ticks");
+        let mut c = DriftController::new(DriftConfig::default());
+        let corr = c.update(0.0, 10.04, 10.0, 1.0, 30.0);
+        assert!(corr.rate < 1.0 && corr.rate >= 0.96, "{corr:?}");
+    }
+
     #[test]
     fn tiny_drift_is_left_alone() {
         let mut c = DriftController::new(DriftConfig::default());
         for i in 0..20 {
-            let corr = c.update(f64::from(i) * 100.0, 10.015, 10.0, 1.0, 30.0);
+            let corr = c.update(f64::from(i) * 100.0, 10.006, 10.0, 1.0, 30.0);
             assert_eq!(
                 corr,
                 Correction {

@@ -67,7 +67,7 @@ pub fn attach(
             let media: &web_sys::HtmlMediaElement = video.as_ref();
             match ensure_loaded().await {
                 Ok(()) if Hls::is_supported() => {
-                    let player = Hls::new(&js_sys::Object::new().into());
+                    let player = Hls::new(&buffer_config());
                     let on_error =
                         Closure::<dyn Fn(JsValue, JsValue)>::new(move |_event, data: JsValue| {
                             let field = |name: &str| js_sys::Reflect::get(&data, &name.into()).ok();
@@ -170,6 +170,22 @@ pub fn attach(
         }
         stop();
     });
+}
+
+/// hls.js buffers up to 60 MB ahead by default (minutes of a transcode): bytes from Plex the
+/// party may never watch, and transcoder time, after every seek. Half a minute is plenty.
+#[cfg(feature = "hydrate")]
+fn buffer_config() -> JsValue {
+    let config = js_sys::Object::new();
+    for (name, value) in [
+        ("maxBufferLength", 30.0),
+        ("maxMaxBufferLength", 45.0),
+        ("maxBufferSize", 16.0 * 1000.0 * 1000.0),
+        ("backBufferLength", 30.0),
+    ] {
+        let _ = js_sys::Reflect::set(&config, &name.into(), &value.into());
+    }
+    config.into()
 }
 
 /// Posts one state report; the sentence to show if the stream is gone (`410`: stopped idle,
