@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Marquee's benchmarks; prints the figures recorded in docs/benchmarks.md.
-# Usage: scripts/bench.sh [all|foundation|sync|fanout|autocomplete]   (default: all)
+# Usage: scripts/bench.sh [all|foundation|sync|upstream|firstframe|fanout|autocomplete]
+#        (default: all)
 #   foundation: release WASM bundle size; cold start (process start → /healthz 200);
 #               SSR throughput of a section page with a warm cache (wrk, 2 threads, 32 conns, 15 s)
 #   sync:       two headless Chromium viewers, 60 s of shared playback: |position difference|
-#               p50/p95/max, then recovery from +2 s / +6 s pushes (bench/sync.mjs)
+#               p50/p95/max, then recovery from +2 s / +6 s pushes; both direct play, then one
+#               direct and one HLS viewer (bench/sync.mjs)
+#   upstream:   bytes pulled from Plex while 1 and 5 viewers play one item for 60 s, direct play
+#               and HLS, and the Plex transcodes started (bench/upstream.mjs)
+#   firstframe: time to the first video frame after pressing play and after a group seek,
+#               direct play and HLS, p50/p95 over 20 (bench/first-frame.mjs)
 #   fanout:     2,000 WebSocket viewers on loopback (marquee-loadgen): command → broadcast
 #               latency p50/p99 and server memory per connection, on one process and on two
 #               processes behind PostgreSQL + Redis
@@ -24,8 +30,18 @@ MEDIA="$ROOT/target/demo-media"
 MARQUEE_DEMO_MEDIA_DIR="$MEDIA" "$BIN" demo-media >/dev/null
 
 sync_bench() {
-  say "sync benchmark (about 80 s)"
+  say "sync benchmark (about 3 minutes)"
   MARQUEE_BIN="$BIN" node "$ROOT/bench/sync.mjs" --seconds 60
+}
+
+upstream_bench() {
+  say "upstream benchmark (about 6 minutes)"
+  MARQUEE_BIN="$BIN" node "$ROOT/bench/upstream.mjs" --seconds 60
+}
+
+firstframe_bench() {
+  say "first-frame benchmark (about 4 minutes)"
+  MARQUEE_BIN="$BIN" node "$ROOT/bench/first-frame.mjs" --runs 20
 }
 
 fanout_bench() {
@@ -74,10 +90,12 @@ autocomplete_bench() {
 
 case "$what" in
   sync) sync_bench; exit 0 ;;
+  upstream) upstream_bench; exit 0 ;;
+  firstframe) firstframe_bench; exit 0 ;;
   autocomplete) autocomplete_bench; exit 0 ;;
   fanout) fanout_bench; exit 0 ;;
   foundation|all) ;;
-  *) die "usage: scripts/bench.sh [all|foundation|sync|fanout|autocomplete]" ;;
+  *) die "usage: scripts/bench.sh [all|foundation|sync|upstream|firstframe|fanout|autocomplete]" ;;
 esac
 
 wasm="$PKG_DIR/${OUTPUT_NAME}_bg.wasm"
@@ -120,6 +138,8 @@ kill "$pid"; wait "$pid" 2>/dev/null || true
 
 if [ "$what" = all ]; then
   sync_bench
+  upstream_bench
+  firstframe_bench
   fanout_bench
   autocomplete_bench
 fi
