@@ -377,13 +377,9 @@ impl Library {
 
     /// Drop everything cached about a section after Plex rescans it.
     pub async fn invalidate_section(&self, section_key: &str) -> Result<u64, AppError> {
-        self.invalidate_prefixes(&[
-            format!("plex:section:{section_key}:"),
-            "plex:sections".to_string(),
-            "plex:search:".to_string(),
-            "plex:titles".to_string(),
-        ])
-        .await
+        let mut prefixes = section_content(format!("plex:section:{section_key}:"));
+        prefixes.push("plex:sections".to_string());
+        self.invalidate_prefixes(&prefixes).await
     }
 
     /// Drops what a change Plex announced makes stale: the item's metadata, the children
@@ -415,14 +411,9 @@ impl Library {
             Some(key) => format!("plex:section:{key}:"),
             None => "plex:section:".to_owned(),
         };
-        dropped += self
-            .invalidate_prefixes(&[
-                listings,
-                "plex:continue".to_owned(),
-                "plex:search:".to_owned(),
-                "plex:titles".to_owned(),
-            ])
-            .await?;
+        let mut prefixes = section_content(listings);
+        prefixes.push("plex:continue".to_owned());
+        dropped += self.invalidate_prefixes(&prefixes).await?;
         Ok(dropped)
     }
 
@@ -454,4 +445,14 @@ pub fn validate_key(key: &str) -> Result<(), AppError> {
 /// Whether Marquee can show and play a section's items (movies and TV, not music or photos).
 fn playable_section(kind: SectionType) -> bool {
     matches!(kind, SectionType::Movie | SectionType::Show)
+}
+
+/// What a change to a section's content makes stale: its listings (`listings`, a cache key
+/// prefix), search results, and the bot's title index.
+fn section_content(listings: String) -> Vec<String> {
+    vec![
+        listings,
+        "plex:search:".to_owned(),
+        "plex:titles".to_owned(),
+    ]
 }

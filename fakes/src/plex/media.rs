@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::FakeError;
 
 /// Bump when the generated set changes so stale caches are regenerated.
-const LAYOUT_VERSION: &str = "v4";
+const LAYOUT_VERSION: &str = "v5";
 /// Length of every generated clip, in seconds.
 pub const CLIP_SECONDS: u32 = 120;
 /// Length of every generated clip, in milliseconds (what Plex reports as `duration`).
@@ -58,6 +58,19 @@ impl MediaFiles {
                 .map(|i| root.join(format!("poster-{i}.jpg")))
                 .collect(),
             backdrop: root.join("backdrop.jpg"),
+        }
+    }
+
+    /// The file a Media version plays, its extension and its type.
+    pub fn file_of(
+        &self,
+        kind: super::library::MediaKind,
+    ) -> (PathBuf, &'static str, &'static str) {
+        use super::library::MediaKind;
+        match kind {
+            MediaKind::H264 => (self.h264_mp4.clone(), "mp4", "video/mp4"),
+            MediaKind::Hevc => (self.hevc_mkv.clone(), "mkv", "video/x-matroska"),
+            MediaKind::Long => (self.long_mp4.clone(), "mp4", "video/mp4"),
         }
     }
 
@@ -165,52 +178,11 @@ async fn generate_into(tmp: &Path) -> Result<(), FakeError> {
         .await
         .map_err(FakeError::io(format!("creating {}", tmp.display())))?;
     let secs = CLIP_SECONDS.to_string();
-
     let h264 = {
         let out = files.h264_mp4.clone();
-        let secs = secs.clone();
         async move {
             tracing::info!("demo media: H.264/AAC MP4");
-            ffmpeg(
-                "H.264 MP4",
-                &[
-                    "-f",
-                    "lavfi",
-                    "-i",
-                    &format!("testsrc2=size=640x360:rate=24:duration={secs}"),
-                    "-f",
-                    "lavfi",
-                    "-i",
-                    &format!("sine=frequency=440:beep_factor=4:sample_rate=48000:duration={secs}"),
-                    "-c:v",
-                    "libx264",
-                    "-preset",
-                    "veryfast",
-                    "-crf",
-                    "30",
-                    "-pix_fmt",
-                    "yuv420p",
-                    "-profile:v",
-                    "main",
-                    "-level",
-                    "3.0",
-                    "-g",
-                    "48",
-                    "-c:a",
-                    "aac",
-                    "-b:a",
-                    "64k",
-                    "-ac",
-                    "2",
-                    "-movflags",
-                    "+faststart",
-                    "-shortest",
-                    "-f",
-                    "mp4",
-                ],
-                &out,
-            )
-            .await
+            h264_clip("H.264 MP4", &out, CLIP_SECONDS, 440, "30", "64k").await
         }
     };
     let hevc = {
@@ -256,45 +228,8 @@ async fn generate_into(tmp: &Path) -> Result<(), FakeError> {
         let out = files.long_mp4.clone();
         async move {
             tracing::info!("demo media: ten-minute H.264/AAC MP4");
-            let secs = LONG_SECONDS.to_string();
-            ffmpeg(
-                "long MP4",
-                &[
-                    "-f",
-                    "lavfi",
-                    "-i",
-                    &format!("testsrc2=size=640x360:rate=24:duration={secs}"),
-                    "-f",
-                    "lavfi",
-                    "-i",
-                    &format!("sine=frequency=550:beep_factor=3:sample_rate=48000:duration={secs}"),
-                    "-c:v",
-                    "libx264",
-                    "-preset",
-                    "veryfast",
-                    "-crf",
-                    "38",
-                    "-pix_fmt",
-                    "yuv420p",
-                    "-profile:v",
-                    "main",
-                    "-g",
-                    "48",
-                    "-c:a",
-                    "aac",
-                    "-b:a",
-                    "48k",
-                    "-ac",
-                    "2",
-                    "-movflags",
-                    "+faststart",
-                    "-shortest",
-                    "-f",
-                    "mp4",
-                ],
-                &out,
-            )
-            .await
+            // Lower quality: ten minutes of test pattern at the short clip's would be 75 MB.
+            h264_clip("long MP4", &out, LONG_SECONDS, 550, "38", "48k").await
         }
     };
     let images = {
@@ -342,6 +277,58 @@ async fn generate_into(tmp: &Path) -> Result<(), FakeError> {
         .await
         .map_err(FakeError::io("writing media marker"))?;
     Ok(())
+}
+
+/// A direct-playable H.264/AAC MP4 (main profile, faststart) of the test pattern and a beeping
+/// `tone` Hz, `secs` long.
+async fn h264_clip(
+    what: &str,
+    out: &Path,
+    secs: u32,
+    tone: u32,
+    crf: &str,
+    audio: &str,
+) -> Result<(), FakeError> {
+    ffmpeg(
+        what,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("testsrc2=size=640x360:rate=24:duration={secs}"),
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("sine=frequency={tone}:beep_factor=4:sample_rate=48000:duration={secs}"),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            crf,
+            "-pix_fmt",
+            "yuv420p",
+            "-profile:v",
+            "main",
+            "-level",
+            "3.0",
+            "-g",
+            "48",
+            "-c:a",
+            "aac",
+            "-b:a",
+            audio,
+            "-ac",
+            "2",
+            "-movflags",
+            "+faststart",
+            "-shortest",
+            "-f",
+            "mp4",
+        ],
+        out,
+    )
+    .await
 }
 
 /// Run one ffmpeg invocation writing `out`; `args` go between the global flags and `out`.

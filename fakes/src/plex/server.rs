@@ -911,13 +911,16 @@ fn search(state: &FakePlexState, ctx: &Ctx) -> Response {
     ctx.container(json!({"size": hubs.len(), "Hub": hubs}))
 }
 
+/// The item a transcoder request's `path` names.
+fn item_of_path(state: &FakePlexState, ctx: &Ctx) -> Option<Item> {
+    ctx.param("path")
+        .and_then(path_rating_key)
+        .and_then(|rk| state.inner.library.get(rk))
+}
+
 fn decision(state: &FakePlexState, ctx: &Ctx) -> Response {
     let lib = &state.inner.library;
-    let Some(it) = ctx
-        .param("path")
-        .and_then(path_rating_key)
-        .and_then(|rk| lib.get(rk))
-    else {
+    let Some(it) = item_of_path(state, ctx) else {
         return status(StatusCode::NOT_FOUND);
     };
     if it.media.is_empty() {
@@ -1043,12 +1046,7 @@ async fn part_file(state: &FakePlexState, part_id: &str, file: &str, req: Reques
     else {
         return status(StatusCode::NOT_FOUND);
     };
-    let media = &state.inner.media;
-    let (path, ext, content_type) = match kind {
-        MediaKind::H264 => (media.h264_mp4.clone(), "mp4", "video/mp4"),
-        MediaKind::Hevc => (media.hevc_mkv.clone(), "mkv", "video/x-matroska"),
-        MediaKind::Long => (media.long_mp4.clone(), "mp4", "video/mp4"),
-    };
+    let (path, ext, content_type) = state.inner.media.file_of(kind);
     if file != format!("file.{ext}") && file != "file" {
         return status(StatusCode::NOT_FOUND);
     }
@@ -1097,12 +1095,7 @@ fn start_transcode(state: &FakePlexState, ctx: &Ctx) -> Response {
     let Some(client) = header_or_param(ctx, "X-Plex-Client-Identifier") else {
         return status(StatusCode::BAD_REQUEST);
     };
-    let lib = &state.inner.library;
-    let Some(it) = ctx
-        .param("path")
-        .and_then(path_rating_key)
-        .and_then(|rk| lib.get(rk))
-    else {
+    let Some(it) = item_of_path(state, ctx) else {
         return status(StatusCode::NOT_FOUND);
     };
     let index = ctx
@@ -1113,12 +1106,7 @@ fn start_transcode(state: &FakePlexState, ctx: &Ctx) -> Response {
     let Some(kind) = it.media.get(index).copied() else {
         return status(StatusCode::BAD_REQUEST);
     };
-    let media = &state.inner.media;
-    let source = match kind {
-        MediaKind::H264 => media.h264_mp4.clone(),
-        MediaKind::Hevc => media.hevc_mkv.clone(),
-        MediaKind::Long => media.long_mp4.clone(),
-    };
+    let (source, _, _) = state.inner.media.file_of(kind);
     let offset_secs = ctx
         .param("offset")
         .and_then(|v| v.parse::<f64>().ok())

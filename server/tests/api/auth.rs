@@ -107,15 +107,11 @@ impl World {
         signed
     }
 
-    /// The round trip started from `/auth/login?return_to=<return_to>` (sent as written): the
-    /// sign-in, and where Marquee sent the browser at the end.
-    async fn sign_in_returning_to(&self, return_to: &str) -> (Signed, String) {
-        let r = self
-            .http
-            .get(self.app.url(&format!("/auth/login?return_to={return_to}")))
-            .send()
-            .await
-            .unwrap();
+    /// The first half of a sign-in from `login` (a `/auth/login…` path): Marquee's redirect
+    /// to Discord (checked), and Discord's back to the callback. The OAuth state Marquee set,
+    /// and the callback URL with Discord's code.
+    async fn begin_sign_in(&self, login: &str) -> (String, String) {
+        let r = self.http.get(self.app.url(login)).send().await.unwrap();
         assert!(r.status().is_redirection(), "{}", r.status());
         let to_discord = r.headers()[LOCATION].to_str().unwrap().to_owned();
         assert!(
@@ -124,16 +120,22 @@ impl World {
         );
         assert!(to_discord.contains("scope=identify") && to_discord.contains("response_type=code"));
         let state_cookie = cookie(&set_cookies(&r), "__Host-marquee_oauth_state").clone();
-        let state = state_cookie.1.clone();
         assert_host_cookie(&state_cookie, "Lax");
-
         let r = self.http.get(&to_discord).send().await.unwrap();
         let back = r.headers()[LOCATION].to_str().unwrap().to_owned();
         assert!(
             back.starts_with(&self.app.url("/auth/callback?code=")),
             "{back}"
         );
+        (state_cookie.1, back)
+    }
 
+    /// The round trip started from `/auth/login?return_to=<return_to>` (sent as written): the
+    /// sign-in, and where Marquee sent the browser at the end.
+    async fn sign_in_returning_to(&self, return_to: &str) -> (Signed, String) {
+        let (state, back) = self
+            .begin_sign_in(&format!("/auth/login?return_to={return_to}"))
+            .await;
         let r = self
             .http
             .get(&back)
@@ -839,13 +841,7 @@ async fn cookies_tossed_from_a_sibling_subdomain_are_ignored(w: World) {
     let hers = w.sign_in().await;
 
     // Her own round trip, stopped where Discord sends her back with a code.
-    let r = w.http.get(w.app.url("/auth/login")).send().await.unwrap();
-    let start = set_cookies(&r);
-    let state = cookie(&start, "__Host-marquee_oauth_state").1.clone();
-    assert_host_cookie(cookie(&start, "__Host-marquee_oauth_state"), "Lax");
-    let to_discord = r.headers()[LOCATION].to_str().unwrap().to_owned();
-    let r = w.http.get(&to_discord).send().await.unwrap();
-    let back = r.headers()[LOCATION].to_str().unwrap().to_owned();
+    let (state, back) = w.begin_sign_in("/auth/login").await;
 
     // Ana's browser, carrying what the sibling page tossed, is sent to that callback.
     w.discord.sign_in_as(Some(w.ana.clone()));
@@ -884,18 +880,7 @@ async fn cookies_tossed_from_a_sibling_subdomain_are_ignored(w: World) {
     assert!(set_cookies(&r).iter().all(|c| c.1.is_empty()), "no tokens");
 
     // Ana's own sign-in wins over a tossed one sent first, and the hint is a __Host- cookie.
-    let r = w
-        .http
-        .get(w.app.url("/auth/login?return_to=/"))
-        .send()
-        .await
-        .unwrap();
-    let ana_state = cookie(&set_cookies(&r), "__Host-marquee_oauth_state")
-        .1
-        .clone();
-    let to_discord = r.headers()[LOCATION].to_str().unwrap().to_owned();
-    let r = w.http.get(&to_discord).send().await.unwrap();
-    let back = r.headers()[LOCATION].to_str().unwrap().to_owned();
+    let (ana_state, back) = w.begin_sign_in("/auth/login?return_to=/").await;
     let r = w
         .http
         .get(&back)
