@@ -164,10 +164,21 @@ async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartErro
             (url.clone(), token.clone(), None)
         }
     };
+    let client_id = match &settings.plex.client_id {
+        Some(id) => id.clone(),
+        None => {
+            if settings.redis.is_some() {
+                tracing::warn!(
+                    "several web servers each play as their own Plex player; set MARQUEE_PLEX_CLIENT_ID to one value for all of them"
+                );
+            }
+            client_identifier(data_dir)?
+        }
+    };
     let plex = PlexClient::new(PlexConfig {
         base_url: base_url.clone(),
         token: plex_token,
-        client_identifier: client_identifier(data_dir)?,
+        client_identifier: client_id,
         product: "Marquee".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         device_name: "Marquee server".into(),

@@ -47,6 +47,10 @@ pub struct Config {
     pub plex_token: Option<SecretString>,
     /// Seconds before a Plex request counts as failed.
     pub plex_timeout_secs: u64,
+    /// The `X-Plex-Client-Identifier` Marquee plays as. Unset: one made on first start and
+    /// kept in the data dir. With several web servers, give them all the same, so that Plex
+    /// sees one player (and counts its streams once) rather than one per server.
+    pub plex_client_id: Option<String>,
     /// `postgres://…` for PostgreSQL; unset or `sqlite://…` for SQLite.
     #[serde(skip_serializing)]
     pub database_url: Option<SecretString>,
@@ -156,6 +160,7 @@ impl Default for Config {
             plex_url: None,
             plex_token: None,
             plex_timeout_secs: 10,
+            plex_client_id: None,
             database_url: None,
             redis_url: None,
             redis_namespace: "marquee".into(),
@@ -305,6 +310,24 @@ mod tests {
             settings.database,
             marquee_store::DatabaseTarget::Sqlite(c.data_dir.join("marquee.db"))
         );
+    }
+
+    /// A client identifier goes into a header of every Plex request: plain characters only.
+    #[test]
+    fn odd_plex_client_ids_are_refused() {
+        for bad in ["", "two words", "new\nline", &"x".repeat(129)] {
+            let c = Config {
+                plex_client_id: Some(bad.to_string()),
+                ..Config::default()
+            };
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains("MARQUEE_PLEX_CLIENT_ID"), "{bad:?}: {err}");
+        }
+        let c = Config {
+            plex_client_id: Some("marquee-prod.1_a".into()),
+            ..Config::default()
+        };
+        assert!(c.validate().is_ok());
     }
 
     /// Review item 9: a short or repetitive key can be guessed offline from a single token.

@@ -55,6 +55,8 @@ pub enum PlexSource {
 pub struct PlexSettings {
     pub source: PlexSource,
     pub timeout: Duration,
+    /// The client identifier to play as; `None`: the one kept in the data dir.
+    pub client_id: Option<String>,
 }
 
 /// A Redis server and the prefix of Marquee's keys on it.
@@ -179,6 +181,19 @@ impl Settings {
                 PlexSource::Server { url, token }
             }
         };
+        if let Some(id) = &config.plex_client_id {
+            let plain = !id.is_empty()
+                && id.len() <= 128
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+            if !plain {
+                return bad(
+                    "MARQUEE_PLEX_CLIENT_ID must be 1 to 128 letters, digits, '-', '_' or '.'"
+                        .into(),
+                );
+            }
+        }
         if config.plex_timeout_secs == 0 {
             return bad("cache and timeout settings must be positive".into());
         }
@@ -354,6 +369,7 @@ impl Settings {
             plex: PlexSettings {
                 source,
                 timeout: Duration::from_secs(config.plex_timeout_secs),
+                client_id: config.plex_client_id.clone(),
             },
             database,
             discord: DiscordSettings {

@@ -26,6 +26,7 @@ async fn marquee_on(plex: &FakePlex) -> TestApp {
     helpers::spawn_with_plex_and(plex, None, None, |c| {
         c.plex_timeline_ms = 250;
         c.transcode_idle_secs = 5;
+        c.plex_client_id = Some("marquee-install-1".into());
     })
     .await
 }
