@@ -1,8 +1,9 @@
 // Sync benchmark: two headless Chromium viewers play one shared session; prints how far apart
 // their videos are in steady state, and how they recover when pushed +2 s and +6 s off the
 // session position (as a stalled decoder would). Two cases: both viewers playing the original
-// file (direct play), and a mixed session where Ben plays a Plex transcode (HLS, 2 Mbps) of
-// the ten-minute movie while Ana plays its original.
+// file (direct play); a mixed session where Ben plays a Plex transcode (HLS, 2 Mbps) of the
+// ten-minute movie while Ana plays its original; and that mixed session with Ben behind a
+// delaying proxy (20 ms up, 80 ms down, ±10 ms jitter), as a friend far away on an uneven path.
 //
 // Measurement: each page samples (wall clock, video.currentTime) every 20 ms with its own
 // timer, independent of Marquee's code. Viewer B's position is linearly interpolated at each of
@@ -10,11 +11,11 @@
 // is also compared with the session's ideal position (the playback line from the server's
 // snapshot, evaluated at the sample's wall-clock time).
 //
-// Usage: node bench/sync.mjs [--seconds 60] [--url http://127.0.0.1:PORT] [--case direct|mixed|both]
+// Usage: node bench/sync.mjs [--seconds 60] [--url http://127.0.0.1:PORT] [--case direct|mixed|far|both]
 //        (without --url it starts target/release/marquee, or MARQUEE_BIN)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, createSession, launchBrowser, openViewer, startServer } from '../e2e/harness.mjs';
+import { ROOT, createSession, launchBrowser, openViewer, startDelayProxy, startServer } from '../e2e/harness.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -81,10 +82,11 @@ async function snapshot(url, id) {
 
 const idealAt = (pb, t) => (pb.playing ? pb.position + ((t - pb.at) / 1000) * pb.rate : pb.position);
 
-async function scenario(browser, url, { label, item, benQuery }) {
+async function scenario(browser, url, { label, item, benQuery, benLink = null }) {
   const { id, member } = await createSession(url, item, 'Ana');
+  const proxy = benLink ? await startDelayProxy(url, benLink) : null;
   const a = await openViewer(browser, url, id, { name: 'Ana', member });
-  const b = await openViewer(browser, url, id, { name: 'Ben', query: benQuery });
+  const b = await openViewer(browser, proxy?.url ?? url, id, { name: 'Ben', query: benQuery });
   try {
     for (const v of [a, b]) await v.page.waitForSelector('.sync-status[data-state="live"]', { timeout: 30_000 });
     const modes = await Promise.all([a, b].map((v) => v.page.getAttribute('.player', 'data-mode')));
@@ -152,6 +154,7 @@ async function scenario(browser, url, { label, item, benQuery }) {
   } finally {
     await a.context.close();
     await b.context.close();
+    await proxy?.stop();
   }
 }
 
@@ -166,8 +169,14 @@ async function main() {
   const browser = await launchBrowser();
   try {
     const out = [];
-    if (which !== 'mixed') out.push(await scenario(browser, url, { label: 'direct play', item: '105', benQuery: '' }));
-    if (which !== 'direct') out.push(await scenario(browser, url, { label: 'mixed', item: '106', benQuery: '?quality=2000' }));
+    if (which === 'both' || which === 'direct') out.push(await scenario(browser, url, { label: 'direct play', item: '105', benQuery: '' }));
+    if (which === 'both' || which === 'mixed') out.push(await scenario(browser, url, { label: 'mixed', item: '106', benQuery: '?quality=2000' }));
+    if (which === 'both' || which === 'far') {
+      // Ben far away on an uneven path: 20 ms up, 80 ms down, ±10 ms jitter each way. No clock
+      // estimate can see the 60 ms asymmetry; half of it (30 ms) is the floor of his error.
+      const benLink = { upMs: 20, downMs: 80, jitterMs: 10 };
+      out.push(await scenario(browser, url, { label: 'mixed, Ben on an uneven link (20 ms up, 80 ms down, ±10 ms)', item: '106', benQuery: '?quality=2000', benLink }));
+    }
     mkdirSync(join(ROOT, 'target', 'bench'), { recursive: true });
     writeFileSync(join(ROOT, 'target', 'bench', 'sync.json'), JSON.stringify(out, null, 2));
   } finally {

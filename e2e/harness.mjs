@@ -295,15 +295,16 @@ export async function tearDown(...steps) {
 
 /**
  * A TCP proxy to `targetUrl` that delays every chunk by `latencyMs` ± `jitterMs` in each
- * direction (order kept), as a link to a viewer far away does. Either side closing closes the
- * other. Resolves with `{ url, stop() }`.
+ * direction (order kept), as a link to a viewer far away does; `upMs` / `downMs` (viewer →
+ * server / server → viewer) make the path uneven. Either side closing closes the other.
+ * Resolves with `{ url, stop() }`.
  */
-export async function startDelayProxy(targetUrl, { latencyMs, jitterMs = 0 }) {
+export async function startDelayProxy(targetUrl, { latencyMs = 0, jitterMs = 0, upMs = latencyMs, downMs = latencyMs }) {
   const target = new URL(targetUrl);
   const sockets = new Set();
   // Forwards `from` to `to` with the delay, strictly in order (one queue, one timer at a time);
   // an end is delayed like data, so nothing in flight is lost.
-  const forward = (from, to) => {
+  const forward = (from, to, delayMs) => {
     const queue = [];
     let timer = null;
     let last = 0;
@@ -317,7 +318,7 @@ export async function startDelayProxy(targetUrl, { latencyMs, jitterMs = 0 }) {
       if (queue.length) timer = setTimeout(drain, queue[0].due - Date.now());
     };
     const push = (chunk) => {
-      last = Math.max(last, Date.now() + latencyMs + (Math.random() * 2 - 1) * jitterMs);
+      last = Math.max(last, Date.now() + delayMs + (Math.random() * 2 - 1) * jitterMs);
       queue.push({ chunk, due: last });
       if (!timer) timer = setTimeout(drain, Math.max(0, queue[0].due - Date.now()));
     };
@@ -331,8 +332,8 @@ export async function startDelayProxy(targetUrl, { latencyMs, jitterMs = 0 }) {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
     }
-    forward(down, up);
-    forward(up, down);
+    forward(down, up, upMs);
+    forward(up, down, downMs);
     const close = () => { up.destroy(); down.destroy(); };
     for (const s of [down, up]) { s.on('error', close); s.on('close', (hadError) => { if (hadError) close(); }); }
   });

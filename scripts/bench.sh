@@ -6,7 +6,8 @@
 #               SSR throughput of a section page with a warm cache (wrk, 2 threads, 32 conns, 15 s)
 #   sync:       two headless Chromium viewers, 60 s of shared playback: |position difference|
 #               p50/p95/max, then recovery from +2 s / +6 s pushes; both direct play, then one
-#               direct and one HLS viewer (bench/sync.mjs)
+#               direct and one HLS viewer, then that with the HLS viewer on an uneven delayed
+#               link (bench/sync.mjs)
 #   upstream:   bytes pulled from Plex while 1 and 5 viewers play one item for 60 s, direct play
 #               and HLS, and the Plex transcodes started (bench/upstream.mjs)
 #   firstframe: time to the first video frame after pressing play and after a group seek,
@@ -30,7 +31,7 @@ MEDIA="$ROOT/target/demo-media"
 MARQUEE_DEMO_MEDIA_DIR="$MEDIA" "$BIN" demo-media >/dev/null
 
 sync_bench() {
-  say "sync benchmark (about 3 minutes)"
+  say "sync benchmark (about 4 minutes)"
   MARQUEE_BIN="$BIN" node "$ROOT/bench/sync.mjs" --seconds 60
 }
 
