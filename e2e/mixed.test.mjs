@@ -114,3 +114,26 @@ test('an HLS viewer seeks the group to 90 % and both play there within 3 s', asy
   await ana.context.close();
   await ben.context.close();
 });
+
+test('when Plex ends a transcode, the viewer reads Plex\'s reason, not a spinner', async () => {
+  // A demo Plex that ends a silent transcode after 2 s, and a Marquee that reports only every
+  // 6 s: Plex ends the stream, and says why in its next timeline answer.
+  const strict = await startServer({ MARQUEE_DEMO_TRANSCODE_STOP_SECS: '2', MARQUEE_PLEX_TIMELINE_MS: '6000' });
+  try {
+    const { id, member, member_key: memberKey } = await createSession(strict.url, LONG_MOVIE, 'Ana');
+    const ana = await openViewer(browser, strict.url, id, { name: 'Ana', member, memberKey, query: '?quality=1000' });
+    await ana.page.waitForSelector('.sync-status[data-state="live"]', { timeout: 20_000 });
+    await ana.page.click('.ctl.play');
+    await ana.page.waitForSelector('.player-error', { timeout: 40_000 });
+    await ana.page.waitForFunction(
+      () => /stopped reporting playback/.test(document.querySelector('.player-error')?.textContent ?? ''),
+      null,
+      { timeout: 30_000 },
+    );
+    assert.equal(await ana.page.locator('.player-spinner').count(), 0, 'no spinner under the message');
+    await screenshot(ana.page, 'plex-ended-stream');
+    await ana.context.close();
+  } finally {
+    await strict.stop();
+  }
+});

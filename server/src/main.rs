@@ -78,7 +78,7 @@ async fn run() -> ExitCode {
             Err(e) => Err(e.to_string()),
         },
         Command::DemoMedia => match settings.plex.source {
-            PlexSource::Demo { media_dir } => marquee_fakes::plex::ensure_media(&media_dir)
+            PlexSource::Demo { media_dir, .. } => marquee_fakes::plex::ensure_media(&media_dir)
                 .await
                 .map(|_| println!("demo media ready in {}", media_dir.display()))
                 .map_err(|e| e.to_string()),

@@ -146,8 +146,11 @@ async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartErro
     };
 
     let (base_url, plex_token, demo) = match &settings.plex.source {
-        PlexSource::Demo { media_dir } => {
-            let demo = crate::demo::start(media_dir).await?;
+        PlexSource::Demo {
+            media_dir,
+            transcode_stop,
+        } => {
+            let demo = crate::demo::start(media_dir, *transcode_stop).await?;
             tracing::info!(
                 plex = demo.base_url(),
                 "no PLEX_URL set: serving the built-in demo library"

@@ -41,6 +41,9 @@ pub struct Config {
     pub site_root: PathBuf,
     /// Where the demo library keeps its generated media (default: `<data dir>/demo-media`).
     pub demo_media_dir: Option<PathBuf>,
+    /// How long the demo library's Plex keeps a transcode whose player reports nothing
+    /// (seconds; Plex: about 90). Lower it to see what viewers see when Plex ends a stream.
+    pub demo_transcode_stop_secs: u64,
     /// Base URL of the Plex Media Server; unset means "run the built-in demo library".
     pub plex_url: Option<String>,
     #[serde(skip_serializing)]
@@ -157,6 +160,7 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             site_root: PathBuf::from("target/site"),
             demo_media_dir: None,
+            demo_transcode_stop_secs: 90,
             plex_url: None,
             plex_token: None,
             plex_timeout_secs: 10,

@@ -44,8 +44,12 @@ pub struct Settings {
 /// Where the library comes from.
 #[derive(Clone, Debug)]
 pub enum PlexSource {
-    /// The built-in demo library (the fake Plex server with generated media).
-    Demo { media_dir: PathBuf },
+    /// The built-in demo library (the fake Plex server with generated media). Its transcoder
+    /// stops a transcode that hears no timeline for `transcode_stop` (as Plex does).
+    Demo {
+        media_dir: PathBuf,
+        transcode_stop: Duration,
+    },
     /// A real Plex Media Server.
     Server { url: Url, token: SecretString },
 }
@@ -161,6 +165,7 @@ impl Settings {
         let plex_url = non_empty(config.plex_url.as_deref());
         let source = match plex_url {
             None => PlexSource::Demo {
+                transcode_stop: Duration::from_secs(config.demo_transcode_stop_secs.max(1)),
                 media_dir: config
                     .demo_media_dir
                     .clone()
