@@ -157,7 +157,7 @@ pub enum Gone {
     )]
     Idle,
     /// Plex ended it, and said why.
-    #[error("Plex ended this stream: {0}")]
+    #[error("Plex ended this stream: {0} Reload to start it again.")]
     ByPlex(String),
 }
 

@@ -320,6 +320,15 @@ impl Relay {
                     return Ok(bytes);
                 }
                 Err(PlexError::NotFound { .. }) => {
+                    // Plex may have ended the stream on purpose (its owner stopped it, or it
+                    // heard from no player): the timeline answer says so, and then it stays
+                    // ended, with Plex's words, rather than being started again.
+                    if let Some(due) = self.book.due_now(r) {
+                        self.send(due).await;
+                    }
+                    if let Err(why) = self.book.plex_side(r) {
+                        return Err(gone(why));
+                    }
                     // Another server may have moved the rendition to a new session; else
                     // this one lost it (or never made that segment): start it there.
                     match self.shared(r).await.filter(|s| s.session != plex.session) {

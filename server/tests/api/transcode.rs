@@ -206,6 +206,20 @@ async fn viewers_see_why_plex_ended_their_stream() {
     assert_eq!(app.get(&start).await.status(), 200);
     tokio::time::sleep(Duration::from_millis(1700)).await;
     assert!(plex.active_transcode_sessions().is_empty());
+    // A segment Plex no longer has: Marquee asks Plex (a timeline) before starting anything
+    // again, and Plex answers that it ended the stream.
+    let r = app
+        .get(&format!("/hls/102/0/session/{token}/base/2.ts"))
+        .await;
+    assert_eq!(r.status(), 410);
+    let body: serde_json::Value = r.json().await.unwrap();
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("stopped reporting playback"), "{message}");
+    assert_eq!(
+        plex.request_count("/video/:/transcode/universal/start.m3u8"),
+        1,
+        "a stream Plex ended is not started again behind its back"
+    );
     // The next report tells Plex the player is there; Plex answers that it ended it.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
