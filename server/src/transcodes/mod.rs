@@ -200,6 +200,8 @@ struct Running {
     last_used: Instant,
     shared_note: Instant,
     sent: Option<Sent>,
+    /// A change came too soon after the last report: the next tick sends it.
+    pending: bool,
 }
 
 /// A rendition being started: holds its place under the caps until it runs or is dropped.
@@ -254,6 +256,9 @@ const ENDED_MEMORY: usize = 1024;
 const REPORT_FRESH: Duration = Duration::from_secs(35);
 /// A reported time this far from what Plex was told (after playing on) is a seek.
 const SEEK_MS: i64 = 2500;
+/// Changes reach Plex at most this often per rendition: a viewer toggling play and pause in a
+/// loop must not turn Marquee into a flood of timeline calls.
+const MIN_REPORT_GAP: Duration = Duration::from_millis(250);
 
 #[derive(Default)]
 struct Book {
@@ -357,6 +362,7 @@ impl Transcodes {
                 last_used: now,
                 shared_note: now,
                 sent: None,
+                pending: false,
             },
         );
         Ok(Joined::Start(Slot {
@@ -479,7 +485,14 @@ impl Transcodes {
                 sent.state != due.state || (due.time_ms - expected).abs() > SEEK_MS
             }
         };
-        if changed {
+        let too_soon = run
+            .sent
+            .is_some_and(|s| now.duration_since(s.at) < MIN_REPORT_GAP);
+        if changed && too_soon {
+            run.pending = true;
+            Ok(None)
+        } else if changed {
+            run.pending = false;
             run.sent = Some(Sent {
                 state: due.state,
                 time_ms: due.time_ms,
@@ -544,9 +557,10 @@ impl Transcodes {
             let recent = run
                 .sent
                 .is_some_and(|s| now.duration_since(s.at) < every.mul_f32(0.9));
-            if recent {
+            if recent && !run.pending {
                 continue;
             }
+            run.pending = false;
             if let Some(due) = Self::due(rendition, run, now) {
                 run.sent = Some(Sent {
                     state: due.state,
@@ -740,17 +754,20 @@ mod tests {
                 .is_none(),
             "playing on is no news"
         );
+        std::thread::sleep(MIN_REPORT_GAP);
         let seek = t
             .report(&r, "a", PlayState::Playing, 8_000)
             .unwrap()
             .unwrap();
         assert_eq!(seek.time_ms, 8_000);
+        std::thread::sleep(MIN_REPORT_GAP);
         let pause = t
             .report(&r, "a", PlayState::Paused, 8_100)
             .unwrap()
             .unwrap();
         assert_eq!(pause.state, PlayState::Paused);
         // Another viewer still playing makes the rendition play.
+        std::thread::sleep(MIN_REPORT_GAP);
         let other = t
             .report(&r, "b", PlayState::Playing, 8_100)
             .unwrap()
@@ -761,6 +778,30 @@ mod tests {
         let period = t.due_reports();
         assert_eq!(period.len(), 1);
         assert!(period[0].time_ms >= 8_100 + 100, "{:?}", period[0]);
+    }
+
+    /// A viewer flipping play and pause in a loop gets Plex one report per gap, and the last
+    /// state still reaches Plex on the next tick.
+    #[test]
+    fn a_flood_of_changes_is_not_passed_on() {
+        let t = transcodes(2, 2, 60_000);
+        let r = rendition("101", Quality::Original);
+        start(&t, &r, "a", &ANA).started(side("plex-1"));
+        let mut sent = 0;
+        for i in 0..50 {
+            let state = if i % 2 == 0 {
+                PlayState::Playing
+            } else {
+                PlayState::Paused
+            };
+            if t.report(&r, "a", state, 1_000).unwrap().is_some() {
+                sent += 1;
+            }
+        }
+        assert_eq!(sent, 1, "one report for fifty changes in a moment");
+        let next = t.due_reports();
+        assert_eq!(next.len(), 1, "the last change goes out on the next tick");
+        assert_eq!(next[0].state, PlayState::Paused);
     }
 
     #[test]
