@@ -500,6 +500,11 @@ mod tests {
             at(&format!("/hls/102/0/stop/{token}/base"), None),
             Ok(anonymous.clone())
         );
+        assert_eq!(
+            at(&format!("/hls/102/0/timeline/{token}/q2000"), None),
+            Ok(anonymous.clone())
+        );
+        assert!(at("/hls/102/0/timeline/0123456789abcdef/base", None).is_err());
         assert!(
             at("/hls/103/0/start.m3u8", Some(&q)).is_err(),
             "another item"

@@ -103,10 +103,6 @@ impl std::fmt::Debug for Chunks {
     }
 }
 
-fn unavailable(detail: &str) -> ApiError {
-    app::ssr::errors::plex_unavailable(&detail).into()
-}
-
 /// A served file: its span, size and type, and the bytes as a stream.
 pub struct Served<S> {
     pub start: u64,
@@ -220,24 +216,32 @@ async fn fetch(plex: &PlexClient, part_key: &str, index: u64) -> Result<Arc<Chun
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.rsplit_once('/'))
             .and_then(|(_, total)| total.trim().parse::<u64>().ok())
-            .ok_or_else(|| unavailable("a media range came without its size"))?,
+            .ok_or_else(|| ApiError::plex_unavailable("a media range came without its size"))?,
         // A server that ignores Range sends the whole file: usable only if it is one chunk.
         200 => headers
             .get(reqwest::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok())
             .filter(|len| index == 0 && *len <= CHUNK_BYTES)
-            .ok_or_else(|| unavailable("Plex ignored a media range"))?,
-        416 => return Err(unavailable("a media range past the file's end")),
-        other => return Err(unavailable(&format!("media request answered {other}"))),
+            .ok_or_else(|| ApiError::plex_unavailable("Plex ignored a media range"))?,
+        416 => {
+            return Err(ApiError::plex_unavailable(
+                "a media range past the file's end",
+            ));
+        }
+        other => {
+            return Err(ApiError::plex_unavailable(&format!(
+                "media request answered {other}"
+            )));
+        }
     };
     let bytes = upstream
         .bytes()
         .await
-        .map_err(|e| unavailable(&format!("a media chunk was cut off: {e}")))?;
+        .map_err(|e| ApiError::plex_unavailable(&format!("a media chunk was cut off: {e}")))?;
     let expected = total.saturating_sub(from).min(CHUNK_BYTES);
     if bytes.len() as u64 != expected {
-        return Err(unavailable("Plex sent a short media chunk"));
+        return Err(ApiError::plex_unavailable("Plex sent a short media chunk"));
     }
     metrics::counter!("marquee_media_bytes_from_plex_total").increment(bytes.len() as u64);
     Ok(Arc::new(Chunk {

@@ -28,6 +28,13 @@ pub enum ApiError {
     Gone(String),
 }
 
+impl ApiError {
+    /// Plex answered something unusable (`detail` is logged under a reference, never sent).
+    pub fn plex_unavailable(detail: &str) -> Self {
+        ApiError::App(app::ssr::errors::plex_unavailable(&detail))
+    }
+}
+
 impl From<marquee_plex::PlexError> for ApiError {
     fn from(err: marquee_plex::PlexError) -> Self {
         ApiError::App(err.into())

@@ -70,10 +70,9 @@ async fn passed_through(
     let status =
         StatusCode::from_u16(upstream.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     if !(status.is_success() || status == StatusCode::RANGE_NOT_SATISFIABLE) {
-        return Err(app::ssr::errors::plex_unavailable(&format!(
+        return Err(ApiError::plex_unavailable(&format!(
             "media request answered {status}"
-        ))
-        .into());
+        )));
     }
     let mut out = super::pass_headers(upstream.headers());
     out.entry(header::ACCEPT_RANGES)

@@ -76,16 +76,12 @@ pub enum Quality {
 }
 
 impl Quality {
-    /// The bitrates a viewer may ask for, in kbps (bounded, so that strangers cannot make a
-    /// rendition per number).
-    pub const CHOICES: [u32; 4] = [4000, 2000, 1000, 500];
+    /// The bitrates a viewer may ask for, in kbps: the watch page's list.
+    pub const CHOICES: [u32; 4] = app::model::TRANSCODE_QUALITIES;
 
-    /// The path label: `base` for the original, `q2000` for 2 Mbps.
+    /// The path label (`base`, `q2000`), as the watch page writes it.
     pub fn label(self) -> String {
-        match self {
-            Quality::Original => "base".into(),
-            Quality::Kbps(k) => format!("q{k}"),
-        }
+        app::model::quality_label(self.kbps())
     }
 
     /// Reads a label; only [`Quality::CHOICES`] are accepted.
@@ -120,11 +116,6 @@ pub struct Rendition {
 }
 
 impl Rendition {
-    /// `rating key/version`, as transcode tokens name items.
-    pub fn item(&self) -> String {
-        app::ssr::urls::transcode_item(&self.rating_key, self.media_index)
-    }
-
     /// A stable name for caches and logs: `101/0/q2000`.
     pub fn key(&self) -> String {
         format!(

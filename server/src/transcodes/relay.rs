@@ -66,10 +66,6 @@ fn new_session_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn unavailable(detail: &str) -> ApiError {
-    app::ssr::errors::plex_unavailable(&detail).into()
-}
-
 impl Relay {
     pub fn new(book: Transcodes, plex: PlexClient, cache: Cache) -> Self {
         let bytes = book.limits().segment_cache_bytes;
@@ -185,17 +181,14 @@ impl Relay {
         let master = self.text(&self.plex.hls_start_path(&request)).await?;
         metrics::counter!("marquee_transcodes_started_total").increment(1);
         let (stream_inf, uri) = playlist::first_variant(&master)
-            .ok_or_else(|| unavailable("the master playlist named no stream"))?;
-        let variant = variant_path(&uri)
-            .ok_or_else(|| unavailable("the master playlist's stream is not the transcoder's"))?;
+            .ok_or_else(|| ApiError::plex_unavailable("the master playlist named no stream"))?;
+        let variant = variant_path(&uri).ok_or_else(|| {
+            ApiError::plex_unavailable("the master playlist's stream is not the transcoder's")
+        })?;
         let media = self.text(&variant).await?;
-        let playlist = MediaPlaylist::parse(&media)
-            .ok_or_else(|| unavailable("the transcoder's playlist could not be read"))?;
-        let first = if known.is_some() {
-            first
-        } else {
-            playlist.segment_at(offset)
-        };
+        let playlist = MediaPlaylist::parse(&media).ok_or_else(|| {
+            ApiError::plex_unavailable("the transcoder's playlist could not be read")
+        })?;
         Ok(PlexSide {
             session,
             first,
@@ -211,7 +204,7 @@ impl Relay {
         upstream
             .text()
             .await
-            .map_err(|e| unavailable(&format!("the playlist was cut off: {e}")))
+            .map_err(|e| ApiError::plex_unavailable(&format!("the playlist was cut off: {e}")))
     }
 
     /// Joins the Plex session another server noted, if Plex still has it.
@@ -310,10 +303,9 @@ impl Relay {
             );
             match self.plex.fetch(&path, None).await {
                 Ok(upstream) => {
-                    let bytes = upstream
-                        .bytes()
-                        .await
-                        .map_err(|e| unavailable(&format!("a segment was cut off: {e}")))?;
+                    let bytes = upstream.bytes().await.map_err(|e| {
+                        ApiError::plex_unavailable(&format!("a segment was cut off: {e}"))
+                    })?;
                     metrics::counter!("marquee_hls_bytes_from_plex_total")
                         .increment(bytes.len() as u64);
                     self.book.fetched(r, &plex.session, index);
@@ -345,7 +337,9 @@ impl Relay {
                 Err(err) => return Err(err.into()),
             }
         }
-        Err(unavailable("the transcoder did not make a segment"))
+        Err(ApiError::plex_unavailable(
+            "the transcoder did not make a segment",
+        ))
     }
 
     /// Moves the rendition's transcode to segment `index`, unless someone did since
