@@ -81,8 +81,8 @@ test('the Activity signs in through the SDK, joins the channel session and plays
   assert.deepEqual(seen.errors, []);
 
   // She picks a film: the channel's session starts, with her as host.
-  await ana.frame.locator('.activity-pick input').fill('Paper');
-  await ana.frame.locator('.activity-pick li:has-text("Paper Satellites") button').click();
+  await ana.frame.locator('.activity-pick input').fill('Babel');
+  await ana.frame.locator('.activity-pick li:has-text("Babel Street") button').click();
   await ana.frame.locator('main.activity[data-stage="watching"] .session').waitFor({ timeout: 20_000 });
   const sessionId = await ana.frame.locator('.session').getAttribute('data-session');
   await ana.frame.locator('.sync-status[data-state="live"]').waitFor({ timeout: 20_000 });
@@ -121,6 +121,15 @@ test('the Activity signs in through the SDK, joins the channel session and plays
   const gap2 = Math.abs(a3.currentTime - b3.currentTime);
   assert.ok(gap2 < 0.15, `in sync after resuming: gap ${gap2.toFixed(3)} s`);
   console.log(`Activity ↔ web page: gap while playing ${(gap * 1000).toFixed(0)} ms and ${(gap2 * 1000).toFixed(0)} ms; the Activity followed a pause in ${pauseMs} ms, the web page a resume in ${resumeMs} ms`);
+
+  // The player's own menus work inside Discord too: Ana turns on French subtitles, which
+  // load through the Activity's proxy and show over her video.
+  await ana.frame.locator('select.subtitles').selectOption({ label: 'Français (SRT)' });
+  await inFrame(ana.page).waitForFunction(() => {
+    const t = [...document.querySelector('video').textTracks].find((x) => x.mode === 'showing');
+    return /^Ligne française \d+$/.test(t?.activeCues?.[0]?.text ?? '');
+  }, null, { timeout: 20_000 });
+  assert.ok(await ana.frame.locator('select.audio').isVisible(), 'the audio menu in the Activity');
 
   // The portrait layout, for the README.
   await screenshot(ana.page, 'activity');

@@ -123,6 +123,62 @@ pub fn quality_label(kbps: Option<u32>) -> String {
     kbps.map_or_else(|| "base".to_string(), |k| format!("q{k}"))
 }
 
+/// An audio stream a viewer may pick (the item's file may hold several languages).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AudioTrack {
+    /// Plex's stream id.
+    pub id: i64,
+    /// "Français · Doublage français (AAC Stereo)".
+    pub label: String,
+    /// ISO 639-2 code ("fra"), what a viewer's choice is remembered by.
+    pub language: Option<String>,
+    pub default: bool,
+}
+
+/// A subtitle stream a viewer may pick.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubtitleTrack {
+    pub id: i64,
+    pub label: String,
+    pub language: Option<String>,
+    pub default: bool,
+    /// Only the lines in another language, or signs.
+    pub forced: bool,
+    /// A picture format (PGS, VobSub): shown only burned into a transcode.
+    pub image: bool,
+    /// For text tracks: Marquee's signed WebVTT of it, drawn by the browser.
+    pub url: Option<String>,
+}
+
+/// The path label of a rendition: the quality (`base`, `q2000`), then `-a{id}` for an audio
+/// track other than the default and `-s{id}` for a subtitle burned in.
+pub fn rendition_label(kbps: Option<u32>, audio: Option<i64>, burn: Option<i64>) -> String {
+    let mut label = quality_label(kbps);
+    if let Some(a) = audio {
+        label.push_str(&format!("-a{a}"));
+    }
+    if let Some(s) = burn {
+        label.push_str(&format!("-s{s}"));
+    }
+    label
+}
+
+/// Reads a [`rendition_label`]: the quality label and the two stream ids.
+pub fn parse_rendition_label(label: &str) -> Option<(&str, Option<i64>, Option<i64>)> {
+    let mut parts = label.split('-');
+    let quality = parts.next()?;
+    let (mut audio, mut burn) = (None, None);
+    for part in parts {
+        let id = |p: &str| p.parse::<i64>().ok().filter(|n| *n > 0);
+        match part.split_at_checked(1)? {
+            ("a", n) if audio.is_none() && burn.is_none() => audio = Some(id(n)?),
+            ("s", n) if burn.is_none() => burn = Some(id(n)?),
+            _ => return None,
+        }
+    }
+    Some((quality, audio, burn))
+}
+
 /// What the watch page needs to start playback.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlaybackInfo {
@@ -146,6 +202,12 @@ pub struct PlaybackInfo {
     pub duration_ms: Option<i64>,
     pub poster: Option<String>,
     pub backdrop: Option<String>,
+    /// The version's audio tracks, and the one this stream plays.
+    pub audio_tracks: Vec<AudioTrack>,
+    pub audio: Option<i64>,
+    /// The version's subtitle tracks, and the image one burned into this stream, if any.
+    pub subtitle_tracks: Vec<SubtitleTrack>,
+    pub burned: Option<i64>,
 }
 
 /// A newly created watch session: where to go, and the member id to join as its host.

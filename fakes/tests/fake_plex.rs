@@ -341,3 +341,134 @@ async fn a_transcode_without_timelines_is_stopped_and_streams_per_client_are_cap
         && c.duration_ms == Some(120_000)));
     plex.shutdown().await;
 }
+
+/// Streams as Plex lists them; sidecars served at their key, embedded ones not (501); the
+/// account's choice kept on the Part and shown as `selected`.
+#[tokio::test(flavor = "multi_thread")]
+async fn streams_are_listed_served_and_chosen_as_plex_does() {
+    use marquee_fakes::plex::keys::{IMAGE_SUBS_MOVIE, MULTI_TRACK_MOVIE};
+    let plex = start().await;
+    let base = plex.base_url();
+    let get = |path: String| {
+        client()
+            .get(format!("{base}{path}"))
+            .header("X-Plex-Token", plex.token())
+            .header("Accept", "application/json")
+            .send()
+    };
+    let streams = |v: &serde_json::Value| {
+        v["MediaContainer"]["Metadata"][0]["Media"][0]["Part"][0]["Stream"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let meta: serde_json::Value = get(format!("/library/metadata/{MULTI_TRACK_MOVIE}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let all = streams(&meta);
+    let kinds: Vec<i64> = all
+        .iter()
+        .map(|s| s["streamType"].as_i64().unwrap())
+        .collect();
+    assert_eq!(kinds, [1, 2, 2, 3, 3, 3, 3]);
+    let audio: Vec<&serde_json::Value> = all.iter().filter(|s| s["streamType"] == 2).collect();
+    assert_eq!(audio[0]["languageCode"], "eng");
+    assert_eq!(audio[0]["default"], true);
+    assert_eq!(audio[0]["selected"], true);
+    assert_eq!(audio[1]["languageCode"], "fra");
+    assert_eq!(audio[1]["title"], "Doublage français");
+    let subs: Vec<&serde_json::Value> = all.iter().filter(|s| s["streamType"] == 3).collect();
+    assert!(subs[0].get("key").is_none(), "embedded: no key");
+    assert_eq!(subs[1]["codec"], "srt");
+    assert_eq!(subs[2]["codec"], "ass");
+    assert_eq!(subs[3]["forced"], true);
+    for sidecar in &subs[1..] {
+        let key = sidecar["key"].as_str().unwrap();
+        assert_eq!(key, format!("/library/streams/{}", sidecar["id"]));
+        let r = get(key.to_owned()).await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(!r.text().await.unwrap().is_empty());
+    }
+    let r = get(format!("/library/streams/{}", subs[0]["id"]))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 501, "Plex serves only sidecars there");
+
+    // The account's choice: audio French, subtitles the embedded English.
+    let part = meta["MediaContainer"]["Metadata"][0]["Media"][0]["Part"][0]["id"].clone();
+    let put = |query: String| {
+        client()
+            .put(format!("{base}/library/parts/{part}?{query}"))
+            .header("X-Plex-Token", plex.token())
+            .send()
+    };
+    let r = put(format!(
+        "audioStreamID={}&subtitleStreamID={}&allParts=1",
+        audio[1]["id"], subs[0]["id"]
+    ))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let after = streams(
+        &get(format!("/library/metadata/{MULTI_TRACK_MOVIE}"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap(),
+    );
+    let selected: Vec<i64> = after
+        .iter()
+        .filter(|s| s["selected"] == true)
+        .map(|s| s["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        selected,
+        [
+            audio[1]["id"].as_i64().unwrap(),
+            subs[0]["id"].as_i64().unwrap()
+        ]
+    );
+    // The selected embedded stream comes out of the transcoder as ASS.
+    let r = get(format!(
+        "/video/:/transcode/universal/subtitles?path=%2Flibrary%2Fmetadata%2F{MULTI_TRACK_MOVIE}&mediaIndex=0&subtitles=sidecar"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let ass = r.text().await.unwrap();
+    assert!(
+        ass.contains("[Events]") && ass.contains("English line 3"),
+        "{ass}"
+    );
+    // A stream of another Part, or junk, is refused; subtitles off clears the choice.
+    assert_eq!(put("audioStreamID=12".into()).await.unwrap().status(), 400);
+    assert_eq!(put("audioStreamID=x".into()).await.unwrap().status(), 400);
+    assert_eq!(
+        put("subtitleStreamID=0".into()).await.unwrap().status(),
+        200
+    );
+    let r = get(format!(
+        "/video/:/transcode/universal/subtitles?path=%2Flibrary%2Fmetadata%2F{MULTI_TRACK_MOVIE}&mediaIndex=0"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400, "nothing selected");
+
+    // The picture subtitle is listed as PGS, inside the file.
+    let image = streams(
+        &get(format!("/library/metadata/{IMAGE_SUBS_MOVIE}"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap(),
+    );
+    let pgs = image.iter().find(|s| s["streamType"] == 3).unwrap();
+    assert_eq!(pgs["codec"], "pgs");
+    assert!(pgs.get("key").is_none());
+    plex.shutdown().await;
+}

@@ -83,6 +83,12 @@ pub struct TranscodeRequest {
     pub direct_play: bool,
     /// Allow remuxing without re-encoding.
     pub direct_stream: bool,
+    /// The audio stream to play (Plex also reads the Part's selection; see
+    /// [`PlexClient::select_streams`]).
+    pub audio_stream_id: Option<i64>,
+    /// A subtitle stream to burn into the picture (`subtitles=burn`); `None` asks for no
+    /// subtitles in the stream (`subtitles=none`): text subtitles go to the browser apart.
+    pub burn_subtitle_id: Option<i64>,
 }
 
 /// A player's state, as `/:/timeline` spells it.
@@ -632,7 +638,15 @@ impl PlexClient {
             ("directPlay", flag(direct_play)),
             ("directStream", flag(req.direct_stream)),
             ("directStreamAudio", flag(req.direct_stream)),
-            ("subtitles", "burn".to_string()),
+            (
+                "subtitles",
+                if req.burn_subtitle_id.is_some() {
+                    "burn"
+                } else {
+                    "none"
+                }
+                .to_string(),
+            ),
             ("location", "lan".to_string()),
             ("offset", format!("{:.3}", req.offset_secs.max(0.0))),
             ("session", req.session.clone()),
@@ -643,7 +657,85 @@ impl PlexClient {
             p.push(("maxVideoBitrate", kbps.to_string()));
             p.push(("videoBitrate", kbps.to_string()));
         }
+        if let Some(id) = req.audio_stream_id {
+            p.push(("audioStreamID", id.to_string()));
+        }
+        if let Some(id) = req.burn_subtitle_id {
+            p.push(("subtitleStreamID", id.to_string()));
+        }
         p
+    }
+
+    /// Stores the account's audio and subtitle choice on a Part, which Plex's next decision
+    /// and transcode of it read (`subtitle`: `Some(0)` turns subtitles off, `None` leaves them).
+    /// The choice is per Plex account, not per player: callers that share an account must
+    /// hold one lock from this call until the transcode they start has read it.
+    pub async fn select_streams(
+        &self,
+        part_id: i64,
+        audio: Option<i64>,
+        subtitle: Option<i64>,
+    ) -> Result<(), PlexError> {
+        let mut params = vec![("allParts", "1".to_string())];
+        if let Some(a) = audio {
+            params.push(("audioStreamID", a.to_string()));
+        }
+        if let Some(s) = subtitle {
+            params.push(("subtitleStreamID", s.to_string()));
+        }
+        let path = format!("/library/parts/{part_id}?{}", query(&params));
+        let resp = self.send(Method::PUT, &path, HeaderMap::new()).await?;
+        logged(
+            &path,
+            resp.bytes().await.map_err(|e| self.map_send_error(e)),
+        )?;
+        Ok(())
+    }
+
+    /// The Part's selected subtitle stream as a text file (Plex makes ASS of an embedded text
+    /// stream): how a client gets a subtitle that is not a sidecar. Select it first.
+    pub async fn extract_subtitles(&self, req: &TranscodeRequest) -> Result<Vec<u8>, PlexError> {
+        check_key("ratingKey", &req.rating_key)?;
+        let mut params = Self::transcode_params(req, false);
+        for (name, value) in &mut params {
+            match *name {
+                "subtitles" => *value = "sidecar".into(),
+                "protocol" => *value = "http".into(),
+                "directStream" => *value = "1".into(),
+                _ => {}
+            }
+        }
+        params.push(("advancedSubtitles", "text".into()));
+        let path = format!("/video/:/transcode/universal/subtitles?{}", query(&params));
+        self.bytes(&path).await
+    }
+
+    /// A sidecar subtitle's file (`Stream.key`, `/library/streams/{id}`), at most 8 MiB.
+    pub async fn stream_file(&self, key: &str) -> Result<Vec<u8>, PlexError> {
+        let ok = key.starts_with("/library/streams/")
+            && key["/library/streams/".len()..]
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+            && key.len() > "/library/streams/".len();
+        if !ok {
+            return Err(PlexError::InvalidInput(format!(
+                "{key:?} is not a stream key"
+            )));
+        }
+        self.bytes(key).await
+    }
+
+    async fn bytes(&self, path: &str) -> Result<Vec<u8>, PlexError> {
+        const MAX: usize = 8 << 20;
+        let resp = self.send(Method::GET, path, HeaderMap::new()).await?;
+        let body = logged(path, resp.bytes().await.map_err(|e| self.map_send_error(e)))?;
+        if body.len() > MAX {
+            return Err(PlexError::InvalidInput(format!(
+                "{} is larger than {MAX} bytes",
+                redact(path)
+            )));
+        }
+        Ok(body.to_vec())
     }
 
     /// Ask the server whether the item can be direct-played or must be transcoded.

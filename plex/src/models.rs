@@ -307,6 +307,18 @@ pub struct Stream {
     /// Only external subtitle streams carry a key.
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub key: Option<String>,
+    /// The stream's own name ("Commentary", "SDH", "Signs"), when the file gives one.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub title: Option<String>,
+    /// The file marks it as the default of its kind.
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    pub default: Option<bool>,
+    /// A forced subtitle: only the lines in another language, or signs.
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    pub forced: Option<bool>,
+    /// A sidecar's format (srt, ass, vtt), where Plex names it.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub format: Option<String>,
     /// In transcode decisions: "copy", "transcode", "burn".
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub decision: Option<String>,

@@ -279,6 +279,7 @@ async fn decisions_hls_stop_and_refresh() {
         max_video_bitrate_kbps: Some(4000),
         direct_play: true,
         direct_stream: true,
+        ..Default::default()
     };
     let d = c.transcode_decision(&req).await.unwrap();
     assert!(d.direct_play, "{d:?}");

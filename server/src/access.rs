@@ -32,7 +32,7 @@ pub enum Door {
     /// Watch sessions: the session page, its server functions, `/api/sessions`. The library's
     /// people, and guests when guests are admitted.
     Sessions,
-    /// `/media`, `/img` and Plex's webhook: a URL Marquee signed, until it expires (the
+    /// `/media`, `/img`, `/subs` and Plex's webhook: a URL Marquee signed, until it expires (the
     /// webhook's never does).
     SignedUrl,
     /// `/hls`: a transcode token Marquee issued for that item, until it expires.
@@ -44,7 +44,11 @@ pub enum Door {
 /// The door of a request path.
 pub fn door_of(path: &str) -> Door {
     let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
-    if under("/media") || under("/img") || path == crate::routes::plex_webhook::WEBHOOK_PATH {
+    if under("/media")
+        || under("/img")
+        || under("/subs")
+        || path == crate::routes::plex_webhook::WEBHOOK_PATH
+    {
         return Door::SignedUrl;
     }
     if under("/hls") {
@@ -389,6 +393,7 @@ mod tests {
             ("/api/sessions/abc", Door::Sessions),
             ("/media/101/0/0", Door::SignedUrl),
             ("/img/12/thumb/1", Door::SignedUrl),
+            ("/subs/107/0/10715.vtt", Door::SignedUrl),
             ("/hls/102/0/start.m3u8", Door::Transcode),
             ("/metrics", Door::Admin),
             ("/api/admin/cache/clear", Door::Admin),

@@ -20,6 +20,7 @@ pub mod security;
 pub mod shutdown;
 pub mod startup;
 pub mod state;
+pub mod subtitles;
 pub mod sync;
 pub mod telemetry;
 pub mod transcodes;

@@ -266,15 +266,22 @@ async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartErro
             "MARQUEE_TRANSCODE_IDLE_SECS is within two of the players' reports: paused players may lose their transcoded stream"
         );
     }
+    let stream_choice = crate::transcodes::account::StreamChoiceLock::default();
     let relay = crate::transcodes::relay::Relay::new(
         crate::transcodes::Transcodes::new(settings.limits.transcodes),
         services.plex.clone(),
         services.cache.clone(),
+        stream_choice.clone(),
     );
     relay.spawn();
     let state = AppState {
         trusted_proxies: settings.limits.trusted_proxies.clone(),
         relay,
+        subtitles: crate::subtitles::Subtitles::new(
+            services.plex.clone(),
+            services.cache.clone(),
+            stream_choice,
+        ),
         chunks: crate::chunks::Chunks::new(
             services.plex.clone(),
             settings.limits.media_cache_bytes,
@@ -445,6 +452,10 @@ fn router(state: AppState) -> Router {
             post(hls::timeline),
         )
         .route("/img/{rating_key}/{kind}/{stamp}", get(images::image))
+        .route(
+            "/subs/{rating_key}/{media_index}/{stream}",
+            get(crate::routes::subtitles::vtt),
+        )
         .route(
             "/ws/session/{session}",
             get(crate::sync::connection::upgrade),

@@ -43,6 +43,8 @@ pub struct AppState {
     /// The Plex transcodes this server relays: one per rendition, shared, kept alive with
     /// timeline reports, capped, stopped when idle.
     pub relay: crate::transcodes::relay::Relay,
+    /// Text subtitles as WebVTT, converted once per stream.
+    pub subtitles: crate::subtitles::Subtitles,
     /// Original files from Plex in chunks, each fetched once for every viewer.
     pub chunks: crate::chunks::Chunks,
     /// Open WebSockets, per address and in all.

@@ -20,10 +20,12 @@ pub fn WatchPage() -> impl IntoView {
                 .read()
                 .get("quality")
                 .and_then(|q| q.parse::<u32>().ok()),
+            query.read().get("audio"),
+            query.read().get("burn"),
         )
     };
-    let data = Resource::new(args, |(key, version, quality)| {
-        get_playback(key, version, quality)
+    let data = Resource::new(args, |(key, version, quality, audio, burn)| {
+        get_playback(key, version, quality, audio, burn)
     });
     view! {
         <Suspense fallback=Loading>

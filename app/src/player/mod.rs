@@ -13,6 +13,8 @@
 pub mod format;
 pub mod hls;
 pub mod keys;
+pub mod prefs;
+pub mod tracks;
 
 use leptos::ev;
 use leptos::html;
@@ -32,16 +34,24 @@ pub async fn get_playback(
     key: String,
     version: Option<u32>,
     quality: Option<u32>,
+    audio: Option<String>,
+    burn: Option<String>,
 ) -> Result<PlaybackInfo, AppError> {
-    crate::ssr::services()?
-        .library
-        .playback(
-            &key,
-            version,
-            quality,
-            &crate::ssr::account::transcode_owner(),
-        )
-        .await
+    let played = async {
+        let picks = crate::ssr::tracks::TrackPicks::parse(audio.as_deref(), burn.as_deref())?;
+        crate::ssr::services()?
+            .library
+            .playback(
+                &key,
+                version,
+                quality,
+                &picks,
+                &crate::ssr::account::transcode_owner(),
+            )
+            .await
+    };
+    // A bad pick or version is the caller's mistake: its status, not a 500.
+    played.await.inspect_err(crate::ssr::set_status_for)
 }
 
 /// What the player needs from a shared session: where the viewer's play, pause and seek go
@@ -117,6 +127,58 @@ pub fn Player(
 
     let is_hls = info.mode == PlayMode::Hls;
     let src = crate::paths::local(&info.src);
+    let subs = tracks::Subtitles::new(&info);
+    // `data-ready` once the controls are live (hydrated), for scripts and tests.
+    let (ready, set_ready) = signal(false);
+    Effect::new(move |_| set_ready.set(true));
+
+    // A URL parameter set (or dropped): the page loads the stream it names. The quality, audio
+    // and burn menus go through here; in a session the player rejoins the group where it is.
+    let location = leptos_router::hooks::use_location();
+    let navigate_param: tracks::Navigate = {
+        let navigate = use_navigate();
+        let location = location.clone();
+        Callback::new(move |(name, value): (&'static str, Option<String>)| {
+            let path = location.pathname.get_untracked();
+            let mut query = location.query.get_untracked();
+            match value {
+                Some(v) => query.replace(name, v),
+                None => {
+                    query.remove(name);
+                }
+            }
+            navigate(
+                &format!("{path}{}", query.to_query_string()),
+                Default::default(),
+            );
+        })
+    };
+    #[cfg(feature = "hydrate")]
+    {
+        subs.start(&info);
+        // The viewer's remembered audio language, or picture subtitle, needs another stream:
+        // ask for it once, unless the URL already says what to play.
+        let prefs_now = prefs::TrackPrefs::load();
+        let audio = prefs::wanted_audio(&info, &prefs_now).map(|t| {
+            let langs: Vec<Option<&str>> = info
+                .audio_tracks
+                .iter()
+                .map(|t| t.language.as_deref())
+                .collect();
+            prefs::pick_value(t.id, t.language.as_deref(), &langs)
+        });
+        let burn = prefs::wanted_subtitle(&info.subtitle_tracks, &prefs_now)
+            .filter(|t| t.image && info.burned.is_none())
+            .map(|t| t.id.to_string());
+        Effect::new(move |_| {
+            let query = location.query.get_untracked();
+            if let Some(a) = audio.clone().filter(|_| query.get("audio").is_none()) {
+                navigate_param.run(("audio", Some(a)));
+            } else if let Some(b) = burn.clone().filter(|_| query.get("burn").is_none()) {
+                navigate_param.run(("burn", Some(b)));
+            }
+        });
+    }
 
     // Attach HLS once the element exists in the browser (never on the server).
     #[cfg(feature = "hydrate")]
@@ -270,14 +332,19 @@ pub fn Player(
     let versions = info.versions.clone();
     let selected = info.media_index;
     let quality = info.quality;
-    let location = leptos_router::hooks::use_location();
-    let navigate_quality = navigate.clone();
+    let menus_info = info.clone();
 
     view! {
-        <div class="player" node_ref=shell_ref class:fullscreen=fullscreen data-mode=if is_hls { "hls" } else { "direct" }>
+        <div
+            class="player"
+            node_ref=shell_ref
+            class:fullscreen=fullscreen
+            data-mode=if is_hls { "hls" } else { "direct" }
+            data-ready=move || ready.get().then_some("1")
+        >
             <video
                 node_ref=video_ref
-                class="player-video"
+                class=move || format!("player-video {}", subs.player_classes().get())
                 src=(!is_hls).then(|| src.clone())
                 poster=info.backdrop.as_deref().map(crate::paths::local)
                 preload="metadata"
@@ -333,7 +400,9 @@ pub fn Player(
                         set_waiting.set(false);
                     }
                 }
-            ></video>
+            >
+                {subs.track_element()}
+            </video>
             {move || {
                 session
                     .filter(|hooks| hooks.needs_click.get())
@@ -466,23 +535,15 @@ pub fn Player(
                             .collect_view()}
                     </select>
                 </Show>
+                <tracks::AudioMenu info=menus_info.clone() navigate=navigate_param />
+                <tracks::SubtitleMenu info=menus_info subs navigate=navigate_param />
                 <select
                     class="quality"
                     aria-label="Quality"
                     title="A lower quality is transcoded by Plex: for a slow connection, or a browser that cannot play the original"
-                    on:change={
-                        let navigate = navigate_quality;
-                        move |e| {
-                            let chosen = event_target_value(&e);
-                            let path = location.pathname.get_untracked();
-                            let mut query = location.query.get_untracked();
-                            if chosen.is_empty() {
-                                query.remove("quality");
-                            } else {
-                                query.replace("quality", chosen);
-                            }
-                            navigate(&format!("{path}{}", query.to_query_string()), Default::default());
-                        }
+                    on:change=move |e| {
+                        let chosen = event_target_value(&e);
+                        navigate_param.run(("quality", (!chosen.is_empty()).then_some(chosen)));
                     }
                 >
                     <option value="" selected=quality.is_none()>"Original"</option>

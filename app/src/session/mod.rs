@@ -45,7 +45,10 @@ pub async fn get_session(id: String) -> Result<Session, AppError> {
 pub async fn get_session_playback(
     id: String,
     quality: Option<u32>,
+    audio: Option<String>,
+    burn: Option<String>,
 ) -> Result<Option<PlaybackInfo>, AppError> {
+    let picks = crate::ssr::tracks::TrackPicks::parse(audio.as_deref(), burn.as_deref())?;
     let services = crate::ssr::services()?;
     let session = crate::ssr::sessions::get(&services, &id).await?;
     match session.current_entry() {
@@ -55,6 +58,7 @@ pub async fn get_session_playback(
                 &entry.rating_key,
                 None,
                 quality,
+                &picks,
                 &crate::ssr::account::transcode_owner(),
             )
             .await
@@ -147,17 +151,15 @@ pub fn SessionRoom(
     let query = leptos_router::hooks::use_query_map();
     let playback = Resource::new(
         move || {
-            let quality = query
-                .read()
-                .get("quality")
-                .and_then(|q| q.parse::<u32>().ok());
-            (current_key.get(), quality)
+            let q = query.read();
+            let quality = q.get("quality").and_then(|q| q.parse::<u32>().ok());
+            (current_key.get(), quality, q.get("audio"), q.get("burn"))
         },
-        move |(key, quality)| {
+        move |(key, quality, audio, burn)| {
             let id = session_id.clone();
             async move {
                 match key {
-                    Some(_) => get_session_playback(id, quality).await,
+                    Some(_) => get_session_playback(id, quality, audio, burn).await,
                     None => Ok(None),
                 }
             }

@@ -13,7 +13,7 @@ fn key_slot(session: &str) -> String {
 }
 
 #[cfg(feature = "hydrate")]
-fn get(key: &str) -> Option<String> {
+pub(crate) fn get(key: &str) -> Option<String> {
     web_sys::window()?
         .local_storage()
         .ok()??
@@ -22,19 +22,19 @@ fn get(key: &str) -> Option<String> {
 }
 
 #[cfg(not(feature = "hydrate"))]
-fn get(_key: &str) -> Option<String> {
+pub(crate) fn get(_key: &str) -> Option<String> {
     None
 }
 
 #[cfg(feature = "hydrate")]
-fn set(key: &str, value: &str) {
+pub(crate) fn set(key: &str, value: &str) {
     if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
         let _ = s.set_item(key, value);
     }
 }
 
 #[cfg(not(feature = "hydrate"))]
-fn set(_key: &str, _value: &str) {}
+pub(crate) fn set(_key: &str, _value: &str) {}
 
 #[cfg(feature = "hydrate")]
 fn remove(key: &str) {

@@ -13,6 +13,7 @@ use marquee_store::{Cache, CacheFetchError, Store, Tier};
 use crate::error::AppError;
 use crate::model::{HomeData, ItemDetail, PlayMode, PlaybackInfo, SectionPage};
 use crate::ssr::mapping;
+use crate::ssr::tracks::{self, TrackPicks};
 use crate::ssr::urls::MediaUrls;
 
 /// Items per section page; a multiple of the grid's column counts at common widths.
@@ -292,6 +293,7 @@ impl Library {
         rating_key: &str,
         media_index: Option<u32>,
         quality: Option<u32>,
+        picks: &TrackPicks,
         owner: &marquee_store::secret::TranscodeOwner,
     ) -> Result<PlaybackInfo, AppError> {
         if let Some(k) = quality.filter(|k| !crate::model::TRANSCODE_QUALITIES.contains(k)) {
@@ -321,6 +323,20 @@ impl Library {
                 .map_or(0, |v| v.index),
         };
         let browser_ok = versions[index as usize].direct_play;
+        let part = meta
+            .media
+            .get(index as usize)
+            .and_then(|m| m.parts.first())
+            .cloned()
+            .unwrap_or_default();
+        let audio_tracks = tracks::audio_tracks(&part);
+        let subtitle_tracks =
+            tracks::subtitle_tracks(&part, |id| self.urls.subtitles(rating_key, index, id));
+        let default_audio = tracks::default_audio(&audio_tracks).map(|t| t.id);
+        let picked_audio = tracks::pick_audio(&audio_tracks, picks.audio.as_ref())?.map(|t| t.id);
+        // Browsers play a file's first audio track only: another one needs a transcode.
+        let other_audio = picked_audio.filter(|id| Some(*id) != default_audio);
+        let burned = tracks::pick_burn(&subtitle_tracks, picks.burn.as_ref())?.map(|t| t.id);
         let request = TranscodeRequest {
             rating_key: rating_key.to_string(),
             media_index: Some(index),
@@ -330,8 +346,10 @@ impl Library {
             max_video_bitrate_kbps: None,
             direct_play: browser_ok,
             direct_stream: true,
+            ..Default::default()
         };
-        let mode = if !browser_ok || quality.is_some() {
+        let mode = if !browser_ok || quality.is_some() || other_audio.is_some() || burned.is_some()
+        {
             PlayMode::Hls
         } else {
             match self.plex.transcode_decision(&request).await {
@@ -347,7 +365,7 @@ impl Library {
         let (src, stop_url, timeline_url) = match mode {
             PlayMode::Direct => (self.urls.media(rating_key, index, 0), None, None),
             PlayMode::Hls => {
-                let label = crate::model::quality_label(quality);
+                let label = crate::model::rendition_label(quality, other_audio, burned);
                 let (token, src) = self.urls.transcode(rating_key, index, owner, &label);
                 let base = format!("/hls/{rating_key}/{index}");
                 (
@@ -372,6 +390,10 @@ impl Library {
             duration_ms: meta.duration,
             poster: detail.poster,
             backdrop: detail.backdrop,
+            audio: other_audio.or(default_audio),
+            audio_tracks,
+            subtitle_tracks,
+            burned,
         }))
     }
 

@@ -7,6 +7,7 @@ pub mod library;
 pub mod mapping;
 pub mod refusal;
 pub mod sessions;
+pub mod tracks;
 pub mod urls;
 
 use std::sync::Arc;

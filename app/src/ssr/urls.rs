@@ -46,6 +46,13 @@ impl MediaUrls {
             .sign(&format!("/media/{rating_key}/{index}/{part}"), expires)
     }
 
+    /// Subtitle stream `stream` of version `index` of `rating_key`, as WebVTT.
+    pub fn subtitles(&self, rating_key: &str, index: u32, stream: i64) -> String {
+        let expires = unix_now() + self.media_ttl.as_secs();
+        self.signer
+            .sign(&format!("/subs/{rating_key}/{index}/{stream}.vtt"), expires)
+    }
+
     /// A new transcode of version `index` of `rating_key` for `owner`: its token (the Plex
     /// session id, and the proof for every `/hls` request of it) and the master playlist's URL.
     pub fn transcode(

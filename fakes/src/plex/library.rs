@@ -5,9 +5,12 @@
 
 use serde_json::{Map, Value, json};
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::media::{CLIP_MILLIS, LONG_MILLIS};
+use super::streams::{FakeStream, Selection, streams_of};
 
 /// Section keys, as Plex spells them (strings).
 pub const MOVIES_SECTION: &str = "1";
@@ -33,13 +36,19 @@ pub enum MediaKind {
     Hevc,
     /// The ten-minute H.264/AAC MP4: direct-playable, long enough to seek around in.
     Long,
+    /// H.264 with two audio languages, an embedded text subtitle and three sidecars.
+    MultiTrack,
+    /// The H.264 clip with one image (PGS) subtitle stream: only a burn-in shows it.
+    ImageSubs,
 }
 
 impl MediaKind {
     /// The file's length, in milliseconds.
     pub fn millis(self) -> i64 {
         match self {
-            MediaKind::H264 | MediaKind::Hevc => CLIP_MILLIS,
+            MediaKind::H264 | MediaKind::Hevc | MediaKind::MultiTrack | MediaKind::ImageSubs => {
+                CLIP_MILLIS
+            }
             MediaKind::Long => LONG_MILLIS,
         }
     }
@@ -152,6 +161,8 @@ pub struct FileSizes {
     pub hevc: u64,
     /// Size of the long MP4.
     pub long: u64,
+    /// Size of the multi-language MP4.
+    pub multi: u64,
 }
 
 /// The whole demo library.
@@ -161,6 +172,8 @@ pub struct Library {
     /// How many generated items the archive holds; it grows when a test adds one.
     archive_items: AtomicUsize,
     sizes: FileSizes,
+    /// The account's audio and subtitle choice per Part (`PUT /library/parts/{id}`).
+    selections: Mutex<HashMap<i64, Selection>>,
 }
 
 const ARCHIVE_ADJECTIVES: [&str; 8] = [
@@ -248,6 +261,30 @@ impl Library {
         m.media = vec![MediaKind::Long];
         fixed.push(m);
 
+        let mut m = movie(
+            107,
+            "Babel Street",
+            2024,
+            "Five neighbours, four languages, one stairwell, and a lift that only speaks French.",
+            &["Comedy", "Drama"],
+        );
+        m.rating = Some(7.3);
+        m.content_rating = Some("PG-13".into());
+        m.media = vec![MediaKind::MultiTrack];
+        fixed.push(m);
+
+        let mut m = movie(
+            108,
+            "Glass Harbor",
+            2017,
+            "A lighthouse keeper's subtitled letters wash up a century late.",
+            &["Mystery", "Drama"],
+        );
+        m.rating = Some(6.8);
+        m.content_rating = Some("PG".into());
+        m.media = vec![MediaKind::ImageSubs];
+        fixed.push(m);
+
         // TV: one show, Specials + two seasons.
         let mut show = Item::new(201, Kind::Show, "Lanterns of Vell", SHOWS_SECTION);
         show.year = Some(2020);
@@ -307,6 +344,7 @@ impl Library {
             fixed,
             archive_items: AtomicUsize::new(archive_items),
             sizes,
+            selections: Mutex::default(),
         }
     }
 
@@ -314,6 +352,32 @@ impl Library {
     pub fn without_demo_items(mut self) -> Self {
         self.fixed.clear();
         self
+    }
+
+    /// The account's stream choice on a Part.
+    pub fn selection(&self, part_id: i64) -> Selection {
+        self.selections
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&part_id)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Stores the account's stream choice on a Part, as `PUT /library/parts/{id}` does.
+    pub fn select(&self, part_id: i64, selection: Selection) {
+        self.selections
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(part_id, selection);
+    }
+
+    /// The item and Media version a Part id names, with the Part's streams.
+    pub fn part(&self, part_id: i64) -> Option<(Item, MediaKind, Vec<FakeStream>)> {
+        let item = self.get(part_id / 10)?;
+        let index = usize::try_from(part_id % 10 - 1).ok()?;
+        let kind = *item.media.get(index)?;
+        Some((item, kind, streams_of(kind, part_id)))
     }
 
     /// Look an item up by ratingKey.
@@ -564,9 +628,12 @@ impl Library {
     pub fn render_media(&self, item: &Item, index: usize, kind: MediaKind, full: bool) -> Value {
         let part_id = item.part_id(index);
         let (container, vcodec, acodec, size, ext, bitrate) = match kind {
-            MediaKind::H264 => ("mp4", "h264", "aac", self.sizes.h264, "mp4", 400),
+            MediaKind::H264 | MediaKind::ImageSubs => {
+                ("mp4", "h264", "aac", self.sizes.h264, "mp4", 400)
+            }
             MediaKind::Hevc => ("mkv", "hevc", "ac3", self.sizes.hevc, "mkv", 300),
             MediaKind::Long => ("mp4", "h264", "aac", self.sizes.long, "mp4", 250),
+            MediaKind::MultiTrack => ("mp4", "h264", "aac", self.sizes.multi, "mp4", 500),
         };
         let title = item.title.replace('/', "-");
         let folder = match item.kind {
@@ -587,34 +654,42 @@ impl Library {
             part["has64bitOffsets"] = json!(false);
         }
         if full {
-            part["Stream"] = json!([
-                {
-                    "id": part_id * 10 + 1,
-                    "streamType": 1,
-                    "default": true,
-                    "codec": vcodec,
-                    "index": 0,
-                    "bitrate": bitrate - 96,
-                    "height": 360,
-                    "width": 640,
-                    "frameRate": 24.0,
-                    "profile": "main",
-                    "displayTitle": format!("360p ({})", if kind == MediaKind::Hevc { "HEVC Main" } else { "H.264" }),
-                },
-                {
-                    "id": part_id * 10 + 2,
-                    "streamType": 2,
-                    "selected": true,
-                    "default": true,
-                    "codec": acodec,
-                    "index": 1,
-                    "channels": 2,
-                    "samplingRate": 48000,
-                    "language": "English",
-                    "languageCode": "eng",
-                    "displayTitle": format!("English ({} Stereo)", acodec.to_uppercase()),
-                }
-            ]);
+            let streams = streams_of(kind, part_id);
+            let chosen = self.selection(part_id);
+            let audio = chosen.audio_of(&streams).map(|s| s.id);
+            let subtitle = chosen.subtitle_of(&streams).map(|s| s.id);
+            let rendered: Vec<Value> = streams
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let selected = match s.stream_type {
+                        2 => audio == Some(s.id),
+                        3 => subtitle == Some(s.id),
+                        _ => false,
+                    };
+                    let mut v = s.render(i, selected);
+                    if s.stream_type == 1 {
+                        v["bitrate"] = json!(bitrate - 96);
+                        v["height"] = json!(360);
+                        v["width"] = json!(640);
+                        v["frameRate"] = json!(24.0);
+                        v["profile"] = json!("main");
+                        v["displayTitle"] = json!(format!(
+                            "360p ({})",
+                            if kind == MediaKind::Hevc {
+                                "HEVC Main"
+                            } else {
+                                "H.264"
+                            }
+                        ));
+                    } else if s.stream_type == 2 {
+                        v["channels"] = json!(2);
+                        v["samplingRate"] = json!(48000);
+                    }
+                    v
+                })
+                .collect();
+            part["Stream"] = Value::Array(rendered);
         }
         json!({
             "id": part_id,

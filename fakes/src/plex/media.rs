@@ -2,16 +2,18 @@
 //!
 //! The files are real so that browser tests exercise actual decoding: an H.264/AAC MP4 that
 //! Chromium direct-plays, an HEVC/AC3 MKV it cannot (the fake's transcoder turns it into HLS
-//! with ffmpeg, as Plex would), and a ten-minute H.264/AAC MP4 to seek around in.
+//! with ffmpeg, as Plex would), a ten-minute H.264/AAC MP4 to seek around in, and a movie in
+//! two languages with subtitles of every text kind (see [`cues`] for what they say).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::streams::Sidecar;
 use crate::FakeError;
 
 /// Bump when the generated set changes so stale caches are regenerated.
-const LAYOUT_VERSION: &str = "v5";
+const LAYOUT_VERSION: &str = "v6";
 /// Length of every generated clip, in seconds.
 pub const CLIP_SECONDS: u32 = 120;
 /// Length of every generated clip, in milliseconds (what Plex reports as `duration`).
@@ -41,6 +43,11 @@ pub struct MediaFiles {
     /// 640x360 H.264/AAC MP4 of [`LONG_SECONDS`]: direct-playable, and long enough that a
     /// seek to 90 % lands far past what a transcode has made.
     pub long_mp4: PathBuf,
+    /// 640x360 H.264 MP4 with two AAC tracks (English: a 440 Hz tone; French: 990 Hz) and an
+    /// embedded English `mov_text` subtitle: a browser direct-plays its first audio track only.
+    pub multi_mp4: PathBuf,
+    /// The demo's subtitle files, by [`Sidecar`].
+    pub sidecars: Vec<(Sidecar, PathBuf)>,
     /// 300x450 JPEG posters, all different.
     pub posters: Vec<PathBuf>,
     /// 1280x720 JPEG backdrop.
@@ -54,6 +61,16 @@ impl MediaFiles {
             h264_mp4: root.join("h264-aac.mp4"),
             hevc_mkv: root.join("hevc-ac3.mkv"),
             long_mp4: root.join("h264-aac-long.mp4"),
+            multi_mp4: root.join("multi-language.mp4"),
+            sidecars: [
+                (Sidecar::FrenchSrt, "multi-language.fr.srt"),
+                (Sidecar::SpanishAss, "multi-language.es.ass"),
+                (Sidecar::EnglishForcedSrt, "multi-language.en.forced.srt"),
+                (Sidecar::ImageCues, "image-subtitles.en.srt"),
+            ]
+            .into_iter()
+            .map(|(which, name)| (which, root.join(name)))
+            .collect(),
             posters: (0..POSTER_COLOURS.len())
                 .map(|i| root.join(format!("poster-{i}.jpg")))
                 .collect(),
@@ -71,7 +88,17 @@ impl MediaFiles {
             MediaKind::H264 => (self.h264_mp4.clone(), "mp4", "video/mp4"),
             MediaKind::Hevc => (self.hevc_mkv.clone(), "mkv", "video/x-matroska"),
             MediaKind::Long => (self.long_mp4.clone(), "mp4", "video/mp4"),
+            MediaKind::MultiTrack => (self.multi_mp4.clone(), "mp4", "video/mp4"),
+            MediaKind::ImageSubs => (self.h264_mp4.clone(), "mp4", "video/mp4"),
         }
+    }
+
+    /// The file of a sidecar subtitle.
+    pub fn sidecar(&self, which: Sidecar) -> PathBuf {
+        self.sidecars
+            .iter()
+            .find(|(w, _)| *w == which)
+            .map_or_else(|| self.root.join("missing.srt"), |(_, p)| p.clone())
     }
 
     fn complete(&self) -> bool {
@@ -79,6 +106,8 @@ impl MediaFiles {
             && self.h264_mp4.is_file()
             && self.hevc_mkv.is_file()
             && self.long_mp4.is_file()
+            && self.multi_mp4.is_file()
+            && self.sidecars.iter().all(|(_, p)| p.is_file())
             && self.backdrop.is_file()
             && self.posters.iter().all(|p| p.is_file())
     }
@@ -272,11 +301,213 @@ async fn generate_into(tmp: &Path) -> Result<(), FakeError> {
             .await
         }
     };
-    tokio::try_join!(h264, hevc, long, images)?;
+    let multi = {
+        let files = files.clone();
+        async move {
+            tracing::info!("demo media: two-language MP4 and its subtitles");
+            multi_language(&files).await
+        }
+    };
+    tokio::try_join!(h264, hevc, long, images, multi)?;
     tokio::fs::write(tmp.join("COMPLETE"), LAYOUT_VERSION)
         .await
         .map_err(FakeError::io("writing media marker"))?;
     Ok(())
+}
+
+/// What the demo's subtitles say and when: cue `i` (from 0) of every track is shown from
+/// `4i + 0.5` s to `4i + 3.5` s, so tests know what is on screen at any time.
+pub mod cues {
+    /// Cues in each full subtitle track (the clip's length).
+    pub const COUNT: usize = 30;
+
+    /// When cue `i` starts and ends, in seconds.
+    pub fn span(i: usize) -> (f64, f64) {
+        let start = 4.0 * i as f64 + 0.5;
+        (start, start + 3.0)
+    }
+
+    /// The embedded English subtitle's cue `i`.
+    pub fn english(i: usize) -> String {
+        format!("English line {}", i + 1)
+    }
+
+    /// The French SRT's cue `i`.
+    pub fn french(i: usize) -> String {
+        format!("Ligne française {}", i + 1)
+    }
+
+    /// The Spanish ASS's cue `i`, as plain text (the file styles it).
+    pub fn spanish(i: usize) -> String {
+        format!("Línea española {}", i + 1)
+    }
+
+    /// The burned-in image subtitle's cue `i`.
+    pub fn image(i: usize) -> String {
+        format!("Burned line {}", i + 1)
+    }
+
+    /// The forced English track shows only every fifth cue: signs, not dialogue.
+    pub fn forced(i: usize) -> Option<String> {
+        i.is_multiple_of(5).then(|| format!("SIGN {}", i / 5 + 1))
+    }
+}
+
+fn srt_time(secs: f64) -> String {
+    let ms = (secs * 1000.0).round() as u64;
+    format!(
+        "{:02}:{:02}:{:02},{:03}",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
+}
+
+fn ass_time(secs: f64) -> String {
+    let cs = (secs * 100.0).round() as u64;
+    format!(
+        "{}:{:02}:{:02}.{:02}",
+        cs / 360_000,
+        cs / 6000 % 60,
+        cs / 100 % 60,
+        cs % 100
+    )
+}
+
+/// An SRT of `text(i)` for every cue that has one.
+fn srt(text: impl Fn(usize) -> Option<String>) -> String {
+    let mut out = String::new();
+    let mut n = 0;
+    for i in 0..cues::COUNT {
+        if let Some(t) = text(i) {
+            n += 1;
+            let (a, b) = cues::span(i);
+            out.push_str(&format!(
+                "{n}\r\n{} --> {}\r\n{t}\r\n\r\n",
+                srt_time(a),
+                srt_time(b)
+            ));
+        }
+    }
+    out
+}
+
+/// The styled Spanish ASS: a yellow default style, every third line italic in a second
+/// style at the top, bold and colour overrides inside lines.
+fn spanish_ass() -> String {
+    let mut out = String::from(
+        "[Script Info]\nTitle: Babel Street (Español)\nScriptType: v4.00+\nPlayResX: 640\nPlayResY: 360\n\n\
+         [V4+ Styles]\nFormat: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\n\
+         Style: Default,DejaVu Sans,22,&H0000FFFF,&H000000FF,&H00000000,&H80000000,0,0,0,0,100,100,0,0,1,2,0,2,20,20,20,1\n\
+         Style: Top,DejaVu Sans,20,&H00FFFFFF,&H000000FF,&H00000000,&H80000000,0,1,0,0,100,100,0,0,1,2,0,8,20,20,20,1\n\n\
+         [Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n",
+    );
+    for i in 0..cues::COUNT {
+        let (a, b) = cues::span(i);
+        let style = if i % 3 == 2 { "Top" } else { "Default" };
+        let n = i + 1;
+        out.push_str(&format!(
+            "Dialogue: 0,{},{},{style},,0,0,0,,{{\\b1}}Línea{{\\b0}} {{\\c&H00FF00&}}española{{\\r}} {n}\n",
+            ass_time(a),
+            ass_time(b)
+        ));
+    }
+    out
+}
+
+/// The two-language MP4 and the subtitle files.
+async fn multi_language(files: &MediaFiles) -> Result<(), FakeError> {
+    let write = |path: PathBuf, text: String| async move {
+        tokio::fs::write(&path, text)
+            .await
+            .map_err(FakeError::io(format!("writing {}", path.display())))
+    };
+    let embedded = files.root.join("multi-language.en.embedded.srt");
+    write(embedded.clone(), srt(|i| Some(cues::english(i)))).await?;
+    write(
+        files.sidecar(Sidecar::FrenchSrt),
+        srt(|i| Some(cues::french(i))),
+    )
+    .await?;
+    write(files.sidecar(Sidecar::SpanishAss), spanish_ass()).await?;
+    write(files.sidecar(Sidecar::EnglishForcedSrt), srt(cues::forced)).await?;
+    write(
+        files.sidecar(Sidecar::ImageCues),
+        srt(|i| Some(cues::image(i))),
+    )
+    .await?;
+    let secs = CLIP_SECONDS;
+    let embedded = embedded.to_string_lossy().into_owned();
+    ffmpeg(
+        "two-language MP4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("testsrc2=size=640x360:rate=24:duration={secs}"),
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("sine=frequency=440:sample_rate=48000:duration={secs}"),
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("sine=frequency=990:sample_rate=48000:duration={secs}"),
+            "-i",
+            &embedded,
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-map",
+            "2:a",
+            "-map",
+            "3:s",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "32",
+            "-pix_fmt",
+            "yuv420p",
+            "-profile:v",
+            "main",
+            "-level",
+            "3.0",
+            "-g",
+            "48",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "48k",
+            "-ac",
+            "2",
+            "-af",
+            "volume=0.25",
+            "-c:s",
+            "mov_text",
+            "-metadata:s:a:0",
+            "language=eng",
+            "-metadata:s:a:1",
+            "language=fra",
+            "-metadata:s:s:0",
+            "language=eng",
+            "-disposition:a:0",
+            "default",
+            "-disposition:a:1",
+            "0",
+            "-movflags",
+            "+faststart",
+            "-t",
+            &secs.to_string(),
+            "-f",
+            "mp4",
+        ],
+        &files.multi_mp4,
+    )
+    .await
 }
 
 /// A direct-playable H.264/AAC MP4 (main profile, faststart) of the test pattern and a beeping

@@ -6,6 +6,7 @@
 mod library;
 mod media;
 mod server;
+mod streams;
 mod transcoder;
 mod xml;
 
@@ -14,8 +15,9 @@ use std::net::SocketAddr;
 pub use library::{
     ARCHIVE_BASE_KEY, ARCHIVE_SECTION, MOVIES_SECTION, MUSIC_SECTION, PHOTOS_SECTION, SHOWS_SECTION,
 };
-pub use media::{CLIP_MILLIS, LONG_MILLIS, MediaFiles, default_media_dir, ensure_media};
-pub use server::{FakePlexState, Fault, RecordedRequest, router};
+pub use media::{CLIP_MILLIS, LONG_MILLIS, MediaFiles, cues, default_media_dir, ensure_media};
+pub use server::{FakePlexState, Fault, RecordedRequest, StreamEvent, router};
+pub use streams::Selection;
 pub use transcoder::{SEGMENT_SECONDS, Termination, TimelineCall, TranscodeRules};
 
 use crate::FakeError;
@@ -32,6 +34,11 @@ pub mod keys {
     pub const NO_THUMB_MOVIE: &str = "104";
     /// The ten-minute movie (H.264, direct-playable), for seeking in transcodes.
     pub const LONG_MOVIE: &str = "106";
+    /// The movie with two audio languages (English default, French), an embedded English text
+    /// subtitle, and sidecar French SRT, styled Spanish ASS and forced English SRT subtitles.
+    pub const MULTI_TRACK_MOVIE: &str = "107";
+    /// The movie whose only subtitle is an image (PGS) stream: it must be burned in.
+    pub const IMAGE_SUBS_MOVIE: &str = "108";
     /// The TV show.
     pub const SHOW: &str = "201";
     /// Its "Specials" season (index 0).
@@ -219,6 +226,12 @@ impl FakePlex {
     /// How many ffmpeg runs the transcoder has made (each covers a few segments).
     pub fn transcoder_runs(&self) -> usize {
         self.state.transcoder_runs()
+    }
+
+    /// Stream selections and the transcoder's decisions, in the order they happened: what a
+    /// test reads to tell whether two viewers on one account got each other's choice.
+    pub fn stream_events(&self) -> Vec<StreamEvent> {
+        self.state.stream_events()
     }
 
     /// Stop serving and wait (briefly) for the server task to end.

@@ -24,6 +24,7 @@ use super::library::{
     PHOTOS_SECTION, SHOWS_SECTION, section_title,
 };
 use super::media::MediaFiles;
+use super::streams::{FakeStream, Selection, SubSource};
 use super::transcoder::{self, SegmentAnswer, StartRequest, TimelineCall, Transcoder};
 use super::xml;
 use crate::FakeError;
@@ -74,6 +75,27 @@ impl RecordedRequest {
     }
 }
 
+/// A stream selection or a transcoder decision, in the order the fake saw them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamEvent {
+    /// `PUT /library/parts/{part}`: the account's choice is now this.
+    Selected { part: i64, selection: Selection },
+    /// A decision, a transcode start or a subtitle extraction (`what`: `decision`, `start`,
+    /// `subtitles`) made with the Part's selection at that moment.
+    Decided {
+        what: &'static str,
+        part: i64,
+        /// The audio stream it used.
+        audio: Option<i64>,
+        /// The subtitle stream it used (burned in, or extracted), if any.
+        subtitle: Option<i64>,
+        /// The request's `subtitles` parameter.
+        subtitles: Option<String>,
+        /// The request's `session`.
+        session: Option<String>,
+    },
+}
+
 /// Shared state of a fake server; cheap to clone.
 #[derive(Clone)]
 pub struct FakePlexState {
@@ -102,6 +124,8 @@ struct Inner {
     events: tokio::sync::broadcast::Sender<String>,
     /// Where webhooks go, if anywhere.
     webhook: Mutex<Option<String>>,
+    /// Stream selections and decisions, oldest first.
+    stream_events: Mutex<Vec<StreamEvent>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -121,6 +145,7 @@ impl FakePlexState {
             h264: size(&media.h264_mp4)?,
             hevc: size(&media.hevc_mkv)?,
             long: size(&media.long_mp4)?,
+            multi: size(&media.multi_mp4)?,
         };
         let transcoder = Transcoder::new(opts.transcodes, &media.root);
         let mut library = Library::new(opts.large_section_items, sizes);
@@ -143,6 +168,7 @@ impl FakePlexState {
                 section_updated,
                 events: tokio::sync::broadcast::channel(64).0,
                 webhook: Mutex::new(None),
+                stream_events: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -150,6 +176,15 @@ impl FakePlexState {
     /// The expected token.
     pub fn token(&self) -> &str {
         &self.inner.opts.token
+    }
+
+    /// See [`super::FakePlex::stream_events`].
+    pub fn stream_events(&self) -> Vec<StreamEvent> {
+        lock(&self.inner.stream_events).clone()
+    }
+
+    fn record(&self, event: StreamEvent) {
+        lock(&self.inner.stream_events).push(event);
     }
 
     /// See [`super::FakePlex::request_count`].
@@ -545,6 +580,13 @@ async fn respond(state: FakePlexState, req: Request) -> Response {
                 }
                 _ => status(StatusCode::NOT_FOUND),
             }
+        }
+        ["library", "parts", part_id] if method == Method::PUT => {
+            select_streams(&state, &ctx, part_id)
+        }
+        ["library", "streams", id] if is_get => stream_file(&state, id, req).await,
+        ["video", ":", "transcode", "universal", "subtitles"] if is_get => {
+            extract_subtitles(&state, &ctx).await
         }
         ["library", "parts", part_id, _stamp, file] if is_get => {
             part_file(&state, part_id, file, req).await
@@ -947,7 +989,24 @@ fn decision(state: &FakePlexState, ctx: &Ctx) -> Response {
             .unwrap_or(0),
     };
     let kind = it.media[index];
-    let direct = direct_play_requested && kind != MediaKind::Hevc;
+    let part_id = it.part_id(index);
+    let streams = super::streams::streams_of(kind, part_id);
+    let selection = lib.selection(part_id);
+    let burn = ctx.param("subtitles") == Some("burn");
+    let burned = selection
+        .subtitle_of(&streams)
+        .filter(|_| burn)
+        .map(|s| s.id);
+    state.record(StreamEvent::Decided {
+        what: "decision",
+        part: part_id,
+        audio: selection.audio_of(&streams).map(|s| s.id),
+        subtitle: burned,
+        subtitles: ctx.param("subtitles").map(str::to_string),
+        session: ctx.param("session").map(str::to_string),
+    });
+    // Burning subtitles in means drawing on the picture: no direct play.
+    let direct = direct_play_requested && kind != MediaKind::Hevc && burned.is_none();
     let mut media = lib.render_media(&it, index, kind, true);
     media["selected"] = json!(true);
     if let Some(parts) = media["Part"].as_array_mut() {
@@ -958,6 +1017,10 @@ fn decision(state: &FakePlexState, ctx: &Ctx) -> Response {
                 for s in streams {
                     s["decision"] = json!(if direct { "copy" } else { "transcode" });
                     s["location"] = json!(if direct { "direct" } else { "segments-av" });
+                    if burned.is_some() && s["id"].as_i64() == burned {
+                        s["decision"] = json!("burn");
+                        s["burn"] = json!("1");
+                    }
                 }
             }
         }
@@ -1107,6 +1170,31 @@ fn start_transcode(state: &FakePlexState, ctx: &Ctx) -> Response {
         return status(StatusCode::BAD_REQUEST);
     };
     let (source, _, _) = state.inner.media.file_of(kind);
+    // What plays is the account's choice on the Part, as the last PUT left it.
+    let part_id = it.part_id(index);
+    let streams = super::streams::streams_of(kind, part_id);
+    let selection = state.inner.library.selection(part_id);
+    let audio = selection.audio_of(&streams);
+    let burn_requested = ctx.param("subtitles") == Some("burn");
+    let burned = selection.subtitle_of(&streams).filter(|_| burn_requested);
+    state.record(StreamEvent::Decided {
+        what: "start",
+        part: part_id,
+        audio: audio.map(|s| s.id),
+        subtitle: burned.map(|s| s.id),
+        subtitles: ctx.param("subtitles").map(str::to_string),
+        session: Some(session.to_string()),
+    });
+    let burn = burned.and_then(|s| s.subtitle).map(|src| match src {
+        SubSource::Embedded(n) => transcoder::Burn {
+            file: source.clone(),
+            stream: n,
+        },
+        SubSource::Sidecar(which) | SubSource::Image(which) => transcoder::Burn {
+            file: state.inner.media.sidecar(which),
+            stream: 0,
+        },
+    });
     let offset_secs = ctx
         .param("offset")
         .and_then(|v| v.parse::<f64>().ok())
@@ -1123,6 +1211,8 @@ fn start_transcode(state: &FakePlexState, ctx: &Ctx) -> Response {
         duration_secs: kind.millis() as f64 / 1000.0,
         offset_secs,
         max_kbps,
+        audio_index: audio.and_then(|a| a.audio_index).unwrap_or(0),
+        burn,
     };
     match state.inner.transcoder.start(request) {
         Ok(()) => {
@@ -1163,5 +1253,135 @@ fn timeline(state: &FakePlexState, ctx: &Ctx) -> Response {
             "terminationText": ended.text,
         })),
         None => ctx.container(json!({"size": 0})),
+    }
+}
+
+/// The item, Media index, Part id and streams a transcoder request names (`path`,
+/// `mediaIndex`; the first version when the index is absent or -1).
+fn part_of_request(
+    state: &FakePlexState,
+    ctx: &Ctx,
+) -> Option<(Item, usize, MediaKind, i64, Vec<FakeStream>)> {
+    let it = item_of_path(state, ctx)?;
+    let index = ctx
+        .param("mediaIndex")
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|i| *i >= 0)
+        .map_or(0, |i| i as usize);
+    let kind = *it.media.get(index)?;
+    let part_id = it.part_id(index);
+    let streams = super::streams::streams_of(kind, part_id);
+    Some((it, index, kind, part_id, streams))
+}
+
+/// `PUT /library/parts/{id}?audioStreamID=…&subtitleStreamID=…&allParts=1`: the account's
+/// choice, kept on the Part for the next decision. `subtitleStreamID=0` turns subtitles off;
+/// a parameter left out keeps its old value; a stream of another Part is refused.
+fn select_streams(state: &FakePlexState, ctx: &Ctx, part_id: &str) -> Response {
+    let Some((_, _, streams)) = part_id
+        .parse::<i64>()
+        .ok()
+        .and_then(|id| state.inner.library.part(id))
+    else {
+        return status(StatusCode::NOT_FOUND);
+    };
+    let part_id: i64 = part_id.parse().unwrap_or_default();
+    let number = |name: &str| -> Result<Option<i64>, ()> {
+        match ctx.param(name) {
+            None => Ok(None),
+            Some(v) => v.parse::<i64>().map(Some).map_err(|_| ()),
+        }
+    };
+    let (Ok(audio), Ok(subtitle)) = (number("audioStreamID"), number("subtitleStreamID")) else {
+        return status(StatusCode::BAD_REQUEST);
+    };
+    let of_type = |id: i64, t: i64| streams.iter().any(|s| s.id == id && s.stream_type == t);
+    if audio.is_some_and(|a| !of_type(a, 2)) || subtitle.is_some_and(|s| s != 0 && !of_type(s, 3)) {
+        return status(StatusCode::BAD_REQUEST);
+    }
+    let library = &state.inner.library;
+    let mut selection = library.selection(part_id);
+    if let Some(a) = audio {
+        selection.audio = Some(a);
+    }
+    if let Some(s) = subtitle {
+        selection.subtitle = (s != 0).then_some(s);
+    }
+    library.select(part_id, selection);
+    state.record(StreamEvent::Selected {
+        part: part_id,
+        selection,
+    });
+    status(StatusCode::OK)
+}
+
+/// `/library/streams/{id}`: a sidecar subtitle's file, as Plex serves it; `501` for a stream
+/// inside the media file (Plex serves only sidecars here).
+async fn stream_file(state: &FakePlexState, id: &str, req: Request) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return status(StatusCode::NOT_FOUND);
+    };
+    let Some((_, _, streams)) = state.inner.library.part(id / 10) else {
+        return status(StatusCode::NOT_FOUND);
+    };
+    match streams.iter().find(|s| s.id == id).and_then(|s| s.subtitle) {
+        Some(SubSource::Sidecar(which)) => {
+            let path = state.inner.media.sidecar(which);
+            let content_type = if path.extension().is_some_and(|e| e == "ass") {
+                "text/x-ssa"
+            } else {
+                "application/x-subrip"
+            };
+            serve_file(path, content_type, req).await
+        }
+        Some(_) => status(StatusCode::NOT_IMPLEMENTED),
+        None => status(StatusCode::NOT_FOUND),
+    }
+}
+
+/// `/video/:/transcode/universal/subtitles?…&subtitles=sidecar`: the Part's *selected*
+/// subtitle stream as an ASS file, extracted from the media file (how Plex hands a client an
+/// embedded text subtitle). An image stream, or no selection, is refused.
+async fn extract_subtitles(state: &FakePlexState, ctx: &Ctx) -> Response {
+    let Some((_, _, kind, part_id, streams)) = part_of_request(state, ctx) else {
+        return status(StatusCode::NOT_FOUND);
+    };
+    let selection = state.inner.library.selection(part_id);
+    let chosen = selection.subtitle_of(&streams).cloned();
+    state.record(StreamEvent::Decided {
+        what: "subtitles",
+        part: part_id,
+        audio: selection.audio_of(&streams).map(|s| s.id),
+        subtitle: chosen.as_ref().map(|s| s.id),
+        subtitles: ctx.param("subtitles").map(str::to_string),
+        session: ctx.param("session").map(str::to_string),
+    });
+    let (source, map) = match chosen.and_then(|s| s.subtitle) {
+        Some(SubSource::Embedded(n)) => (state.inner.media.file_of(kind).0, format!("0:s:{n}")),
+        Some(SubSource::Sidecar(which)) => (state.inner.media.sidecar(which), "0:s:0".into()),
+        Some(SubSource::Image(_)) | None => return status(StatusCode::BAD_REQUEST),
+    };
+    let output = tokio::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-i"])
+        .arg(&source)
+        .args(["-map", &map, "-c:s", "ass", "-f", "ass", "-"])
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await;
+    match output {
+        Ok(out) if out.status.success() => (
+            [(header::CONTENT_TYPE, "text/x-ssa; charset=utf-8")],
+            out.stdout,
+        )
+            .into_response(),
+        Ok(out) => {
+            tracing::warn!(stderr = %String::from_utf8_lossy(&out.stderr), "fake Plex: subtitle extraction failed");
+            status(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+        Err(err) => {
+            tracing::warn!(%err, "fake Plex: ffmpeg did not start for a subtitle");
+            status(StatusCode::INTERNAL_SERVER_ERROR)
+        }
     }
 }

@@ -104,6 +104,18 @@ pub struct StartRequest {
     pub offset_secs: f64,
     /// `maxVideoBitrate`, in kbps.
     pub max_kbps: Option<u32>,
+    /// Which audio stream of the file (ffmpeg's `0:a:n`): the Part's selection.
+    pub audio_index: usize,
+    /// Subtitles to draw onto the picture, when the request said `subtitles=burn`.
+    pub burn: Option<Burn>,
+}
+
+/// Subtitles burned into a transcode: stream `stream` of `file` (a media file, or a
+/// subtitle file with one stream).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Burn {
+    pub file: PathBuf,
+    pub stream: usize,
 }
 
 /// Why a start was refused.
@@ -129,6 +141,8 @@ struct Session {
     total_segments: u32,
     first_segment: u32,
     max_kbps: Option<u32>,
+    audio_index: usize,
+    burn: Option<Burn>,
     dir: PathBuf,
     /// Set when the session ends; the producer kills its ffmpeg and leaves.
     ended: std::sync::atomic::AtomicBool,
@@ -243,6 +257,8 @@ impl Transcoder {
             total_segments,
             first_segment,
             max_kbps: req.max_kbps,
+            audio_index: req.audio_index,
+            burn: req.burn,
             dir: self.work.join(format!("{serial}")),
             ended: Default::default(),
             state: Mutex::new(Progress {
@@ -408,6 +424,14 @@ async fn produce(t: Transcoder, s: Arc<Session>) {
     let _ = tokio::fs::remove_dir_all(&s.dir).await;
 }
 
+/// A path escaped for an ffmpeg filter option (the demo's own paths: no commas or brackets).
+fn filter_path(path: &Path) -> String {
+    path.to_string_lossy()
+        .replace('\\', "\\\\")
+        .replace('\'', "\\'")
+        .replace(':', "\\:")
+}
+
 /// One ffmpeg run: segments `first..first + count`, H.264/AAC in MPEG-TS, key frames every
 /// segment, timestamps in item time.
 async fn run_chunk(s: &Session, first: u32, count: u32) -> Result<(), String> {
@@ -420,7 +444,7 @@ async fn run_chunk(s: &Session, first: u32, count: u32) -> Result<(), String> {
         .arg("-i")
         .arg(&s.source)
         .args(["-t", &format!("{length:.3}")])
-        .args(["-map", "0:v:0", "-map", "0:a:0?"])
+        .args(["-map", "0:v:0", "-map", &format!("0:a:{}?", s.audio_index)])
         .args([
             "-c:v",
             "libx264",
@@ -429,8 +453,20 @@ async fn run_chunk(s: &Session, first: u32, count: u32) -> Result<(), String> {
             "-pix_fmt",
             "yuv420p",
         ])
-        .args(["-profile:v", "main", "-sc_threshold", "0"])
-        .args(["-force_key_frames", &format!("expr:gte(t,n_forced*{seg})")]);
+        .args(["-profile:v", "main", "-sc_threshold", "0"]);
+    if let Some(burn) = &s.burn {
+        // Input seeking restarts timestamps at 0: move them to item time for the renderer,
+        // then back.
+        cmd.args([
+            "-vf",
+            &format!(
+                "setpts=PTS+{start:.3}/TB,subtitles=filename={}:si={},setpts=PTS-STARTPTS",
+                filter_path(&burn.file),
+                burn.stream
+            ),
+        ]);
+    }
+    cmd.args(["-force_key_frames", &format!("expr:gte(t,n_forced*{seg})")]);
     match s.max_kbps {
         Some(kbps) => {
             cmd.args(["-b:v", &format!("{kbps}k"), "-maxrate", &format!("{kbps}k")])

@@ -21,8 +21,10 @@ use marquee_plex::PlayState;
 use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::transcodes::{Owner, Quality, Rendition};
+use crate::transcodes::{Owner, Quality, Rendition, Tracks};
 use app::error::AppError;
+use app::ssr::tracks;
+use marquee_plex::Metadata;
 use marquee_store::secret::TranscodeOwner;
 
 const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
@@ -36,19 +38,65 @@ pub struct StartQuery {
     quality: Option<String>,
 }
 
-fn rendition(rating_key: &str, media_index: u32, label: &str) -> Result<Rendition, ApiError> {
-    app::ssr::library::validate_key(rating_key)?;
-    let quality = Quality::from_label(label).ok_or_else(|| {
+/// The rendition a path label names, checked against the item: a quality Marquee offers, an
+/// audio track of the version other than its default, an image subtitle of it to burn in.
+fn rendition(
+    rating_key: &str,
+    meta: &Metadata,
+    media_index: u32,
+    label: &str,
+) -> Result<Rendition, ApiError> {
+    let bad = || {
         ApiError::BadRequest(format!(
-            "not a quality Marquee transcodes to; use base or one of {}",
+            "not a rendition Marquee transcodes to; use base or one of {}, then -a{{audio id}} and -s{{subtitle id}}",
             Quality::CHOICES.map(|k| format!("q{k}")).join(", ")
         ))
-    })?;
+    };
+    let (quality, audio, burn) = app::model::parse_rendition_label(label).ok_or_else(bad)?;
+    let quality = Quality::from_label(quality).ok_or_else(bad)?;
+    let media = meta
+        .media
+        .get(media_index as usize)
+        .ok_or_else(|| AppError::NotFound(format!("version {media_index}")))?;
+    let part = media.parts.first();
+    let audio_tracks = part.map(tracks::audio_tracks).unwrap_or_default();
+    let default_audio = tracks::default_audio(&audio_tracks).map(|t| t.id);
+    if let Some(a) = audio
+        && (Some(a) == default_audio || !audio_tracks.iter().any(|t| t.id == a))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "audio track {a} is not another track of this version"
+        )));
+    }
+    if let Some(b) = burn {
+        let image = part
+            .and_then(|p| p.streams.iter().find(|s| s.id == b))
+            .is_some_and(|s| {
+                s.stream_type == marquee_plex::stream_type::SUBTITLE && tracks::is_image_subtitle(s)
+            });
+        if !image {
+            return Err(ApiError::BadRequest(format!(
+                "subtitle {b} is not a picture subtitle of this version; text subtitles are not burned in"
+            )));
+        }
+    }
     Ok(Rendition {
         rating_key: rating_key.to_owned(),
         media_index,
         quality,
+        tracks: Tracks {
+            part_id: part.map(|p| p.id),
+            audio,
+            default_audio,
+            burn,
+        },
     })
+}
+
+/// The item's metadata (cached), for checking a rendition against it.
+async fn item(state: &AppState, rating_key: &str) -> Result<Metadata, ApiError> {
+    app::ssr::library::validate_key(rating_key)?;
+    Ok(state.services.library.metadata(rating_key).await?)
 }
 
 pub async fn start(
@@ -58,20 +106,18 @@ pub async fn start(
     named: Option<Extension<TranscodeOwner>>,
     client: Option<Extension<ClientAddr>>,
 ) -> Result<Response, ApiError> {
-    let r = rendition(
-        &rating_key,
-        media_index,
-        query.quality.as_deref().unwrap_or("base"),
-    )?;
     let viewer = query.session;
     if !valid_session(&viewer) {
         return Err(ApiError::BadRequest("not a transcode session id".into()));
     }
+    let meta = item(&state, &rating_key).await?;
+    let r = rendition(
+        &rating_key,
+        &meta,
+        media_index,
+        query.quality.as_deref().unwrap_or("base"),
+    )?;
     let owner = owner_of(named, client)?;
-    let meta = state.services.library.metadata(&rating_key).await?;
-    if (media_index as usize) >= meta.media.len() {
-        return Err(AppError::NotFound(format!("version {media_index}")).into());
-    }
     let master = state.relay.open(&r, &viewer, &owner, meta.duration).await?;
     Ok(playlist(master))
 }
@@ -100,7 +146,8 @@ pub async fn session_file(
     if !valid_session(&viewer) {
         return Err(bad());
     }
-    let r = rendition(&rating_key, media_index, label)?;
+    let meta = item(&state, &rating_key).await?;
+    let r = rendition(&rating_key, &meta, media_index, label)?;
     let owner = owner_of(named, client)?;
     if file == "index.m3u8" {
         let text = state.relay.media_playlist(&r, &viewer, &owner).await?;
@@ -135,7 +182,8 @@ pub async fn stop(
     if !valid_session(&viewer) {
         return Err(ApiError::BadRequest("not a transcode session id".into()));
     }
-    let r = rendition(&rating_key, media_index, &label)?;
+    let meta = item(&state, &rating_key).await?;
+    let r = rendition(&rating_key, &meta, media_index, &label)?;
     state.relay.leave(&r, &viewer).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -158,7 +206,8 @@ pub async fn timeline(
     if !valid_session(&viewer) {
         return Err(ApiError::BadRequest("not a transcode session id".into()));
     }
-    let r = rendition(&rating_key, media_index, &label)?;
+    let meta = item(&state, &rating_key).await?;
+    let r = rendition(&rating_key, &meta, media_index, &label)?;
     let play = match query.state.as_str() {
         "playing" => PlayState::Playing,
         "paused" => PlayState::Paused,
@@ -202,6 +251,7 @@ fn valid_session(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -212,10 +262,49 @@ mod tests {
     }
 
     #[test]
-    fn only_offered_qualities_make_renditions() {
-        assert!(rendition("101", 0, "base").is_ok());
-        assert!(rendition("101", 0, "q2000").is_ok());
-        assert!(rendition("101", 0, "q1999").is_err());
-        assert!(rendition("101", 0, "../x").is_err());
+    fn only_offered_qualities_and_the_versions_tracks_make_renditions() {
+        use marquee_plex::{Media, Part, Stream};
+        let stream = |id, stream_type, codec: &str, default| Stream {
+            id,
+            stream_type,
+            codec: Some(codec.into()),
+            default: Some(default),
+            ..Default::default()
+        };
+        let meta = Metadata {
+            rating_key: "107".into(),
+            media: vec![Media {
+                parts: vec![Part {
+                    id: 1071,
+                    streams: vec![
+                        stream(1, 2, "aac", true),
+                        stream(2, 2, "aac", false),
+                        stream(3, 3, "srt", false),
+                        stream(4, 3, "pgs", false),
+                    ],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let r = |label: &str| rendition("107", &meta, 0, label);
+        assert!(r("base").is_ok());
+        assert!(r("q2000").is_ok());
+        assert!(r("q1999").is_err());
+        assert!(r("../x").is_err());
+        let picked = r("q2000-a2-s4").unwrap();
+        assert_eq!(picked.tracks.audio_playing(), Some(2));
+        assert_eq!(picked.tracks.part_id, Some(1071));
+        assert_eq!(picked.label(), "q2000-a2-s4");
+        assert_eq!(r("base").unwrap().tracks.audio_playing(), Some(1));
+        assert!(
+            r("base-a1").is_err(),
+            "the default audio is not a second rendition"
+        );
+        assert!(r("base-a9").is_err());
+        assert!(r("base-s3").is_err(), "text subtitles are not burned in");
+        assert!(r("base-s4-a2").is_err());
+        assert!(rendition("107", &meta, 1, "base").is_err());
     }
 }

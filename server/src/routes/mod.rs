@@ -13,6 +13,7 @@ pub mod media;
 pub mod ops;
 pub mod plex_webhook;
 pub mod sessions;
+pub mod subtitles;
 
 use axum::http::{HeaderMap, HeaderName, header};
 

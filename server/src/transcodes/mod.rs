@@ -22,6 +22,7 @@
 //! transcode instead of starting a second one, and every server notes the time of use there so
 //! that none stops a transcode the others still serve.
 
+pub mod account;
 pub mod playlist;
 pub mod relay;
 
@@ -107,23 +108,46 @@ impl Quality {
     }
 }
 
-/// What one transcode makes: an item's version at a quality.
+/// What one transcode makes: an item's version at a quality, with an audio track and maybe
+/// a subtitle burned in.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Rendition {
     pub rating_key: String,
     pub media_index: u32,
     pub quality: Quality,
+    pub tracks: Tracks,
+}
+
+/// The streams a rendition plays, which Plex reads from the Part's stream choice (see
+/// [`relay`]: set under one lock per Plex account, then the transcode started).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Tracks {
+    /// The Part whose choice is set (`None`: Plex named no Part; nothing is set).
+    pub part_id: Option<i64>,
+    /// An audio track other than the default, when asked for.
+    pub audio: Option<i64>,
+    /// The version's default audio track.
+    pub default_audio: Option<i64>,
+    /// An image subtitle burned into the picture.
+    pub burn: Option<i64>,
+}
+
+impl Tracks {
+    /// The audio track that plays.
+    pub fn audio_playing(&self) -> Option<i64> {
+        self.audio.or(self.default_audio)
+    }
 }
 
 impl Rendition {
+    /// Its path label (`q2000`, `base-a1073`, `base-s1083`): what players' URLs carry.
+    pub fn label(&self) -> String {
+        app::model::rendition_label(self.quality.kbps(), self.tracks.audio, self.tracks.burn)
+    }
+
     /// A stable name for caches and logs: `101/0/q2000`.
     pub fn key(&self) -> String {
-        format!(
-            "{}/{}/{}",
-            self.rating_key,
-            self.media_index,
-            self.quality.label()
-        )
+        format!("{}/{}/{}", self.rating_key, self.media_index, self.label())
     }
 }
 
@@ -665,6 +689,7 @@ mod tests {
             rating_key: key.into(),
             media_index: 0,
             quality,
+            tracks: Tracks::default(),
         }
     }
 

@@ -17,6 +17,7 @@ use marquee_plex::{PlayState, PlexClient, PlexError, Timeline, TranscodeRequest}
 use marquee_store::{Cache, Tier};
 use serde::{Deserialize, Serialize};
 
+use super::account::StreamChoiceLock;
 use super::playlist::{self, MediaPlaylist};
 use super::{Due, Gone, Joined, Owner, PlexSide, Rendition, Transcodes};
 use crate::error::ApiError;
@@ -50,6 +51,7 @@ pub struct Relay {
     plex: PlexClient,
     cache: Cache,
     segments: moka::future::Cache<String, Bytes>,
+    account: StreamChoiceLock,
 }
 
 impl std::fmt::Debug for Relay {
@@ -67,7 +69,12 @@ fn new_session_id() -> String {
 }
 
 impl Relay {
-    pub fn new(book: Transcodes, plex: PlexClient, cache: Cache) -> Self {
+    pub fn new(
+        book: Transcodes,
+        plex: PlexClient,
+        cache: Cache,
+        account: StreamChoiceLock,
+    ) -> Self {
         let bytes = book.limits().segment_cache_bytes;
         let segments = moka::future::Cache::builder()
             .max_capacity(bytes)
@@ -79,6 +86,7 @@ impl Relay {
             plex,
             cache,
             segments,
+            account,
         }
     }
 
@@ -97,11 +105,7 @@ impl Relay {
         duration_ms: Option<i64>,
     ) -> Result<String, ApiError> {
         let plex = self.ensure(r, viewer, owner, duration_ms, true).await?;
-        Ok(playlist::master_for(
-            &plex.stream_inf,
-            viewer,
-            &r.quality.label(),
-        ))
+        Ok(playlist::master_for(&plex.stream_inf, viewer, &r.label()))
     }
 
     /// The rendition's Plex side, starting it if this server does not run it. A rendition
@@ -177,8 +181,24 @@ impl Relay {
             max_video_bitrate_kbps: r.quality.kbps(),
             direct_play: false,
             direct_stream: false,
+            audio_stream_id: r.tracks.audio_playing(),
+            burn_subtitle_id: r.tracks.burn,
         };
-        let master = self.text(&self.plex.hls_start_path(&request)).await?;
+        // Plex's transcode reads the account's stream choice on the Part: set it and start,
+        // with no other viewer's choice in between.
+        let choosing = self.account.hold().await;
+        if let Some(part) = r.tracks.part_id {
+            self.plex
+                .select_streams(
+                    part,
+                    r.tracks.audio_playing(),
+                    Some(r.tracks.burn.unwrap_or(0)),
+                )
+                .await?;
+        }
+        let master = self.text(&self.plex.hls_start_path(&request)).await;
+        drop(choosing);
+        let master = master?;
         metrics::counter!("marquee_transcodes_started_total").increment(1);
         let (stream_inf, uri) = playlist::first_variant(&master)
             .ok_or_else(|| ApiError::plex_unavailable("the master playlist named no stream"))?;

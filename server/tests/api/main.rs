@@ -19,4 +19,5 @@ mod http;
 mod security;
 mod shutdown;
 mod sync;
+mod tracks;
 mod transcode;
