@@ -66,7 +66,7 @@ const cuesLoaded = (page) => page.waitForFunction(() => {
 async function pitch(page) {
   return page.evaluate(async () => {
     const v = document.querySelector('video');
-    if (!window.__marqueeAnalyser) {
+    if (window.__marqueeAnalyser?.video !== v) {
       const ctx = new AudioContext();
       const source = ctx.createMediaElementSource(v);
       const analyser = ctx.createAnalyser();
@@ -74,7 +74,7 @@ async function pitch(page) {
       source.connect(analyser);
       analyser.connect(ctx.destination);
       await ctx.resume();
-      window.__marqueeAnalyser = { ctx, analyser };
+      window.__marqueeAnalyser = { ctx, analyser, video: v };
     }
     const { ctx, analyser } = window.__marqueeAnalyser;
     await new Promise((r) => setTimeout(r, 700));
@@ -124,6 +124,24 @@ test('two viewers in one session: each their own audio and subtitles, in sync', 
   const gap = Math.abs(a.currentTime - b.currentTime);
   console.log(`direct-play English and transcoded French: gap ${(gap * 1000).toFixed(0)} ms`);
   assert.ok(!a.paused && !b.paused && gap < 0.15, JSON.stringify({ a, b }));
+
+  // Mid-film Ben goes back to English: only his stream changes, and his player rejoins the
+  // group where it is; his subtitles stay on (remembered).
+  const switched = Date.now();
+  await choose(ben.page, 'select.audio', /^English/);
+  await ben.page.waitForFunction(() => !location.search.includes('audio='), null, { timeout: 10_000 });
+  await ben.page.waitForSelector('.player[data-mode="direct"][data-ready]', { timeout: 20_000 });
+  let rejoined = null;
+  while (Date.now() - switched < 15_000) {
+    const [x, y] = await Promise.all([videoState(ana.page), videoState(ben.page)]);
+    if (!x.paused && !y.paused && Math.abs(x.currentTime - y.currentTime) < 0.15) { rejoined = { x, y }; break; }
+    await ben.page.waitForTimeout(100);
+  }
+  assert.ok(rejoined, 'Ben back in sync after switching his audio mid-film');
+  console.log(`Ben switched to English mid-film: in sync again after ${Date.now() - switched} ms`);
+  assert.ok(near(await pitch(ben.page), 440), 'Ben now hears English');
+  assert.ok(near(await pitch(ana.page), 440), 'Ana still hears English');
+  await cuesLoaded(ben.page);
 
   // The group pauses at 10 s: Ben reads cue 3, Ana nothing.
   await ana.page.click('.ctl.play');
@@ -231,17 +249,38 @@ test('SRT and ASS render as cues, choices carry to the next item, and a picture 
   await cuesLoaded(page);
   assert.ok((await page.$eval('select.subtitles', (s) => s.selectedOptions[0].textContent)).startsWith('Español'));
 
+  // The audio language too: French chosen once, the next page load plays French by itself.
+  await choose(page, 'select.audio', /Français/);
+  await page.waitForURL(/audio=fra/);
+  await page.waitForSelector('.player[data-mode="hls"][data-ready]', { timeout: 20_000 });
+  await page.goto(`${server.url}/watch/${MULTI}`);
+  await page.waitForURL(/audio=fra/, { timeout: 10_000 });
+  await page.waitForSelector('.player[data-mode="hls"][data-ready]', { timeout: 20_000 });
+  assert.match(await page.$eval('select.audio', (s) => s.selectedOptions[0].textContent), /^Français/);
+  await choose(page, 'select.audio', /^English/);
+  await page.waitForSelector('.player[data-mode="direct"][data-ready]', { timeout: 20_000 });
+
   // The picture subtitle: choosing it asks Plex for that stream burned in.
   await page.goto(`${server.url}/watch/${IMAGE_SUBS}`);
   await page.waitForSelector('.player[data-mode="direct"][data-ready]');
   await choose(page, 'select.subtitles', /PGS/);
   await page.waitForURL(/burn=eng/);
-  await page.waitForSelector('.player[data-mode="hls"]', { timeout: 20_000 });
+  await page.waitForSelector('.player[data-mode="hls"][data-ready]', { timeout: 20_000 });
+  const burnStarted = Date.now();
   await page.click('.ctl.play');
-  await page.waitForFunction(() => {
-    const v = document.querySelector('video');
-    return !v.paused && v.currentTime > 1.5;
-  }, null, { timeout: 30_000 });
+  try {
+    await page.waitForFunction(() => {
+      const v = document.querySelector('video');
+      return !v.paused && v.currentTime > 1.5;
+    }, null, { timeout: 45_000 });
+  } catch (e) {
+    const state = await page.evaluate(() => {
+      const v = document.querySelector('video');
+      return { t: v.currentTime, paused: v.paused, ready: v.readyState, error: document.querySelector('.player-error')?.textContent };
+    });
+    throw new Error(`the burned-in stream did not play: ${JSON.stringify(state)}\n${server.log().slice(-3000)}`, { cause: e });
+  }
+  console.log(`burned-in stream playing ${Date.now() - burnStarted} ms after play`);
   const info = await page.evaluate(() => ({
     label: document.querySelector('select.subtitles').selectedOptions[0].textContent,
     tracks: document.querySelector('video').textTracks.length,

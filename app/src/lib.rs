@@ -17,6 +17,7 @@ pub mod script;
 pub mod session;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+pub mod storage;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

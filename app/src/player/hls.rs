@@ -109,6 +109,11 @@ pub fn attach(
         let (Some(url), Some(video)) = (timeline_url.get_value(), video_ref.get_untracked()) else {
             return;
         };
+        // A video taken off the page (the player is going away: it leaves with `stop_url`)
+        // pauses on its way out; that is not the viewer pausing.
+        if !video.is_connected() {
+            return;
+        }
         let ms = (video.current_time() * 1000.0).round().max(0.0) as i64;
         leptos::task::spawn_local(async move {
             if let Some(reason) = post_report(&format!("{url}?state={state}&time={ms}")).await {

@@ -226,6 +226,7 @@ pub fn Player(
         set_volume.set(v.volume());
         set_muted.set(v.muted());
     });
+    let play_when_loaded = StoredValue::new(false);
     let toggle_play = move || {
         if let Some(hooks) = session {
             if hooks.group_playing.get_untracked() {
@@ -244,6 +245,11 @@ pub fn Player(
                     v.load();
                 }
                 set_error.set(None);
+                // hls.js attaching its source restarts the element's loading, which drops a
+                // `play()` made before it: remember the press until the stream is there.
+                if is_hls && v.current_src().is_empty() {
+                    play_when_loaded.set_value(true);
+                }
                 let _ = v.play();
             } else {
                 let _ = v.pause();
@@ -363,6 +369,14 @@ pub fn Player(
                         let d = v.duration();
                         if d.is_finite() && d > 0.0 {
                             set_duration.set(d);
+                        }
+                    }
+                }
+                on:loadedmetadata=move |_| {
+                    if play_when_loaded.get_value() {
+                        play_when_loaded.set_value(false);
+                        if let Some(v) = video() {
+                            let _ = v.play();
                         }
                     }
                 }

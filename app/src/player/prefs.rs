@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::{AudioTrack, PlaybackInfo, SubtitleTrack};
-use crate::session::remembered;
+use crate::storage;
 
 const PREFS_KEY: &str = "marquee.tracks";
 
@@ -108,28 +108,28 @@ pub struct TrackPrefs {
 impl TrackPrefs {
     /// What this browser remembers (defaults on the server, or when nothing is stored).
     pub fn load() -> TrackPrefs {
-        remembered::get(PREFS_KEY)
+        storage::get(PREFS_KEY)
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or_default()
     }
 
     pub fn save(&self) {
         if let Ok(text) = serde_json::to_string(self) {
-            remembered::set(PREFS_KEY, &text);
+            storage::set(PREFS_KEY, &text);
         }
     }
 }
 
 /// The timing nudge for an item's subtitles, in seconds (positive: shown later).
 pub fn nudge(rating_key: &str) -> f64 {
-    remembered::get(&nudge_slot(rating_key))
+    storage::get(&nudge_slot(rating_key))
         .and_then(|v| v.parse::<f64>().ok())
         .filter(|v| v.is_finite() && v.abs() <= MAX_NUDGE)
         .unwrap_or(0.0)
 }
 
 pub fn set_nudge(rating_key: &str, seconds: f64) {
-    remembered::set(&nudge_slot(rating_key), &format!("{seconds:.1}"));
+    storage::set(&nudge_slot(rating_key), &format!("{seconds:.1}"));
 }
 
 /// The largest nudge either way, in seconds.

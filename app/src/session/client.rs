@@ -97,6 +97,9 @@ pub fn attach_video(video: HtmlVideoElement) {
             inner.video = Some(video);
             inner.controller.reset();
             inner.reported_buffering = None;
+            // A new element has not been asked to play (the old one may have been, and then
+            // paused when it left the page: a track or quality switch mid-film).
+            inner.play_requested = false;
         }
         c.tick();
     }

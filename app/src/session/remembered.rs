@@ -12,39 +12,7 @@ fn key_slot(session: &str) -> String {
     format!("marquee.member_key.{session}")
 }
 
-#[cfg(feature = "hydrate")]
-pub(crate) fn get(key: &str) -> Option<String> {
-    web_sys::window()?
-        .local_storage()
-        .ok()??
-        .get_item(key)
-        .ok()?
-}
-
-#[cfg(not(feature = "hydrate"))]
-pub(crate) fn get(_key: &str) -> Option<String> {
-    None
-}
-
-#[cfg(feature = "hydrate")]
-pub(crate) fn set(key: &str, value: &str) {
-    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-        let _ = s.set_item(key, value);
-    }
-}
-
-#[cfg(not(feature = "hydrate"))]
-pub(crate) fn set(_key: &str, _value: &str) {}
-
-#[cfg(feature = "hydrate")]
-fn remove(key: &str) {
-    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-        let _ = s.remove_item(key);
-    }
-}
-
-#[cfg(not(feature = "hydrate"))]
-fn remove(_key: &str) {}
+use crate::storage::{get, remove, set};
 
 /// The display name used last time, if any.
 pub fn name() -> Option<String> {

@@ -335,6 +335,25 @@ async fn a_picture_subtitle_is_burned_into_its_own_stream(app: TestApp) {
             if *s == pgs && mode == "burn"
     )));
 
+    // A second viewer who picks the same subtitle joins that stream: no second transcode.
+    let starts = plex.request_count("/video/:/transcode/universal/start.m3u8");
+    let again = playback(
+        &app,
+        &format!("key={IMAGE_SUBS_MOVIE}&quality=1000&burn={pgs}"),
+    )
+    .await;
+    assert_eq!(
+        again["src"].as_str().unwrap().split("quality=").nth(1),
+        burned["src"].as_str().unwrap().split("quality=").nth(1)
+    );
+    let shared = segment(&app, &again, 0).await;
+    assert_eq!(
+        plex.request_count("/video/:/transcode/universal/start.m3u8"),
+        starts,
+        "the burned-in stream is shared"
+    );
+    assert!(shared == b, "the same segment for both viewers");
+
     // And the picture has it: at 2 s (the first cue), the burned stream differs from the plain
     // one at the bottom, where subtitles are, and hardly at the top.
     let frame = |ts: Vec<u8>| async move {
