@@ -712,11 +712,15 @@ impl PlexClient {
 
     /// A sidecar subtitle's file (`Stream.key`, `/library/streams/{id}`), at most 8 MiB.
     pub async fn stream_file(&self, key: &str) -> Result<Vec<u8>, PlexError> {
-        let ok = key.starts_with("/library/streams/")
-            && key["/library/streams/".len()..]
-                .bytes()
-                .all(|b| b.is_ascii_digit())
-            && key.len() > "/library/streams/".len();
+        // `/library/streams/{id}`, or with the file's extension (`….srt`), as servers write it.
+        let ok = key.strip_prefix("/library/streams/").is_some_and(|rest| {
+            let (id, ext) = rest.split_once('.').unwrap_or((rest, "srt"));
+            !id.is_empty()
+                && id.bytes().all(|b| b.is_ascii_digit())
+                && !ext.is_empty()
+                && ext.len() <= 8
+                && ext.bytes().all(|b| b.is_ascii_alphanumeric())
+        });
         if !ok {
             return Err(PlexError::InvalidInput(format!(
                 "{key:?} is not a stream key"

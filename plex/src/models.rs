@@ -316,6 +316,9 @@ pub struct Stream {
     /// A forced subtitle: only the lines in another language, or signs.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub forced: Option<bool>,
+    /// Subtitles for the deaf and hard of hearing (SDH).
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    pub hearing_impaired: Option<bool>,
     /// A sidecar's format (srt, ass, vtt), where Plex names it.
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub format: Option<String>,

@@ -477,3 +477,58 @@ fn config_validation_and_debug_redaction() {
         Err(PlexError::InvalidConfig(_))
     ));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn streams_are_read_selected_and_extracted() {
+    let plex = fake().await;
+    let c = client(&plex);
+    let m = c.metadata(keys::MULTI_TRACK_MOVIE).await.unwrap();
+    let part = &m.media[0].parts[0];
+    let subs: Vec<&marquee_plex::Stream> =
+        part.streams.iter().filter(|s| s.stream_type == 3).collect();
+    assert_eq!(subs.len(), 4);
+    assert_eq!(subs[3].forced, Some(true));
+    assert_eq!(subs[2].title.as_deref(), Some("Styled"));
+    let key = subs[1].key.clone().unwrap();
+    let srt = c.stream_file(&key).await.unwrap();
+    assert!(String::from_utf8_lossy(&srt).contains("Ligne française 1"));
+    // Servers also write the key with the file's extension.
+    assert_eq!(c.stream_file(&format!("{key}.srt")).await.unwrap(), srt);
+    for bad in [
+        "/library/metadata/1",
+        "/library/streams/",
+        "/library/streams/1/../x",
+        "/library/streams/1.s/rt",
+    ] {
+        assert!(
+            matches!(c.stream_file(bad).await, Err(PlexError::InvalidInput(_))),
+            "{bad}"
+        );
+    }
+    // An embedded stream: select it, then Plex's transcoder hands it over.
+    c.select_streams(part.id, None, Some(subs[0].id))
+        .await
+        .unwrap();
+    let req = TranscodeRequest {
+        rating_key: keys::MULTI_TRACK_MOVIE.into(),
+        media_index: Some(0),
+        session: "subs-1".into(),
+        ..Default::default()
+    };
+    let ass = c.extract_subtitles(&req).await.unwrap();
+    assert!(String::from_utf8_lossy(&ass).contains("English line 1"));
+    let sent = plex
+        .requests()
+        .into_iter()
+        .find(|r| r.path().ends_with("/transcode/universal/subtitles"))
+        .unwrap();
+    assert_eq!(sent.query_param("subtitles").as_deref(), Some("sidecar"));
+    assert_eq!(
+        sent.query_param("advancedSubtitles").as_deref(),
+        Some("text")
+    );
+    assert_eq!(sent.query_param("protocol").as_deref(), Some("http"));
+    // A stream of another Part is Plex's 400.
+    assert!(c.select_streams(part.id, Some(12), None).await.is_err());
+    plex.shutdown().await;
+}

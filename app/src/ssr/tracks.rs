@@ -90,6 +90,9 @@ fn label(stream: &Stream) -> String {
         label.push_str(" · ");
         label.push_str(title);
     }
+    if stream.hearing_impaired == Some(true) && !label.contains("SDH") {
+        label.push_str(" · SDH");
+    }
     if let Some(codec) = &stream.codec {
         label.push_str(&format!(" ({})", codec.to_ascii_uppercase()));
     }

@@ -1318,6 +1318,8 @@ fn select_streams(state: &FakePlexState, ctx: &Ctx, part_id: &str) -> Response {
 /// `/library/streams/{id}`: a sidecar subtitle's file, as Plex serves it; `501` for a stream
 /// inside the media file (Plex serves only sidecars here).
 async fn stream_file(state: &FakePlexState, id: &str, req: Request) -> Response {
+    // Plex takes `/library/streams/{id}` and `/library/streams/{id}.{ext}` alike.
+    let id = id.split_once('.').map_or(id, |(id, _)| id);
     let Ok(id) = id.parse::<i64>() else {
         return status(StatusCode::NOT_FOUND);
     };

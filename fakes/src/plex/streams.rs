@@ -106,10 +106,17 @@ impl FakeStream {
         if self.forced {
             v["forced"] = json!(true);
         }
+        if let Some(tag) = self.language_code.and_then(language_tag) {
+            v["languageTag"] = json!(tag);
+        }
         if selected {
             v["selected"] = json!(true);
         }
         v["displayTitle"] = json!(self.display_title());
+        v["extendedDisplayTitle"] = json!(match self.title {
+            Some(t) if self.stream_type != 1 => format!("{t} ({})", self.display_title()),
+            _ => self.display_title(),
+        });
         if self.is_sidecar() {
             v["key"] = json!(format!("/library/streams/{}", self.id));
             v["format"] = json!(self.codec);
@@ -135,6 +142,16 @@ impl FakeStream {
                 t
             }
         }
+    }
+}
+
+/// The BCP 47 tag Plex adds beside the ISO 639-2 code.
+fn language_tag(code: &str) -> Option<&'static str> {
+    match code {
+        "eng" => Some("en"),
+        "fra" => Some("fr"),
+        "spa" => Some("es"),
+        _ => None,
     }
 }
 
