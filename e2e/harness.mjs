@@ -219,6 +219,16 @@ export async function blockAutoplayIn(context) {
   });
 }
 
+/** Drags the page's seek bar to `t` seconds and lets go (a group seek in a session). */
+export async function seekBar(page, t) {
+  await page.evaluate((to) => {
+    const input = document.querySelector('.seek-input');
+    input.value = String(to);
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+  }, t);
+}
+
 /** The page's <video> state. */
 export async function videoState(page) {
   return page.evaluate(() => {

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  createSession, launchBrowser, openViewer, screenshot, startServer, videoState, HOOK, closeBrowser,
+  createSession, launchBrowser, openViewer, screenshot, seekBar, startServer, videoState, HOOK, closeBrowser,
   tearDown,
 } from './harness.mjs';
 
@@ -36,15 +36,6 @@ const playingFrom = (t) => {
 };
 const pausedNow = () => { const v = document.querySelector('video'); return !!v && v.paused; };
 const near = (t) => { const v = document.querySelector('video'); return !!v && Math.abs(v.currentTime - t) < 0.15; };
-
-async function seekBar(page, t) {
-  await page.evaluate((to) => {
-    const input = document.querySelector('.seek-input');
-    input.value = String(to);
-    input.dispatchEvent(new Event('input', { bubbles: true }));
-    input.dispatchEvent(new Event('change', { bubbles: true }));
-  }, t);
-}
 
 async function mixedSession() {
   const { id, member, member_key: memberKey } = await createSession(server.url, LONG_MOVIE, 'Ana');

@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  createSession, launchBrowser, openViewer, screenshot, startServer, videoState, HOOK, closeBrowser,
+  createSession, launchBrowser, openViewer, screenshot, seekBar, startServer, videoState, HOOK, closeBrowser,
   tearDown,
 } from './harness.mjs';
 
@@ -23,15 +23,6 @@ after(() => tearDown(() => closeBrowser(browser), () => server?.stop()), HOOK);
 
 const MULTI = '107';
 const IMAGE_SUBS = '108';
-
-async function seekBar(page, t) {
-  await page.evaluate((to) => {
-    const input = document.querySelector('.seek-input');
-    input.value = String(to);
-    input.dispatchEvent(new Event('input', { bubbles: true }));
-    input.dispatchEvent(new Event('change', { bubbles: true }));
-  }, t);
-}
 
 /** Picks the option of `select` whose label matches `re`. */
 async function choose(page, select, re) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Marquee's benchmarks; prints the figures recorded in docs/benchmarks.md.
-# Usage: scripts/bench.sh [all|foundation|sync|upstream|firstframe|fanout|autocomplete]
+# Usage: scripts/bench.sh [all|foundation|sync|upstream|firstframe|tracks|fanout|autocomplete]
 #        (default: all)
 #   foundation: release WASM bundle size; cold start (process start → /healthz 200);
 #               SSR throughput of a section page with a warm cache (wrk, 2 threads, 32 conns, 15 s)
@@ -12,6 +12,9 @@
 #               and HLS, and the Plex transcodes started (bench/upstream.mjs)
 #   firstframe: time to the first video frame after pressing play and after a group seek,
 #               direct play and HLS, p50/p95 over 20 (bench/first-frame.mjs)
+#   tracks:     a viewer switches audio track mid-film 10 times (French: a transcode; English:
+#               the file): time until back in sync, the other viewer's pause, and whether the
+#               chosen track is heard (bench/tracks.mjs)
 #   fanout:     2,000 WebSocket viewers on loopback (marquee-loadgen): command → broadcast
 #               latency p50/p99 and server memory per connection, on one process and on two
 #               processes behind PostgreSQL + Redis
@@ -43,6 +46,11 @@ upstream_bench() {
 firstframe_bench() {
   say "first-frame benchmark (about 4 minutes)"
   MARQUEE_BIN="$BIN" node "$ROOT/bench/first-frame.mjs" --runs 20
+}
+
+tracks_bench() {
+  say "track-switch benchmark (about a minute)"
+  MARQUEE_BIN="$BIN" node "$ROOT/bench/tracks.mjs" --switches 10
 }
 
 fanout_bench() {
@@ -93,10 +101,11 @@ case "$what" in
   sync) sync_bench; exit 0 ;;
   upstream) upstream_bench; exit 0 ;;
   firstframe) firstframe_bench; exit 0 ;;
+  tracks) tracks_bench; exit 0 ;;
   autocomplete) autocomplete_bench; exit 0 ;;
   fanout) fanout_bench; exit 0 ;;
   foundation|all) ;;
-  *) die "usage: scripts/bench.sh [all|foundation|sync|upstream|firstframe|fanout|autocomplete]" ;;
+  *) die "usage: scripts/bench.sh [all|foundation|sync|upstream|firstframe|tracks|fanout|autocomplete]" ;;
 esac
 
 wasm="$PKG_DIR/${OUTPUT_NAME}_bg.wasm"
@@ -141,6 +150,7 @@ if [ "$what" = all ]; then
   sync_bench
   upstream_bench
   firstframe_bench
+  tracks_bench
   fanout_bench
   autocomplete_bench
 fi

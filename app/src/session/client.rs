@@ -30,6 +30,8 @@ const TICK_MS: i32 = 100;
 /// A stall shorter than this is not reported (seeks and small hiccups would make the whole
 /// group flap between waiting and playing).
 const STALL_REPORT_MS: f64 = 400.0;
+/// A video asked to play that is still paused, with data, this long after is asked again.
+const PLAY_RETRY_MS: f64 = 1500.0;
 /// Commands not acknowledged before a drop are replayed after reconnecting if younger than this;
 /// older ones are reported as not applied.
 const REPLAY_WINDOW_MS: f64 = 10_000.0;
@@ -99,7 +101,7 @@ pub fn attach_video(video: HtmlVideoElement) {
             inner.reported_buffering = None;
             // A new element has not been asked to play (the old one may have been, and then
             // paused when it left the page: a track or quality switch mid-film).
-            inner.play_requested = false;
+            inner.play_requested = None;
         }
         c.tick();
     }
@@ -175,7 +177,10 @@ struct Inner {
     shut: bool,
     reported_buffering: Option<bool>,
     stalled_since: Option<f64>,
-    play_requested: bool,
+    /// Which element, playing which source, was last asked to play, and when (until it plays).
+    /// Not a flag: a track or quality switch swaps the `<video>` or its source (which drops a
+    /// pending `play()`), and asking the old one says nothing about the new.
+    play_requested: Option<(HtmlVideoElement, String, f64)>,
     timers: Vec<i32>,
     seeks: u32,
     last_drift_publish: f64,
@@ -629,7 +634,7 @@ impl Client {
             if !video.paused() {
                 let _ = video.pause();
             }
-            self.inner.borrow_mut().play_requested = false;
+            self.inner.borrow_mut().play_requested = None;
             if (video.playback_rate() - playback.rate).abs() > 1e-3 {
                 video.set_playback_rate(playback.rate);
             }
@@ -649,13 +654,26 @@ impl Client {
             if self.view.needs_click.get_untracked() {
                 return; // blocked by the browser: wait for the viewer's click
             }
-            let already = std::mem::replace(&mut self.inner.borrow_mut().play_requested, true);
-            if !already {
+            // Ask once; ask again if the video still sits paused with data to play a while
+            // later (something paused it after the request: a source swap, the browser).
+            let source = video.current_src();
+            let asked = self
+                .inner
+                .borrow()
+                .play_requested
+                .as_ref()
+                .filter(|(el, src, _)| *el == video && *src == source)
+                .map(|(_, _, at)| *at);
+            let retry = asked.is_none_or(|at| {
+                now - at > PLAY_RETRY_MS && video.ready_state() >= 3 && !video.seeking()
+            });
+            if retry {
+                self.inner.borrow_mut().play_requested = Some((video.clone(), source, now));
                 self.play(&video);
             }
             return;
         }
-        self.inner.borrow_mut().play_requested = false;
+        self.inner.borrow_mut().play_requested = None;
         // The group jumped (a seek, or a new line took effect): follow at once rather than
         // through the drift filter, which is meant for slow drift.
         let new_line = {
@@ -712,7 +730,7 @@ impl Client {
         let Ok(promise) = video.play() else { return };
         let me = self.clone();
         let on_err = Closure::once(move |err: JsValue| {
-            me.inner.borrow_mut().play_requested = false;
+            me.inner.borrow_mut().play_requested = None;
             let name = js_sys::Reflect::get(&err, &"name".into())
                 .ok()
                 .and_then(|n| n.as_string())

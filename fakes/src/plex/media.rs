@@ -439,76 +439,67 @@ async fn multi_language(files: &MediaFiles) -> Result<(), FakeError> {
     .await?;
     let secs = CLIP_SECONDS;
     let embedded = embedded.to_string_lossy().into_owned();
+    let video = format!("testsrc2=size=640x360:rate=24:duration={secs}");
+    let english = format!("sine=frequency=440:sample_rate=48000:duration={secs}");
+    let french = format!("sine=frequency=990:sample_rate=48000:duration={secs}");
+    let length = secs.to_string();
+    let inputs = [
+        "-f", "lavfi", "-i", &video, "-f", "lavfi", "-i", &english, "-f", "lavfi", "-i", &french,
+        "-i", &embedded, "-map", "0:v", "-map", "1:a", "-map", "2:a", "-map", "3:s",
+    ];
+    let rest = [
+        "-crf",
+        "32",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "48k",
+        "-ac",
+        "2",
+        "-af",
+        "volume=0.25",
+        "-c:s",
+        "mov_text",
+        "-metadata:s:a:0",
+        "language=eng",
+        "-metadata:s:a:1",
+        "language=fra",
+        "-metadata:s:s:0",
+        "language=eng",
+        "-disposition:a:0",
+        "default",
+        "-disposition:a:1",
+        "0",
+        "-movflags",
+        "+faststart",
+        "-t",
+        &length,
+        "-f",
+        "mp4",
+    ];
     ffmpeg(
         "two-language MP4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            &format!("testsrc2=size=640x360:rate=24:duration={secs}"),
-            "-f",
-            "lavfi",
-            "-i",
-            &format!("sine=frequency=440:sample_rate=48000:duration={secs}"),
-            "-f",
-            "lavfi",
-            "-i",
-            &format!("sine=frequency=990:sample_rate=48000:duration={secs}"),
-            "-i",
-            &embedded,
-            "-map",
-            "0:v",
-            "-map",
-            "1:a",
-            "-map",
-            "2:a",
-            "-map",
-            "3:s",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-crf",
-            "32",
-            "-pix_fmt",
-            "yuv420p",
-            "-profile:v",
-            "main",
-            "-level",
-            "3.0",
-            "-g",
-            "48",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "48k",
-            "-ac",
-            "2",
-            "-af",
-            "volume=0.25",
-            "-c:s",
-            "mov_text",
-            "-metadata:s:a:0",
-            "language=eng",
-            "-metadata:s:a:1",
-            "language=fra",
-            "-metadata:s:s:0",
-            "language=eng",
-            "-disposition:a:0",
-            "default",
-            "-disposition:a:1",
-            "0",
-            "-movflags",
-            "+faststart",
-            "-t",
-            &secs.to_string(),
-            "-f",
-            "mp4",
-        ],
+        &[&inputs[..], &BROWSER_H264, &rest].concat(),
         &files.multi_mp4,
     )
     .await
 }
+
+/// x264 settings every browser direct-plays: main profile, level 3.0, a key frame every 2 s.
+const BROWSER_H264: [&str; 12] = [
+    "-c:v",
+    "libx264",
+    "-preset",
+    "veryfast",
+    "-pix_fmt",
+    "yuv420p",
+    "-profile:v",
+    "main",
+    "-level",
+    "3.0",
+    "-g",
+    "48",
+];
 
 /// A direct-playable H.264/AAC MP4 (main profile, faststart) of the test pattern and a beeping
 /// `tone` Hz, `secs` long.
@@ -520,46 +511,25 @@ async fn h264_clip(
     crf: &str,
     audio: &str,
 ) -> Result<(), FakeError> {
-    ffmpeg(
-        what,
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            &format!("testsrc2=size=640x360:rate=24:duration={secs}"),
-            "-f",
-            "lavfi",
-            "-i",
-            &format!("sine=frequency={tone}:beep_factor=4:sample_rate=48000:duration={secs}"),
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-crf",
-            crf,
-            "-pix_fmt",
-            "yuv420p",
-            "-profile:v",
-            "main",
-            "-level",
-            "3.0",
-            "-g",
-            "48",
-            "-c:a",
-            "aac",
-            "-b:a",
-            audio,
-            "-ac",
-            "2",
-            "-movflags",
-            "+faststart",
-            "-shortest",
-            "-f",
-            "mp4",
-        ],
-        out,
-    )
-    .await
+    let video = format!("testsrc2=size=640x360:rate=24:duration={secs}");
+    let beeps = format!("sine=frequency={tone}:beep_factor=4:sample_rate=48000:duration={secs}");
+    let inputs = ["-f", "lavfi", "-i", &video, "-f", "lavfi", "-i", &beeps];
+    let rest = [
+        "-crf",
+        crf,
+        "-c:a",
+        "aac",
+        "-b:a",
+        audio,
+        "-ac",
+        "2",
+        "-movflags",
+        "+faststart",
+        "-shortest",
+        "-f",
+        "mp4",
+    ];
+    ffmpeg(what, &[&inputs[..], &BROWSER_H264, &rest].concat(), out).await
 }
 
 /// Run one ffmpeg invocation writing `out`; `args` go between the global flags and `out`.
