@@ -278,6 +278,7 @@ test('SRT and ASS render as cues, choices carry to the next item, and a picture 
   }));
   assert.match(info.label, /PGS.*burned in/);
   assert.equal(info.tracks, 0, 'nothing drawn by the browser: it is in the picture');
+  assert.equal(await page.locator('.subtitle-look').count(), 0, 'no text look to set for burned-in subtitles');
   const start = server.log().split('\n').find((l) => l.includes('start.m3u8') && l.includes('subtitles=burn'));
   assert.ok(start, 'Plex was asked for a burned-in transcode');
   const stream = start.match(/subtitleStreamID=(\d+)/)?.[1];

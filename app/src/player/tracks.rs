@@ -193,6 +193,8 @@ pub fn SubtitleMenu(info: PlaybackInfo, subs: Subtitles, navigate: Navigate) -> 
         return ().into_any();
     }
     let burned = info.burned;
+    // Size, background and timing apply to the text the browser draws, not to burned-in text.
+    let has_text = tracks.iter().any(|t| !t.image);
     let images: Vec<Option<String>> = tracks
         .iter()
         .filter(|t| t.image)
@@ -277,48 +279,50 @@ pub fn SubtitleMenu(info: PlaybackInfo, subs: Subtitles, navigate: Navigate) -> 
                 })
                 .collect_view()}
         </select>
-        <details class="subtitle-look">
-            <summary aria-label="Subtitle settings" title="Subtitle size, background and timing">"Aa"</summary>
-            <div class="subtitle-look-panel">
-                <label>
-                    "Size"
-                    <select
-                        class="subtitle-size"
-                        prop:value=move || subs.size.get().name()
-                        on:change=move |e| {
-                            subs.size.set(SubtitleSize::from_name(&event_target_value(&e)));
-                            save_look();
-                        }
-                    >
-                        {SubtitleSize::ALL
-                            .map(|s| view! { <option value=s.name()>{s.name()}</option> })
-                            .collect_view()}
-                    </select>
-                </label>
-                <label>
-                    "Background"
-                    <select
-                        class="subtitle-background"
-                        prop:value=move || subs.background.get().name()
-                        on:change=move |e| {
-                            subs.background
-                                .set(SubtitleBackground::from_name(&event_target_value(&e)));
-                            save_look();
-                        }
-                    >
-                        {SubtitleBackground::ALL
-                            .map(|b| view! { <option value=b.name()>{b.name()}</option> })
-                            .collect_view()}
-                    </select>
-                </label>
-                <div class="subtitle-timing" role="group" aria-label="Subtitle timing">
-                    <span>"Timing"</span>
-                    <button class="ctl nudge-earlier" aria-label="Subtitles earlier" on:click=move |_| nudge_by(-NUDGE_STEP)>"−"</button>
-                    <output class="nudge" aria-live="polite">{move || format!("{:+.1} s", subs.nudge.get())}</output>
-                    <button class="ctl nudge-later" aria-label="Subtitles later" on:click=move |_| nudge_by(NUDGE_STEP)>"+"</button>
+        {has_text.then(|| view! {
+            <details class="subtitle-look">
+                <summary aria-label="Subtitle settings" title="Subtitle size, background and timing">"Aa"</summary>
+                <div class="subtitle-look-panel">
+                    <label>
+                        "Size"
+                        <select
+                            class="subtitle-size"
+                            prop:value=move || subs.size.get().name()
+                            on:change=move |e| {
+                                subs.size.set(SubtitleSize::from_name(&event_target_value(&e)));
+                                save_look();
+                            }
+                        >
+                            {SubtitleSize::ALL
+                                .map(|s| view! { <option value=s.name()>{s.name()}</option> })
+                                .collect_view()}
+                        </select>
+                    </label>
+                    <label>
+                        "Background"
+                        <select
+                            class="subtitle-background"
+                            prop:value=move || subs.background.get().name()
+                            on:change=move |e| {
+                                subs.background
+                                    .set(SubtitleBackground::from_name(&event_target_value(&e)));
+                                save_look();
+                            }
+                        >
+                            {SubtitleBackground::ALL
+                                .map(|b| view! { <option value=b.name()>{b.name()}</option> })
+                                .collect_view()}
+                        </select>
+                    </label>
+                    <div class="subtitle-timing" role="group" aria-label="Subtitle timing">
+                        <span>"Timing"</span>
+                        <button class="ctl nudge-earlier" aria-label="Subtitles earlier" on:click=move |_| nudge_by(-NUDGE_STEP)>"−"</button>
+                        <output class="nudge" aria-live="polite">{move || format!("{:+.1} s", subs.nudge.get())}</output>
+                        <button class="ctl nudge-later" aria-label="Subtitles later" on:click=move |_| nudge_by(NUDGE_STEP)>"+"</button>
+                    </div>
                 </div>
-            </div>
-        </details>
+            </details>
+        })}
     }
     .into_any()
 }
