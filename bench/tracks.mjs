@@ -9,7 +9,7 @@
 // he chose (the pitch of what his page plays: English is a 440 Hz tone, French 990 Hz).
 //
 // Usage: node bench/tracks.mjs [--switches 10]   (MARQUEE_BIN: the binary)
-import { createSession, launchBrowser, openViewer, startServer, videoState } from '../e2e/harness.mjs';
+import { audioPitch, createSession, launchBrowser, openViewer, startServer, videoState } from '../e2e/harness.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -24,28 +24,6 @@ const stats = (values) => {
   const s = [...values].sort((a, b) => a - b);
   return { n: s.length, p50: pct(s, 50), p95: pct(s, 95), max: s[s.length - 1] };
 };
-
-async function pitch(page) {
-  return page.evaluate(async () => {
-    const v = document.querySelector('video');
-    if (window.__pitch?.video !== v) {
-      const ctx = new AudioContext();
-      const analyser = ctx.createAnalyser();
-      analyser.fftSize = 16384;
-      ctx.createMediaElementSource(v).connect(analyser);
-      analyser.connect(ctx.destination);
-      await ctx.resume();
-      window.__pitch = { ctx, analyser, video: v };
-    }
-    const { ctx, analyser } = window.__pitch;
-    await new Promise((r) => setTimeout(r, 700));
-    const bins = new Float32Array(analyser.frequencyBinCount);
-    analyser.getFloatFrequencyData(bins);
-    let best = 0;
-    for (let i = 1; i < bins.length; i++) if (bins[i] > bins[best]) best = i;
-    return (best * ctx.sampleRate) / analyser.fftSize;
-  });
-}
 
 const server = await startServer();
 const browser = await launchBrowser();
@@ -85,7 +63,7 @@ try {
     }
     rejoin.push(Date.now() - t0);
     anaPaused.push(paused);
-    const hz = await pitch(ben.page);
+    const hz = await audioPitch(ben.page);
     if (Math.abs(hz - (french ? 990 : 440)) < (french ? 50 : 22)) right += 1;
     // Stay a moment, as a viewer would, before the next change.
     await ben.page.waitForTimeout(1500);

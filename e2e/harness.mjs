@@ -229,6 +229,33 @@ export async function seekBar(page, t) {
   }, t);
 }
 
+/**
+ * The pitch of what the page's <video> plays, in Hz: the loudest frequency of its audio, read
+ * with Web Audio on the element (the browser's output is muted; the graph still runs). The
+ * demo's two-language movie plays a 440 Hz tone in English and 990 Hz in French.
+ */
+export async function audioPitch(page) {
+  return page.evaluate(async () => {
+    const v = document.querySelector('video');
+    if (window.__marqueePitch?.video !== v) {
+      const ctx = new AudioContext();
+      const analyser = ctx.createAnalyser();
+      analyser.fftSize = 16384;
+      ctx.createMediaElementSource(v).connect(analyser);
+      analyser.connect(ctx.destination);
+      await ctx.resume();
+      window.__marqueePitch = { ctx, analyser, video: v };
+    }
+    const { ctx, analyser } = window.__marqueePitch;
+    await new Promise((r) => setTimeout(r, 700));
+    const bins = new Float32Array(analyser.frequencyBinCount);
+    analyser.getFloatFrequencyData(bins);
+    let best = 0;
+    for (let i = 1; i < bins.length; i++) if (bins[i] > bins[best]) best = i;
+    return (best * ctx.sampleRate) / analyser.fftSize;
+  });
+}
+
 /** The page's <video> state. */
 export async function videoState(page) {
   return page.evaluate(() => {

@@ -6,8 +6,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  createSession, launchBrowser, openViewer, screenshot, seekBar, startServer, videoState, HOOK, closeBrowser,
-  tearDown,
+  audioPitch, createSession, launchBrowser, openViewer, screenshot, seekBar, startServer, videoState, HOOK,
+  closeBrowser, tearDown,
 } from './harness.mjs';
 
 let browser;
@@ -50,33 +50,6 @@ const cuesLoaded = (page) => page.waitForFunction(() => {
   return (track?.cues?.length ?? 0) > 0;
 }, null, { timeout: 20_000 });
 
-/**
- * The pitch of what the video plays, in Hz, from the audio the page hears (Web Audio on the
- * element; the browser's output is muted, the graph still runs).
- */
-async function pitch(page) {
-  return page.evaluate(async () => {
-    const v = document.querySelector('video');
-    if (window.__marqueeAnalyser?.video !== v) {
-      const ctx = new AudioContext();
-      const source = ctx.createMediaElementSource(v);
-      const analyser = ctx.createAnalyser();
-      analyser.fftSize = 16384;
-      source.connect(analyser);
-      analyser.connect(ctx.destination);
-      await ctx.resume();
-      window.__marqueeAnalyser = { ctx, analyser, video: v };
-    }
-    const { ctx, analyser } = window.__marqueeAnalyser;
-    await new Promise((r) => setTimeout(r, 700));
-    const bins = new Float32Array(analyser.frequencyBinCount);
-    analyser.getFloatFrequencyData(bins);
-    let best = 0;
-    for (let i = 1; i < bins.length; i++) if (bins[i] > bins[best]) best = i;
-    return (best * ctx.sampleRate) / analyser.fftSize;
-  });
-}
-
 const near = (hz, want) => Math.abs(hz - want) < want * 0.05;
 
 test('two viewers in one session: each their own audio and subtitles, in sync', async () => {
@@ -106,7 +79,7 @@ test('two viewers in one session: each their own audio and subtitles, in sync', 
       return el && !el.paused && el.currentTime > 3;
     }, null, { timeout: 30_000 });
   }
-  const [hzAna, hzBen] = await Promise.all([pitch(ana.page), pitch(ben.page)]);
+  const [hzAna, hzBen] = await Promise.all([audioPitch(ana.page), audioPitch(ben.page)]);
   console.log(`Ana hears ${hzAna.toFixed(0)} Hz, Ben ${hzBen.toFixed(0)} Hz`);
   assert.ok(near(hzAna, 440), `Ana plays the English track: ${hzAna} Hz`);
   assert.ok(near(hzBen, 990), `Ben plays the French track: ${hzBen} Hz`);
@@ -130,8 +103,8 @@ test('two viewers in one session: each their own audio and subtitles, in sync', 
   }
   assert.ok(rejoined, 'Ben back in sync after switching his audio mid-film');
   console.log(`Ben switched to English mid-film: in sync again after ${Date.now() - switched} ms`);
-  assert.ok(near(await pitch(ben.page), 440), 'Ben now hears English');
-  assert.ok(near(await pitch(ana.page), 440), 'Ana still hears English');
+  assert.ok(near(await audioPitch(ben.page), 440), 'Ben now hears English');
+  assert.ok(near(await audioPitch(ana.page), 440), 'Ana still hears English');
   await cuesLoaded(ben.page);
 
   // The group pauses at 10 s: Ben reads cue 3, Ana nothing.

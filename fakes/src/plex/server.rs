@@ -1158,21 +1158,14 @@ fn start_transcode(state: &FakePlexState, ctx: &Ctx) -> Response {
     let Some(client) = header_or_param(ctx, "X-Plex-Client-Identifier") else {
         return status(StatusCode::BAD_REQUEST);
     };
-    let Some(it) = item_of_path(state, ctx) else {
+    if item_of_path(state, ctx).is_none() {
         return status(StatusCode::NOT_FOUND);
-    };
-    let index = ctx
-        .param("mediaIndex")
-        .and_then(|v| v.parse::<i64>().ok())
-        .filter(|i| *i >= 0)
-        .map_or(0, |i| i as usize);
-    let Some(kind) = it.media.get(index).copied() else {
+    }
+    let Some((it, _, kind, part_id, streams)) = part_of_request(state, ctx) else {
         return status(StatusCode::BAD_REQUEST);
     };
     let (source, _, _) = state.inner.media.file_of(kind);
     // What plays is the account's choice on the Part, as the last PUT left it.
-    let part_id = it.part_id(index);
-    let streams = super::streams::streams_of(kind, part_id);
     let selection = state.inner.library.selection(part_id);
     let audio = selection.audio_of(&streams);
     let burn_requested = ctx.param("subtitles") == Some("burn");
@@ -1278,14 +1271,13 @@ fn part_of_request(
 /// choice, kept on the Part for the next decision. `subtitleStreamID=0` turns subtitles off;
 /// a parameter left out keeps its old value; a stream of another Part is refused.
 fn select_streams(state: &FakePlexState, ctx: &Ctx, part_id: &str) -> Response {
-    let Some((_, _, streams)) = part_id
+    let Some((part_id, streams)) = part_id
         .parse::<i64>()
         .ok()
-        .and_then(|id| state.inner.library.part(id))
+        .and_then(|id| Some((id, state.inner.library.part(id)?.2)))
     else {
         return status(StatusCode::NOT_FOUND);
     };
-    let part_id: i64 = part_id.parse().unwrap_or_default();
     let number = |name: &str| -> Result<Option<i64>, ()> {
         match ctx.param(name) {
             None => Ok(None),

@@ -99,7 +99,7 @@ impl Subtitles {
             session: session.iter().map(|b| format!("{b:02x}")).collect(),
             ..Default::default()
         };
-        let _choosing = self.account.hold().await;
+        let _choosing = self.account.hold(part_id).await;
         self.plex
             .select_streams(part_id, None, Some(stream_id))
             .await?;

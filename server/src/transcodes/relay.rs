@@ -186,16 +186,20 @@ impl Relay {
         };
         // Plex's transcode reads the account's stream choice on the Part: set it and start,
         // with no other viewer's choice in between.
-        let choosing = self.account.hold().await;
-        if let Some(part) = r.tracks.part_id {
-            self.plex
-                .select_streams(
-                    part,
-                    r.tracks.audio_playing(),
-                    Some(r.tracks.burn.unwrap_or(0)),
-                )
-                .await?;
-        }
+        let choosing = match r.tracks.part_id {
+            Some(part) => {
+                let held = self.account.hold(part).await;
+                self.plex
+                    .select_streams(
+                        part,
+                        r.tracks.audio_playing(),
+                        Some(r.tracks.burn.unwrap_or(0)),
+                    )
+                    .await?;
+                Some(held)
+            }
+            None => None,
+        };
         let master = self.text(&self.plex.hls_start_path(&request)).await;
         drop(choosing);
         let master = master?;
