@@ -508,11 +508,14 @@ impl PlexClient {
         })
     }
 
-    /// Full metadata of one item, including every Media version and its streams.
+    /// Full metadata of one item, including every Media version and its streams, and its
+    /// intro and credits markers.
     pub async fn metadata(&self, rating_key: &str) -> Result<Metadata, PlexError> {
         check_key("ratingKey", rating_key)?;
         let path = format!("/library/metadata/{rating_key}");
-        let listing: Listing = self.get_container(&path).await?;
+        let listing: Listing = self
+            .get_container(&format!("{path}?includeMarkers=1"))
+            .await?;
         listing
             .into_items()
             .into_iter()

@@ -20,7 +20,7 @@ pub use client::{
 pub use error::PlexError;
 pub use events::{LibraryChange, parse_notification, parse_webhook};
 pub use models::{
-    Identity, Media, Metadata, MetadataType, Page, Part, Section, SectionType, Stream, Tag,
+    Identity, Marker, Media, Metadata, MetadataType, Page, Part, Section, SectionType, Stream, Tag,
     TimelineAnswer, stream_type,
 };
 pub use xml::XmlError;

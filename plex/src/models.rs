@@ -180,6 +180,27 @@ pub struct Metadata {
     /// Playable versions; a movie can have several.
     #[serde(default, rename = "Media", deserialize_with = "lenient::vec")]
     pub media: Vec<Media>,
+    /// Intro, credits and commercial markers (only with `includeMarkers=1`).
+    #[serde(default, rename = "Marker", deserialize_with = "lenient::vec")]
+    pub markers: Vec<Marker>,
+}
+
+/// A stretch of an item Plex detected (`Marker[]` of `/library/metadata/{id}?includeMarkers=1`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Marker {
+    /// `intro`, `credits` (not "credit") or `commercial`.
+    #[serde(default, rename = "type", deserialize_with = "lenient::string")]
+    pub kind: String,
+    /// Start, in milliseconds.
+    #[serde(default, deserialize_with = "lenient::i64")]
+    pub start_time_offset: i64,
+    /// End, in milliseconds.
+    #[serde(default, deserialize_with = "lenient::i64")]
+    pub end_time_offset: i64,
+    /// The last credits of the item (`final`, sent as `true` or `1`; absent otherwise).
+    #[serde(default, rename = "final", deserialize_with = "lenient::opt_bool")]
+    pub last: Option<bool>,
 }
 
 /// One version of an item (a movie may exist as 4K HEVC and 1080p H.264).

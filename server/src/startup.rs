@@ -217,7 +217,7 @@ async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartErro
             );
         }
     }
-    let hub = crate::sync::Hub::new(services.sessions.clone());
+    let hub = crate::sync::Hub::new(services.sessions.clone(), services.library.clone());
     purge_media_cache_periodically(services.store.clone(), hub.clone());
     {
         let hub = hub.clone();

@@ -30,6 +30,7 @@ pub use ids::{DisplayName, RatingKey, SessionId};
 pub use member::{MemberId, MemberKind};
 pub use protocol::{ClientMsg, ErrorCode, PROTOCOL_VERSION, ServerMsg};
 pub use session::{
-    Actor, Admitted, Change, Command, Control, Member, Playback, QueueEntry, Role, Session,
-    SessionError, Timeline, Wait, WaitReason,
+    Actor, Admitted, Change, Command, Control, Countdown, Ending, EntryInfo, Marker, MarkerKind,
+    Member, Next, Options, Playback, QueueEntry, Role, Session, SessionError, Suggestion, Timeline,
+    Wait, WaitReason,
 };

@@ -606,6 +606,12 @@ impl Client {
                 return;
             };
             let playback = mirror.timeline.at(now_server);
+            let duration = mirror.session.duration();
+            let group = playback.position_at(now_server);
+            let group = duration.map_or(group, |d| group.min(d));
+            if (self.view.position.get_untracked() - group).abs() >= 0.2 {
+                self.view.position.set(group);
+            }
             let Some(video) = inner.video.clone() else {
                 return;
             };
@@ -647,6 +653,12 @@ impl Client {
         }
 
         let target = playback.position_at(now_server);
+        // At the very end the group is about to finish or move on (the server decides): a
+        // video that ended stays there, since play() on an ended video starts it over.
+        let length = video.duration();
+        if length.is_finite() && (video.ended() || target >= length - 0.1) {
+            return;
+        }
         if video.paused() {
             if (video.current_time() - target).abs() > 0.3 && !video.seeking() {
                 video.set_current_time(target + 0.05);

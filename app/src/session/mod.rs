@@ -8,6 +8,7 @@
 
 #[cfg(feature = "hydrate")]
 pub mod client;
+pub mod ending;
 pub mod remembered;
 pub mod state;
 
@@ -176,18 +177,21 @@ pub fn SessionRoom(
         <Title text=move || format!("{} (together)", title()) />
         <div class="session" data-session=id.clone()>
             <div class="session-main">
-                <Suspense fallback=Loading>
-                    {move || Suspend::new(async move {
-                        match playback.await {
-                            Ok(Some(info)) => view! { <Player info session=hooks /> }.into_any(),
-                            Ok(None) => {
-                                view! { <p class="empty">"The queue is empty. Add something below."</p> }
-                                    .into_any()
+                <div class="session-stage">
+                    <Suspense fallback=Loading>
+                        {move || Suspend::new(async move {
+                            match playback.await {
+                                Ok(Some(info)) => view! { <Player info session=hooks /> }.into_any(),
+                                Ok(None) => {
+                                    view! { <p class="empty">"The queue is empty. Add something below."</p> }
+                                        .into_any()
+                                }
+                                Err(err) => view! { <ErrorBox err /> }.into_any(),
                             }
-                            Err(err) => view! { <ErrorBox err /> }.into_any(),
-                        }
-                    })}
-                </Suspense>
+                        })}
+                    </Suspense>
+                    <ending::EndOverlay />
+                </div>
                 <Notice />
             </div>
             <aside class="session-side">
@@ -199,6 +203,7 @@ pub fn SessionRoom(
                 {(!is_embedded).then(|| view! { <ShareLink id=id.clone() /> })}
                 <Members />
                 <Queue />
+                <ending::EndOptions />
             </aside>
         </div>
     }

@@ -33,11 +33,16 @@ pub struct SyncView {
     pub rtt_ms: RwSignal<Option<f64>>,
     /// The browser blocked autoplay: show one "click to join" action.
     pub needs_click: RwSignal<bool>,
+    /// Where the group is in the item (seconds), refreshed a few times a second: what the
+    /// "Skip intro" and "Up next" overlays follow.
+    pub position: RwSignal<f64>,
 }
 
 impl SyncView {
     pub fn new(session: Option<Session>) -> Self {
+        let position = session.as_ref().map_or(0.0, |s| s.playback.position);
         Self {
+            position: RwSignal::new(position),
             session: RwSignal::new(session),
             member: RwSignal::new(None),
             conn: RwSignal::new(Conn::Idle),

@@ -118,6 +118,16 @@ impl Library {
         .await
     }
 
+    /// Every episode of a show (for what comes after an episode).
+    pub async fn all_leaves(&self, show_key: &str) -> Result<Vec<Metadata>, AppError> {
+        validate_key(show_key)?;
+        let key = format!("plex:leaves:{show_key}");
+        self.cached(Tier::Media, &key, || async {
+            Ok(self.plex.all_leaves(show_key).await?)
+        })
+        .await
+    }
+
     /// The home page. Only the sections are essential: if Plex fails to give the
     /// continue-watching row, the page shows the libraries and says the row is missing.
     pub async fn home(&self) -> Result<HomeData, AppError> {

@@ -2,6 +2,7 @@
 //! bundled in one [`Services`] value that the server provides to every request as context.
 
 pub mod account;
+pub mod entries;
 pub mod errors;
 pub mod library;
 pub mod mapping;

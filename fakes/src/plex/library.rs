@@ -508,6 +508,36 @@ impl Library {
             .collect()
     }
 
+    /// The item's markers as Plex lists them with `includeMarkers=1`: every episode has an
+    /// intro (0:03–0:15) and final credits (its last 12 s); the ten-minute movie has credits
+    /// (its last 30 s, final) and no intro. Times in ms.
+    pub fn markers(&self, item: &Item) -> Vec<Value> {
+        let Some(media) = item.media.first() else {
+            return Vec::new();
+        };
+        let end = media.millis();
+        let rk = item.rating_key;
+        let mut out = Vec::new();
+        match item.kind {
+            Kind::Episode => {
+                out.push(json!({
+                    "id": rk * 10 + 1, "type": "intro",
+                    "startTimeOffset": 3_000, "endTimeOffset": 15_000,
+                }));
+                out.push(json!({
+                    "id": rk * 10 + 2, "type": "credits",
+                    "startTimeOffset": end - 12_000, "endTimeOffset": end, "final": true,
+                }));
+            }
+            Kind::Movie if *media == MediaKind::Long => out.push(json!({
+                "id": rk * 10 + 2, "type": "credits",
+                "startTimeOffset": end - 30_000, "endTimeOffset": end, "final": true,
+            })),
+            _ => {}
+        }
+        out
+    }
+
     /// Render an item as Plex JSON. `full` adds Stream details, as `/library/metadata` does.
     pub fn render(&self, item: &Item, full: bool) -> Value {
         let rk = item.rating_key;

@@ -841,8 +841,22 @@ fn render_listing(
     if let (Value::Object(mc), Value::Object(extra)) = (&mut mc, extra) {
         mc.extend(extra);
     }
+    // Markers come only when asked for, as on a real server (`includeMarkers=1`).
+    let markers = full && ctx.param("includeMarkers") == Some("1");
     if !items.is_empty() {
-        mc["Metadata"] = Value::Array(items.iter().map(|i| lib.render(i, full)).collect());
+        mc["Metadata"] = Value::Array(
+            items
+                .iter()
+                .map(|i| {
+                    let mut v = lib.render(i, full);
+                    let list = lib.markers(i);
+                    if markers && !list.is_empty() {
+                        v["Marker"] = Value::Array(list);
+                    }
+                    v
+                })
+                .collect(),
+        );
     }
     ctx.container(mc)
 }

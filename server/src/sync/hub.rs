@@ -2,12 +2,16 @@
 //!
 //! One dispatcher task per process reads the bus and, for each event about a session that has
 //! viewers here, serialises the broadcast once and hands the same bytes to every connection in
-//! that room. The hub also owns the timers that end a buffering wait: every process with viewers
-//! in the session arms one, and the optimistic version check lets exactly one of them win.
+//! that room. The hub also owns the timers that end a buffering wait, and each room's planner
+//! (see [`super::planner`]) that asks Plex about queued items and acts at the end of an item:
+//! every process with viewers in the session runs them, and the optimistic version check lets
+//! exactly one of them win.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
 
 use axum::extract::ws::Utf8Bytes;
 use marquee_store::{SessionEvent, SessionStore};
@@ -38,6 +42,8 @@ pub struct Hub {
 
 struct Inner {
     sessions: SessionStore,
+    /// Where the planners learn what Plex says of a queued item.
+    library: Arc<app::ssr::Library>,
     rooms: Mutex<HashMap<String, Room>>,
     /// Connections in a room; a stopping server waits for this to reach zero.
     connections: AtomicUsize,
@@ -49,6 +55,9 @@ struct Room {
     tx: broadcast::Sender<Outbound>,
     viewers: usize,
     timer: Option<(f64, JoinHandle<()>)>,
+    /// Wakes the room's planner: the playback line, the queue or the options changed.
+    replan: Arc<Notify>,
+    planner: JoinHandle<()>,
 }
 
 /// A connection's membership in a room; leaving the room when dropped.
@@ -69,6 +78,7 @@ impl Drop for RoomGuard {
                 if let Some((_, timer)) = room.timer.take() {
                     timer.abort();
                 }
+                room.planner.abort();
                 rooms.remove(&self.session);
             }
         }
@@ -77,10 +87,11 @@ impl Drop for RoomGuard {
 
 impl Hub {
     /// Starts the dispatcher; it runs as long as the bus does.
-    pub fn new(sessions: SessionStore) -> Self {
+    pub fn new(sessions: SessionStore, library: Arc<app::ssr::Library>) -> Self {
         let hub = Hub {
             inner: Arc::new(Inner {
                 sessions,
+                library,
                 rooms: Mutex::default(),
                 connections: AtomicUsize::new(0),
                 closing: CancellationToken::new(),
@@ -128,10 +139,21 @@ impl Hub {
         self.inner.connections.fetch_add(1, Ordering::Relaxed);
         metrics::gauge!("marquee_ws_connections").increment(1.0);
         let mut rooms = self.lock_rooms();
-        let room = rooms.entry(session.to_owned()).or_insert_with(|| Room {
-            tx: broadcast::channel(ROOM_CAPACITY).0,
-            viewers: 0,
-            timer: None,
+        let room = rooms.entry(session.to_owned()).or_insert_with(|| {
+            let replan = Arc::new(Notify::new());
+            let planner = tokio::spawn(super::planner::run(
+                self.inner.sessions.clone(),
+                self.inner.library.clone(),
+                session.to_owned(),
+                replan.clone(),
+            ));
+            Room {
+                tx: broadcast::channel(ROOM_CAPACITY).0,
+                viewers: 0,
+                timer: None,
+                replan,
+                planner,
+            }
         });
         room.viewers += 1;
         RoomGuard {
@@ -197,6 +219,9 @@ impl Hub {
                     let _ = room.tx.send(Outbound::Event(text.into()));
                 }
                 Err(e) => tracing::error!(error = %e, "could not encode a session event"),
+            }
+            if event.changes.iter().any(super::planner::moves_the_plan) {
+                room.replan.notify_one();
             }
         }
         if let Some(deadline) = deadline {

@@ -2,12 +2,15 @@
 //!
 //! - [`hub`]: rooms of local connections per session, fed by the session event bus (so events
 //!   from any process reach every viewer), and the timers that end a buffering wait.
+//! - [`planner`]: per room, asks Plex about queued items (length, markers, next episode) and
+//!   acts when the group reaches a milestone (an intro to skip, "Up next", the end).
 //! - [`connection`]: one viewer's socket: join, clock pings, commands, reports, errors.
 //! - [`rate_limit`]: the per-connection token bucket.
 //! - [`sockets`]: how many sockets may be open, per address and in all.
 
 pub mod connection;
 pub mod hub;
+pub mod planner;
 pub mod rate_limit;
 pub mod sockets;
 

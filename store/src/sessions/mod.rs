@@ -139,11 +139,27 @@ impl SessionStore {
             .is_some_and(|stored| secret_matches(key, &stored)))
     }
 
-    /// Loads a session.
+    /// Loads a session. One whose playback passed a milestone (its item's end, the end of an
+    /// "Up next" countdown) is brought up to date first: the timers that act on time run only
+    /// where viewers are connected, and a session nobody has open must still read as ended.
     pub async fn get(&self, id: &str) -> Result<Option<Session>, SessionStoreError> {
-        match self.store.get_session(id).await? {
-            Some(row) => Ok(Some(from_row(&row)?)),
-            None => Ok(None),
+        let session = match self.store.get_session(id).await? {
+            Some(row) => from_row(&row)?,
+            None => return Ok(None),
+        };
+        if session
+            .next_milestone(now_ms())
+            .is_none_or(|due| due > now_ms())
+        {
+            return Ok(Some(session));
+        }
+        match self.update(id, None, |s| Ok((s.tick(now_ms()), ()))).await {
+            Ok(updated) => Ok(Some(updated.session)),
+            Err(SessionStoreError::NotFound(_)) => Ok(None),
+            Err(e) => {
+                tracing::warn!(session = id, error = %e, "could not bring a session up to date");
+                Ok(Some(session))
+            }
         }
     }
 

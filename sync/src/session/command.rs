@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::MAX_QUEUE;
+use super::ending::{Ending, MarkerKind, Options};
 use super::model::{Control, Member, Playback, QueueEntry, Role, Wait};
 use crate::ids::MAX_NAME_CHARS;
 use crate::member::MemberId;
@@ -47,6 +48,14 @@ pub enum Command {
     QueueMove {
         entry: u64,
         to: usize,
+    },
+    /// Skip the intro or credits marker the group is in.
+    Skip,
+    /// Do not start the next item after this one's "Up next" countdown.
+    CancelUpNext,
+    /// Autoplay of what comes next, and skipping intros.
+    SetOptions {
+        options: Options,
     },
 }
 
@@ -100,6 +109,14 @@ pub enum Change {
         queue: Vec<QueueEntry>,
         current: Option<u64>,
     },
+    /// The group's options changed.
+    Options {
+        options: Options,
+    },
+    /// The current item finished, or its "Up next" was cancelled (or either was undone).
+    Ending {
+        ending: Ending,
+    },
 }
 
 /// Why playback changed.
@@ -127,6 +144,14 @@ pub enum Cause {
     CarriedOn {
         without: Vec<MemberId>,
     },
+    /// The item played to its end with nothing after it.
+    Ended,
+    /// Someone (or the "skip intros" option) skipped a marker.
+    Skipped {
+        marker: MarkerKind,
+        from: f64,
+        to: f64,
+    },
 }
 
 /// Why a command or report was refused. Nothing changed when one of these is returned.
@@ -142,6 +167,8 @@ pub enum SessionError {
     NoNext,
     #[error("there is nothing before this item in the queue")]
     NoPrevious,
+    #[error("there is no intro or credits to skip here")]
+    NothingToSkip,
     #[error("queue entry {0} does not exist")]
     UnknownEntry(u64),
     #[error("the queue is full ({MAX_QUEUE} items)")]

@@ -18,6 +18,13 @@ pub fn describe(by: Option<&Actor>, change: &Change, session: &Session) -> Optio
             Cause::Pause => format!("{who} paused"),
             Cause::Seek { to, .. } => format!("{who} jumped to {}", clock_time(*to)),
             Cause::Rate { rate } => format!("{who} set the speed to {rate}×"),
+            Cause::Item { .. } if by.is_none() => format!(
+                "Up next: {}",
+                session
+                    .current_entry()
+                    .map(|e| e.title.as_str())
+                    .unwrap_or("nothing")
+            ),
             Cause::Item { .. } => format!(
                 "{who} started {}",
                 session
@@ -38,6 +45,11 @@ pub fn describe(by: Option<&Actor>, change: &Change, session: &Session) -> Optio
                 let names: Vec<String> = without.iter().map(|id| name_of(id)).collect();
                 format!("Carrying on without {}", names.join(", "))
             }
+            Cause::Ended => "Finished".to_owned(),
+            Cause::Skipped { marker, .. } => match by {
+                Some(a) => format!("{} skipped {}", a.name, marker.noun()),
+                None => format!("Skipped {}", marker.noun()),
+            },
         }),
         // A member enrolled from elsewhere (a Discord command) is not watching: no "joined".
         Change::MemberJoined { member } if !member.online() => None,
@@ -49,6 +61,23 @@ pub fn describe(by: Option<&Actor>, change: &Change, session: &Session) -> Optio
             Control::HostOnly => format!("{who} let only the host drive"),
         }),
         Change::Queue { .. } => by.map(|a| format!("{} changed the queue", a.name)),
+        Change::Options { options } => Some(format!(
+            "{who} turned {} and {}",
+            if options.autoplay {
+                "autoplay on"
+            } else {
+                "autoplay off"
+            },
+            if options.skip_intros {
+                "intro skipping on"
+            } else {
+                "intro skipping off"
+            }
+        )),
+        Change::Ending { ending } if ending.cancelled && !ending.finished && by.is_some() => {
+            Some(format!("{who} cancelled Up next"))
+        }
+        Change::Ending { .. } => None,
         Change::MemberUpdated { .. }
         | Change::MembersLeft { .. }
         | Change::HostElsewhere { .. } => None,

@@ -17,10 +17,12 @@
 //! - [`rules`]: turning a member's command into changes (playback, queue, roles), and the replay
 //!   and version checks in front of them;
 //! - [`timeline`]: the line a viewer follows when a change is scheduled for later;
+//! - [`ending`]: the end of an item: markers, "Up next", skipping, finishing;
 //! - [`describe`]: the "Ana paused" sentence for a change.
 
 pub mod command;
 pub mod describe;
+pub mod ending;
 pub mod model;
 pub mod presence;
 pub mod rules;
@@ -34,6 +36,7 @@ pub use crate::ids::MAX_NAME_CHARS;
 pub use crate::member::MemberId;
 pub use command::{Cause, Change, Command, SessionError};
 pub use describe::{clock_time, describe};
+pub use ending::{Countdown, Ending, EntryInfo, Marker, MarkerKind, Next, Options, Suggestion};
 pub use model::{Actor, Control, Member, Playback, QueueEntry, Role, Session, Wait, WaitReason};
 pub use rules::Admitted;
 pub use timeline::Timeline;

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::command::{Cause, Change, SessionError};
+use super::ending::{Ending, EntryInfo, Options};
 use super::{DEFAULT_WAIT_BOUND_MS, MAX_LEAD_MS, MIN_LEAD_MS};
 use crate::ids::DisplayName;
 use crate::member::MemberId;
@@ -99,6 +100,9 @@ pub struct QueueEntry {
     /// Plex ratingKey.
     pub rating_key: String,
     pub title: String,
+    /// What Plex says of the item (length, markers, next episode), once the server asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub info: Option<EntryInfo>,
 }
 
 /// Where the group is: at server instant `at` the position is `position` seconds; while
@@ -179,6 +183,12 @@ pub struct Session {
     /// while the host is away from the page (it would hand "host only" to a stranger).
     #[serde(default)]
     pub host_elsewhere: bool,
+    /// Autoplay of what comes next, and skipping intros.
+    #[serde(default)]
+    pub options: Options,
+    /// Whether the current item finished, or its "Up next" was cancelled.
+    #[serde(default)]
+    pub ending: Ending,
 }
 
 impl Session {
@@ -202,6 +212,7 @@ impl Session {
                 id: 1,
                 rating_key: first.0,
                 title: first.1,
+                info: None,
             }],
             current: Some(1),
             playback: Playback::paused(0.0, now),
@@ -212,6 +223,8 @@ impl Session {
             wait_bound_ms: DEFAULT_WAIT_BOUND_MS,
             control: Control::Everyone,
             host_elsewhere: false,
+            options: Options::default(),
+            ending: Ending::default(),
         })
     }
 
@@ -296,6 +309,8 @@ impl Session {
             Change::HostChanged { host } => self.make_host(host),
             Change::HostElsewhere { elsewhere } => self.host_elsewhere = *elsewhere,
             Change::Control { control } => self.control = *control,
+            Change::Options { options } => self.options = *options,
+            Change::Ending { ending } => self.ending = *ending,
             Change::Queue { queue, current } => {
                 self.queue = queue.clone();
                 self.current = *current;

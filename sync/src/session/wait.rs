@@ -77,9 +77,11 @@ impl Session {
     }
 
     /// Releases the group when nobody it waits for is still buffering, or when the wait bound
-    /// passed (then the stragglers catch up on their own). Call on a timer at the deadline.
+    /// passed (then the stragglers catch up on their own), and does what the item's end asks
+    /// for (see [`Session::next_milestone`]). Call on a timer at the deadline or milestone.
     pub fn tick(&mut self, now: f64) -> Vec<Change> {
-        let changes = self.settle_wait(now);
+        let mut changes = self.settle_wait(now);
+        changes.extend(self.reach_milestones(now));
         if !changes.is_empty() {
             self.version += 1;
         }

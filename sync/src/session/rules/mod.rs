@@ -96,6 +96,9 @@ impl Session {
             Command::QueueMove { entry, to } => self.queue_move(*entry, *to)?,
             Command::SetControl { control } => self.set_control(*control),
             Command::SetRole { member, role } => self.set_role(actor, member, *role)?,
+            Command::Skip => self.skip(now)?,
+            Command::CancelUpNext => self.cancel_up_next()?,
+            Command::SetOptions { options } => self.set_options(*options),
         };
         self.version += 1;
         Ok(changes)

@@ -12,11 +12,10 @@ use crate::session::model::{Playback, QueueEntry, Session, Wait, WaitReason};
 const MAX_TITLE_CHARS: usize = 200;
 
 impl Session {
-    /// Start the entry after the current one.
+    /// Start the entry after the current one (or the next episode, when nothing is queued).
     pub(super) fn next(&mut self, now: f64) -> Result<Vec<Change>, SessionError> {
-        let idx = self.current_index().ok_or(SessionError::EmptyQueue)?;
-        let next = self.queue.get(idx + 1).ok_or(SessionError::NoNext)?.id;
-        Ok(self.start_entry(Some(next), now))
+        self.current_index().ok_or(SessionError::EmptyQueue)?;
+        self.advance(now)
     }
 
     /// Start the entry before the current one.
@@ -58,6 +57,7 @@ impl Session {
             id,
             rating_key: rating_key.into(),
             title,
+            info: None,
         });
         Ok(if self.current.is_none() {
             self.start_entry(Some(id), now)
@@ -105,7 +105,7 @@ impl Session {
 
     /// Switches to `entry` from 0:00. Everyone must load the new item first, so the group waits
     /// for all online members (they report ready) and then starts together.
-    fn start_entry(&mut self, entry: Option<u64>, now: f64) -> Vec<Change> {
+    pub(in crate::session) fn start_entry(&mut self, entry: Option<u64>, now: f64) -> Vec<Change> {
         self.current = entry;
         if let Some(e) = self.current_entry() {
             self.title = e.title.clone();
@@ -129,6 +129,7 @@ impl Session {
             resume,
         });
         let mut changes = vec![self.queue_change()];
+        changes.extend(self.reset_ending());
         changes.extend(self.set_playback(Playback::paused(0.0, now), Cause::Item { entry }));
         changes
     }
