@@ -80,6 +80,13 @@ async fn act(
             let s = service.drive(&invoker, &linked, Command::Play).await?;
             format!("Playing from {}.", clock_time(s.playback.position))
         }
+        Button::SkipIntro => {
+            let s = service.drive(&invoker, &linked, Command::Skip).await?;
+            format!(
+                "Skipped the intro: playing from {}.",
+                clock_time(s.playback.position)
+            )
+        }
         Button::Skip => {
             let s = service.drive(&invoker, &linked, Command::Next).await?;
             let title = s

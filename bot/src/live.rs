@@ -99,18 +99,27 @@ impl Live {
     async fn follow(self: Arc<Self>, session: String, follower: Arc<Follower>) {
         let mut last_action: Option<String> = None;
         let mut last_card: Option<Card> = None;
+        let mut moment: Option<f64> = None;
         loop {
             let seen = follower.events.load(Ordering::SeqCst);
-            if tokio::time::timeout(IDLE, follower.wake.notified())
+            // Wake for a change, or when the card changes by itself (an intro, "Up next").
+            let until_moment = moment
+                .map(|at| Duration::from_secs_f64(((at - now_ms()).max(0.0) + 50.0) / 1000.0));
+            let wait = until_moment.map_or(IDLE, |d| d.min(IDLE));
+            if tokio::time::timeout(wait, follower.wake.notified())
                 .await
                 .is_err()
             {
-                let mut followers = self.followers();
-                if follower.events.load(Ordering::SeqCst) == seen {
-                    followers.remove(&session);
-                    return;
+                if moment.is_some_and(|at| at <= now_ms()) {
+                    moment = None;
+                } else {
+                    let mut followers = self.followers();
+                    if follower.events.load(Ordering::SeqCst) == seen {
+                        followers.remove(&session);
+                        return;
+                    }
+                    continue;
                 }
-                continue;
             }
             tokio::time::sleep(COALESCE).await;
             let started = tokio::time::Instant::now();
@@ -123,7 +132,7 @@ impl Live {
                 .refresh(&session, named, &mut last_action, &mut last_card)
                 .await
             {
-                Ok(()) => {}
+                Ok(next) => moment = next,
                 Err(e) => {
                     tracing::warn!(session, error = %e, "could not update a now-playing card")
                 }
@@ -138,7 +147,7 @@ impl Live {
         named: Option<Named>,
         last_action: &mut Option<String>,
         last_card: &mut Option<Card>,
-    ) -> Result<(), crate::BotError> {
+    ) -> Result<Option<f64>, crate::BotError> {
         let links: Vec<ChannelLink> = self
             .service
             .store
@@ -148,11 +157,12 @@ impl Live {
             .filter(|l| l.np_message_id.is_some())
             .collect();
         if links.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let Some(session) = self.service.sessions.get(id).await? else {
-            return Ok(());
+            return Ok(None);
         };
+        let moment = now_playing::next_moment(&session, now_ms());
         if let Some((by, change)) = named
             && let Some(text) = marquee_sync::session::describe(by.as_ref(), &change, &session)
         {
@@ -160,13 +170,13 @@ impl Live {
         }
         let card = build_card(&self.service, &session, last_action.as_deref()).await;
         if last_card.as_ref() == Some(&card) {
-            return Ok(());
+            return Ok(moment);
         }
         for link in &links {
             edit_card(&self.http, link, &card, &session.id).await?;
         }
         *last_card = Some(card);
-        Ok(())
+        Ok(moment)
     }
 }
 

@@ -17,6 +17,8 @@ pub enum Button {
     /// Pause when playing, resume when paused.
     Toggle,
     Skip,
+    /// Skip the intro the group is in (shown while one is).
+    SkipIntro,
 }
 
 impl Button {
@@ -24,6 +26,7 @@ impl Button {
         match self {
             Button::Toggle => "toggle",
             Button::Skip => "skip",
+            Button::SkipIntro => "intro",
         }
     }
 
@@ -36,7 +39,7 @@ impl Button {
     pub fn parse(custom_id: &str) -> Option<(Button, &str)> {
         let rest = custom_id.strip_prefix(BUTTON_PREFIX)?;
         let (action, session) = rest.split_once(':')?;
-        let button = [Button::Toggle, Button::Skip]
+        let button = [Button::Toggle, Button::Skip, Button::SkipIntro]
             .into_iter()
             .find(|b| b.id() == action)?;
         marquee_sync::SessionId::parse(session)
@@ -58,6 +61,8 @@ pub struct Card {
     pub playing: bool,
     pub has_next: bool,
     pub ended: bool,
+    /// The group is in an intro: offer "Skip intro".
+    pub in_intro: bool,
 }
 
 /// Absolute link to a session page.
@@ -82,8 +87,11 @@ pub fn card(
         .and_then(|p| p.duration_ms)
         .map(|ms| format!(" / {}", clock_time(ms as f64 / 1000.0)))
         .unwrap_or_default();
+    let position = session.duration().map_or(position, |d| position.min(d));
     let status = if entry.is_none() {
         "The queue has ended.".to_owned()
+    } else if session.ending.finished {
+        format!("✅ Finished · {}{of_total}", clock_time(position))
     } else if let Some(wait) = &session.wait {
         let names: Vec<&str> = wait
             .members
@@ -111,10 +119,22 @@ pub fn card(
     } else {
         format!("⏸️ Paused at {}{of_total}", clock_time(position))
     };
-    let next = session
-        .current_entry()
-        .and_then(|cur| session.queue.iter().position(|e| e.id == cur.id))
-        .and_then(|i| session.queue.get(i + 1));
+    let next = session.up_next();
+    // While the next item will start by itself, say when (Discord counts it down live).
+    let starts = session
+        .countdown()
+        .filter(|_| session.playback.playing && session.wait.is_none())
+        .map(|c| {
+            let in_ms = (c.until - position).max(0.0) * 1000.0 / session.playback.rate;
+            format!(
+                " · starts <t:{}:R>",
+                ((now_ms + in_ms) / 1000.0).round() as i64
+            )
+        });
+    let in_intro = !session.ending.finished
+        && session
+            .marker_at(position)
+            .is_some_and(|m| m.kind == marquee_sync::MarkerKind::Intro);
     let mut online: Vec<&str> = session
         .members
         .iter()
@@ -132,7 +152,9 @@ pub fn card(
         url: session_url(public_url, &session.id),
         status,
         last_action: last_action.map(str::to_owned),
-        up_next: next.map(|e| e.title.clone()),
+        up_next: next
+            .as_ref()
+            .map(|n| format!("{}{}", n.display(), starts.unwrap_or_default())),
         watching,
         poster: current
             .and_then(|p| p.poster.as_deref())
@@ -140,7 +162,36 @@ pub fn card(
         playing: session.playback.playing,
         has_next: next.is_some(),
         ended: entry.is_none(),
+        in_intro,
     }
+}
+
+/// The next server instant at which the card of a playing group changes by itself (an intro
+/// begins or ends, the "Up next" countdown begins), so the card can be edited then.
+pub fn next_moment(session: &Session, now_ms: f64) -> Option<f64> {
+    let line = session.playback;
+    if !line.playing || session.wait.is_some() || session.ending.finished || line.rate <= 0.0 {
+        return None;
+    }
+    let base = now_ms.max(line.at);
+    let position = line.position_at(base);
+    let intros = session
+        .current_entry()
+        .and_then(|e| e.info.as_ref())
+        .map(|i| {
+            i.markers
+                .iter()
+                .filter(|m| m.kind == marquee_sync::MarkerKind::Intro)
+                .flat_map(|m| [m.start, m.end])
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    intros
+        .into_iter()
+        .chain(session.countdown().map(|c| c.from))
+        .filter(|p| *p > position)
+        .map(|p| base + (p - position) / line.rate * 1000.0)
+        .reduce(f64::min)
 }
 
 impl Card {
@@ -191,15 +242,23 @@ impl Card {
                 .emoji('▶')
                 .style(serenity::ButtonStyle::Primary)
         };
-        vec![serenity::CreateActionRow::Buttons(vec![
-            toggle.disabled(self.ended),
+        let mut buttons = vec![toggle.disabled(self.ended)];
+        if self.in_intro {
+            buttons.push(
+                serenity::CreateButton::new(Button::SkipIntro.custom_id(session))
+                    .label("Skip intro")
+                    .style(serenity::ButtonStyle::Primary),
+            );
+        }
+        buttons.extend([
             serenity::CreateButton::new(Button::Skip.custom_id(session))
                 .label("Skip")
                 .emoji('⏭')
                 .style(serenity::ButtonStyle::Secondary)
                 .disabled(!self.has_next),
             serenity::CreateButton::new_link(&self.url).label("Open"),
-        ])]
+        ]);
+        vec![serenity::CreateActionRow::Buttons(buttons)]
     }
 }
 
@@ -231,6 +290,55 @@ mod tests {
             duration_ms: Some(120_000),
             poster: Some("/img/p.jpg".into()),
         }
+    }
+
+    #[test]
+    fn the_card_offers_skip_intro_and_counts_down_to_the_next_episode() {
+        use marquee_sync::{EntryInfo, Marker, MarkerKind, Suggestion};
+        let mut s = session();
+        s.describe_entry(
+            1,
+            EntryInfo {
+                duration: 120.0,
+                markers: vec![
+                    Marker {
+                        kind: MarkerKind::Intro,
+                        start: 3.0,
+                        end: 15.0,
+                        last: false,
+                    },
+                    Marker {
+                        kind: MarkerKind::Credits,
+                        start: 108.0,
+                        end: 120.0,
+                        last: true,
+                    },
+                ],
+                label: Some("S01E01".into()),
+                next: Some(Suggestion {
+                    rating_key: "2111".into(),
+                    title: "The Long Street".into(),
+                    label: Some("S01E02".into()),
+                }),
+            },
+        );
+        s.apply("discord-1", &Command::Play, 1_000.0).unwrap();
+        let start = s.playback.at;
+        let before = card(&s, Some(&playable()), None, "http://x", start + 1_000.0);
+        assert!(!before.in_intro);
+        assert_eq!(next_moment(&s, start + 1_000.0), Some(start + 3_000.0));
+        let intro = card(&s, Some(&playable()), None, "http://x", start + 5_000.0);
+        assert!(intro.in_intro && intro.has_next);
+        assert_eq!(next_moment(&s, start + 5_000.0), Some(start + 15_000.0));
+        // Up next: the countdown runs from the final credits (1:48) to 1:58.
+        assert_eq!(next_moment(&s, start + 20_000.0), Some(start + 108_000.0));
+        let c = card(&s, Some(&playable()), None, "http://x", start + 110_000.0);
+        let when = ((start + 118_000.0) / 1000.0).round() as i64;
+        assert_eq!(
+            c.up_next.as_deref(),
+            Some(format!("S01E02 · The Long Street · starts <t:{when}:R>").as_str())
+        );
+        assert!(!c.in_intro);
     }
 
     #[test]

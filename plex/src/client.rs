@@ -840,6 +840,20 @@ impl PlexClient {
         Ok(answer)
     }
 
+    /// Mark an item watched for the token's account (`/:/scrobble`: Plex adds one to its view
+    /// count and clears its resume point).
+    pub async fn scrobble(&self, rating_key: &str) -> Result<(), PlexError> {
+        check_key("ratingKey", rating_key)?;
+        self.get_ok(&format!(
+            "/:/scrobble?{}",
+            query(&[
+                ("key", rating_key.to_string()),
+                ("identifier", "com.plexapp.plugins.library".to_string()),
+            ])
+        ))
+        .await
+    }
+
     /// Ask Plex to rescan a section.
     pub async fn refresh_section(&self, section_key: &str) -> Result<(), PlexError> {
         check_key("section", section_key)?;

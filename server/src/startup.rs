@@ -217,7 +217,14 @@ async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartErro
             );
         }
     }
-    let hub = crate::sync::Hub::new(services.sessions.clone(), services.library.clone());
+    let hub = crate::sync::Hub::new(
+        services.sessions.clone(),
+        services.library.clone(),
+        crate::sync::progress::ProgressConfig {
+            plex: services.plex.clone(),
+            every: settings.limits.transcodes.timeline_every,
+        },
+    );
     purge_media_cache_periodically(services.store.clone(), hub.clone());
     {
         let hub = hub.clone();

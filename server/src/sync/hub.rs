@@ -44,6 +44,8 @@ struct Inner {
     sessions: SessionStore,
     /// Where the planners learn what Plex says of a queued item.
     library: Arc<app::ssr::Library>,
+    /// How the planners report the group's progress to Plex.
+    progress: super::progress::ProgressConfig,
     rooms: Mutex<HashMap<String, Room>>,
     /// Connections in a room; a stopping server waits for this to reach zero.
     connections: AtomicUsize,
@@ -87,11 +89,16 @@ impl Drop for RoomGuard {
 
 impl Hub {
     /// Starts the dispatcher; it runs as long as the bus does.
-    pub fn new(sessions: SessionStore, library: Arc<app::ssr::Library>) -> Self {
+    pub fn new(
+        sessions: SessionStore,
+        library: Arc<app::ssr::Library>,
+        progress: super::progress::ProgressConfig,
+    ) -> Self {
         let hub = Hub {
             inner: Arc::new(Inner {
                 sessions,
                 library,
+                progress,
                 rooms: Mutex::default(),
                 connections: AtomicUsize::new(0),
                 closing: CancellationToken::new(),
@@ -144,6 +151,7 @@ impl Hub {
             let planner = tokio::spawn(super::planner::run(
                 self.inner.sessions.clone(),
                 self.inner.library.clone(),
+                self.inner.progress.clone(),
                 session.to_owned(),
                 replan.clone(),
             ));

@@ -5,8 +5,11 @@
 //! ([`Session::next_milestone`](marquee_sync::Session::next_milestone): an intro to skip, the end
 //! of the "Up next" countdown, the end of the item) and applies [`Session::tick`] then. The hub
 //! wakes it whenever the playback line, the queue or the options change, so it always sleeps
-//! toward the current plan. Every process with viewers of the session runs one; the store's
-//! version check lets one write win and the others find nothing left to do.
+//! toward the current plan. It also feeds the room's progress [`Reporter`], which tells Plex
+//! what the group watches, and records the item as watched (telling Plex once) when the group
+//! passes [`Session::watched_from`](marquee_sync::Session::watched_from). Every process with
+//! viewers of the session runs one; the store's version check lets one write win and the others
+//! find nothing left to do.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,6 +20,7 @@ use marquee_sync::Change;
 use tokio::sync::Notify;
 
 use super::now_ms;
+use super::progress::{ProgressConfig, Report, Reporter};
 
 /// A Plex lookup that failed is not tried again for this long (the entry simply has no end
 /// until it is described).
@@ -34,6 +38,7 @@ pub fn moves_the_plan(change: &Change) -> bool {
             | Change::Queue { .. }
             | Change::Options { .. }
             | Change::Ending { .. }
+            | Change::UpNextCancelled
     )
 }
 
@@ -41,10 +46,13 @@ pub fn moves_the_plan(change: &Change) -> bool {
 pub async fn run(
     sessions: SessionStore,
     library: Arc<app::ssr::Library>,
+    progress: ProgressConfig,
     session: String,
     replan: Arc<Notify>,
 ) {
     let mut failed: HashMap<String, Instant> = HashMap::new();
+    let mut reporter = Reporter::new(&session, progress.every);
+    let reports = super::progress::sender(progress.plex.clone(), session.clone());
     loop {
         let current = match sessions.get(&session).await {
             Ok(Some(s)) => s,
@@ -91,6 +99,27 @@ pub async fn run(
         if described {
             continue; // plan with what was just stored
         }
+        let mut current = current;
+        if let Some(key) = current.current_entry().map(|e| e.rating_key.clone()) {
+            match sessions
+                .update(&session, None, |s| Ok((s.mark_watched(now_ms()), ())))
+                .await
+            {
+                // This process recorded it: it alone tells Plex.
+                Ok(u) if !u.changes.is_empty() => {
+                    let _ = reports.send(Report::Scrobble(key));
+                    current = u.session;
+                }
+                Ok(_) => {}
+                Err(SessionStoreError::NotFound(_)) => return,
+                Err(e) => {
+                    tracing::warn!(session, error = %e, "could not record an item as watched")
+                }
+            }
+        }
+        for report in reporter.observe(&current, now_ms(), Instant::now()) {
+            let _ = reports.send(report);
+        }
         let retry_in = failed
             .values()
             .map(|at| RETRY_DESCRIBE.saturating_sub(at.elapsed()))
@@ -98,9 +127,15 @@ pub async fn run(
         let due = current.next_milestone(now_ms());
         let wait_ms = due.map(|d| (d - now_ms()).max(0.0));
         let sleep = wait_ms
-            .map(|ms| Duration::from_secs_f64(ms / 1000.0))
             .into_iter()
+            .chain(watched_in_ms(&current, now_ms()))
+            .map(|ms| Duration::from_secs_f64(ms / 1000.0))
             .chain(retry_in)
+            .chain(
+                reporter
+                    .next_due()
+                    .map(|at| at.saturating_duration_since(Instant::now())),
+            )
             .min();
         tokio::select! {
             _ = replan.notified() => continue,
@@ -127,6 +162,17 @@ pub async fn run(
             }
         }
     }
+}
+
+/// How long until a playing group passes the point where the item counts as watched.
+fn watched_in_ms(s: &marquee_sync::Session, now: f64) -> Option<f64> {
+    let from = s.watched_from()?;
+    let line = s.playback;
+    if s.ending.watched || !line.playing || line.rate <= 0.0 {
+        return None;
+    }
+    let base = now.max(line.at);
+    Some((base - now) + ((from - line.position_at(base)) / line.rate * 1000.0).max(0.0))
 }
 
 /// Sleeps for `d`, or forever without one.

@@ -16,6 +16,7 @@ mod bot;
 mod bot_secrets;
 mod errors;
 mod http;
+mod progress;
 mod security;
 mod shutdown;
 mod sync;

@@ -113,10 +113,12 @@ pub enum Change {
     Options {
         options: Options,
     },
-    /// The current item finished, or its "Up next" was cancelled (or either was undone).
+    /// The current item finished or was watched (or a new item reset both).
     Ending {
         ending: Ending,
     },
+    /// A driver cancelled the current item's "Up next".
+    UpNextCancelled,
 }
 
 /// Why playback changed.

@@ -74,9 +74,7 @@ pub fn describe(by: Option<&Actor>, change: &Change, session: &Session) -> Optio
                 "intro skipping off"
             }
         )),
-        Change::Ending { ending } if ending.cancelled && !ending.finished && by.is_some() => {
-            Some(format!("{who} cancelled Up next"))
-        }
+        Change::UpNextCancelled => Some(format!("{who} cancelled Up next")),
         Change::Ending { .. } => None,
         Change::MemberUpdated { .. }
         | Change::MembersLeft { .. }

@@ -18,6 +18,8 @@ pub const UP_NEXT_LEAD_S: f64 = 30.0;
 /// An intro is skipped automatically only when playback reaches it within this many seconds of
 /// its start: a viewer who seeks into the middle of an intro meant to watch it.
 pub const AUTO_SKIP_WINDOW_S: f64 = 1.5;
+/// The share of an item after which it counts as watched (Plex's rule).
+pub const WATCHED_FRACTION: f64 = 0.9;
 /// Positions closer than this to a milestone count as having reached it (timers fire a few
 /// milliseconds either side).
 const REACHED_S: f64 = 0.05;
@@ -104,6 +106,9 @@ pub struct Ending {
     pub finished: bool,
     /// A driver cancelled this item's "Up next": it plays to its end and finishes.
     pub cancelled: bool,
+    /// The group watched this item (past [`Session::watched_from`]): Plex was told once.
+    #[serde(default)]
+    pub watched: bool,
 }
 
 /// What comes after the current item.
@@ -199,6 +204,40 @@ impl Session {
         })
     }
 
+    /// Where the current item counts as watched: 90 % of it, or its final credits if they
+    /// start sooner (as Plex counts it).
+    pub fn watched_from(&self) -> Option<f64> {
+        let duration = self.duration()?;
+        let credits = self.current_entry().and_then(|e| {
+            e.info
+                .as_ref()?
+                .markers
+                .iter()
+                .find(|m| m.kind == MarkerKind::Credits && m.last)
+                .map(|m| m.start)
+        });
+        Some(credits.map_or(WATCHED_FRACTION * duration, |c| {
+            c.min(WATCHED_FRACTION * duration)
+        }))
+    }
+
+    /// Records that the group watched the current item, if it is past
+    /// [`Session::watched_from`] at `now` and was not recorded yet. The server that records it
+    /// (the store's version check picks one) tells Plex, so Plex hears it once.
+    pub fn mark_watched(&mut self, now: f64) -> Vec<Change> {
+        let Some(from) = self.watched_from() else {
+            return Vec::new();
+        };
+        if self.ending.watched || self.position_at(now) < from - REACHED_S {
+            return Vec::new();
+        }
+        self.ending.watched = true;
+        self.version += 1;
+        vec![Change::Ending {
+            ending: self.ending,
+        }]
+    }
+
     /// The intro or credits marker at `position`, if any (what a Skip button skips).
     pub fn marker_at(&self, position: f64) -> Option<&Marker> {
         self.current_entry()?
@@ -283,10 +322,7 @@ impl Session {
         let end = self
             .duration()
             .unwrap_or_else(|| self.playback.position_at(now));
-        self.ending = Ending {
-            finished: true,
-            cancelled: self.ending.cancelled,
-        };
+        self.ending.finished = true;
         let mut changes = vec![Change::Ending {
             ending: self.ending,
         }];
@@ -376,9 +412,7 @@ impl Session {
             ));
         }
         self.ending.cancelled = true;
-        Ok(vec![Change::Ending {
-            ending: self.ending,
-        }])
+        Ok(vec![Change::UpNextCancelled])
     }
 
     /// The group's options changed (`autoplay`, `skip_intros`).
@@ -637,6 +671,28 @@ mod tests {
             .expect("seek");
         assert!(s.tick(20_100.0).is_empty());
         assert_ne!(s.next_milestone(20_100.0), Some(20_100.0));
+    }
+
+    #[test]
+    fn the_item_counts_as_watched_once_from_its_final_credits() {
+        let mut s = playing(None);
+        assert_eq!(s.watched_from(), Some(108.0));
+        assert!(s.mark_watched(100_000.0).is_empty(), "at 90 s: not yet");
+        assert_eq!(s.mark_watched(118_000.0).len(), 1);
+        assert!(s.ending.watched);
+        assert!(s.mark_watched(119_000.0).is_empty(), "once");
+        // A new item starts unwatched.
+        s.apply(
+            "ana",
+            &Command::QueueAdd {
+                rating_key: "102".into(),
+                title: "Copper Sky".into(),
+            },
+            119_500.0,
+        )
+        .expect("add");
+        s.apply("ana", &Command::Next, 119_600.0).expect("next");
+        assert!(!s.ending.watched);
     }
 
     #[test]

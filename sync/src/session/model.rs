@@ -311,6 +311,7 @@ impl Session {
             Change::Control { control } => self.control = *control,
             Change::Options { options } => self.options = *options,
             Change::Ending { ending } => self.ending = *ending,
+            Change::UpNextCancelled => self.ending.cancelled = true,
             Change::Queue { queue, current } => {
                 self.queue = queue.clone();
                 self.current = *current;
