@@ -73,7 +73,7 @@ test('an episode reaches its end and the next starts for both after the Up next 
     }
     const waited = (Date.now() - started) / 1000;
     assert.ok(waited > 7 && waited < 20, `the next episode started ${waited.toFixed(1)} s after the countdown showed`);
-    await ana.page.waitForTimeout(1500);
+    await ana.page.waitForTimeout(3000);
     const [a, b] = await Promise.all([videoState(ana.page), videoState(ben.page)]);
     const gap = Math.abs(a.currentTime - b.currentTime);
     assert.ok(!a.paused && !b.paused, 'both play the next episode');
@@ -162,6 +162,32 @@ test('Skip intro jumps both viewers past the intro; a viewer who may not drive s
     assert.equal(await ana.page.locator('.skip-marker').count(), 0, 'no Skip button after the intro');
     console.log(`skip intro: both past the intro ${followMs} ms after the click`);
     assert.ok(followMs < 1500, `followed in ${followMs} ms`);
+    assert.deepEqual([...ana.errors, ...ben.errors], []);
+  } finally {
+    await ana.context.close();
+    await ben.context.close();
+  }
+});
+
+test('an item Plex has a resume point for offers Resume from 0:21; resuming starts both there', async () => {
+  // The demo's "Harbor Lights" (101) was left at 0:21.5 on the owner's account.
+  const { id, ana, ben } = await twoViewers('101');
+  try {
+    for (const v of [ana, ben]) {
+      await v.page.waitForSelector('.resume-offer', { timeout: 15_000 });
+    }
+    assert.match(await ana.page.locator('.resume-offer').innerText(), /Resume from 0:21\s*Start over/);
+    await screenshot(ana.page, 'resume');
+    await ben.page.click('.resume-offer button:has-text("Resume from")');
+    for (const v of [ana, ben]) {
+      await v.page.waitForFunction(() => {
+        const el = document.querySelector('video');
+        return !!el && !el.paused && el.currentTime > 21.6 && el.currentTime < 25;
+      }, null, { timeout: 5000, polling: 20 });
+      await v.page.waitForSelector('.resume-offer', { state: 'detached', timeout: 3000 });
+    }
+    const snap = await sessionApi(id);
+    assert.equal(snap.ending.started, true);
     assert.deepEqual([...ana.errors, ...ben.errors], []);
   } finally {
     await ana.context.close();

@@ -97,6 +97,9 @@ pub struct ItemDetail {
     pub summary: Option<String>,
     pub genres: Vec<String>,
     pub duration_ms: Option<i64>,
+    /// Where Plex says the owner's account left off, in ms.
+    #[serde(default)]
+    pub resume_ms: Option<i64>,
     pub content_rating: Option<String>,
     pub poster: Option<String>,
     pub backdrop: Option<String>,

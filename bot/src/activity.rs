@@ -67,7 +67,7 @@ impl BotService {
             guild_id: place.guild_id.unwrap_or(0),
             voice_channel: Some(place.channel_id),
         };
-        let mut linked = self.start(&invoker, &item).await?;
+        let mut linked = self.start(&invoker, &item, false).await?;
         if self
             .store
             .set_channel_activity(

@@ -31,6 +31,8 @@ pub struct Playable {
     /// As shown in the queue: "Harbor Lights", or "Lanterns of Vell · S1 · E1 · First Flame".
     pub title: String,
     pub duration_ms: Option<i64>,
+    /// Where Plex says the owner's account left off (ms), for `/play … resume:True`.
+    pub resume_ms: Option<i64>,
     /// Marquee-relative poster URL (`/img/…`), served by Marquee so no Plex token leaves it.
     pub poster: Option<String>,
 }

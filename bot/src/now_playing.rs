@@ -288,6 +288,7 @@ mod tests {
             rating_key: "101".into(),
             title: "Harbor Lights".into(),
             duration_ms: Some(120_000),
+            resume_ms: None,
             poster: Some("/img/p.jpg".into()),
         }
     }
@@ -320,6 +321,7 @@ mod tests {
                     title: "The Long Street".into(),
                     label: Some("S01E02".into()),
                 }),
+                resume: None,
             },
         );
         s.apply("discord-1", &Command::Play, 1_000.0).unwrap();

@@ -223,7 +223,13 @@ impl BotService {
     /// Starts a session in the invoker's voice channel, playing `item` now, with the invoker as
     /// host. The session and its link are written together: if linking fails the session is
     /// removed again, so no orphan is left behind.
-    pub async fn start(&self, invoker: &Invoker, item: &Playable) -> Result<Linked, BotError> {
+    /// `resume` starts from Plex's resume point, when it has one.
+    pub async fn start(
+        &self,
+        invoker: &Invoker,
+        item: &Playable,
+        resume: bool,
+    ) -> Result<Linked, BotError> {
         let voice = invoker.voice()?;
         let now = now_ms();
         let host = Member {
@@ -252,6 +258,10 @@ impl BotService {
         // not make someone else host.
         session.host_elsewhere = true;
         session.apply(&invoker.member_id(), &Command::Play, now)?;
+        if let Some(ms) = item.resume_ms.filter(|_| resume) {
+            let position = ms as f64 / 1000.0;
+            session.apply(&invoker.member_id(), &Command::Seek { position }, now)?;
+        }
         let session = self.sessions.create(&session, None).await?;
         let link = NewChannelLink {
             voice_channel_id: voice.to_string(),

@@ -123,10 +123,17 @@ impl Catalog for LibraryCatalog {
         } else {
             item.title.clone()
         };
+        // Fresh from Plex (the cached item may predate the last time it was watched).
+        let resume_ms = self
+            .library
+            .resume_point(&item.rating_key)
+            .await
+            .unwrap_or(item.resume_ms);
         Ok(Playable {
             rating_key: item.rating_key,
             title,
             duration_ms: item.duration_ms,
+            resume_ms,
             poster: item.poster,
         })
     }

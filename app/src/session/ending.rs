@@ -1,6 +1,7 @@
-//! The end of an item, as viewers see it: "Skip intro" / "Skip credits", the "Up next"
-//! countdown with Play now and Cancel, the "Finished" card, and the session's options (autoplay
-//! of the next episode, skipping intros). Everything is computed from the mirrored session and
+//! The start and end of an item, as viewers see it: "Resume from 42:10" or "Start over" when
+//! Plex has a resume point, "Skip intro" / "Skip credits", the "Up next" countdown with Play now
+//! and Cancel, the "Finished" card, and the session's options (autoplay of the next episode,
+//! skipping intros). Everything is computed from the mirrored session and
 //! the group position, so every viewer sees the same countdown; only drivers get buttons.
 
 use leptos::prelude::*;
@@ -12,12 +13,13 @@ use super::{SyncView, send};
 #[derive(Clone, Debug, PartialEq)]
 enum Overlay {
     Nothing,
+    /// Plex has a resume point and nobody has started the item yet.
+    Resume(f64),
     /// Skip the marker the group is in.
     Skip(MarkerKind),
     /// The next item starts in `seconds`.
     UpNext {
         title: String,
-        seconds: u32,
     },
     /// The item ended with nothing after it (or its "Up next" cancelled).
     Finished {
@@ -31,16 +33,17 @@ fn overlay(session: &Session, position: f64) -> Overlay {
             next: session.up_next().map(|n| n.display()),
         };
     }
+    if let Some(at) = session.resume_offer() {
+        return Overlay::Resume(at);
+    }
     if session.wait.is_some() {
         return Overlay::Nothing;
     }
     if let Some(c) = session.countdown()
         && position >= c.from
     {
-        let left = ((c.until - position) / session.playback.rate.max(0.1)).max(0.0);
         return Overlay::UpNext {
             title: c.next.display(),
-            seconds: left.ceil() as u32,
         };
     }
     match session.marker_at(position) {
@@ -49,7 +52,15 @@ fn overlay(session: &Session, position: f64) -> Overlay {
     }
 }
 
-/// Drawn over the player (inside the session's stage).
+/// Whole seconds until the "Up next" countdown ends.
+fn seconds_left(session: &Session, position: f64) -> Option<u32> {
+    let c = session.countdown()?;
+    let left = ((c.until - position) / session.playback.rate.max(0.1)).max(0.0);
+    Some(left.ceil() as u32)
+}
+
+/// Drawn over the player (inside the session's stage). What it shows changes rarely (a
+/// memo), so its buttons stay the same elements while the countdown ticks.
 #[component]
 pub fn EndOverlay() -> impl IntoView {
     let sync = expect_context::<SyncView>();
@@ -64,6 +75,24 @@ pub fn EndOverlay() -> impl IntoView {
     view! {
         {move || match state.get() {
             Overlay::Nothing => ().into_any(),
+            Overlay::Resume(at) => {
+                let time = marquee_sync::session::clock_time(at);
+                if drives() {
+                    view! {
+                        <div class="resume-offer" role="group" aria-label="Resume">
+                            <button class="button primary" on:click=move |_| send(Command::Start { resume: true })>
+                                {format!("Resume from {time}")}
+                            </button>
+                            <button class="button" on:click=move |_| send(Command::Start { resume: false })>
+                                "Start over"
+                            </button>
+                        </div>
+                    }
+                        .into_any()
+                } else {
+                    view! { <p class="resume-offer muted">{format!("Plex left off at {time}")}</p> }.into_any()
+                }
+            }
             Overlay::Skip(kind) => {
                 drives()
                     .then(|| {
@@ -80,13 +109,19 @@ pub fn EndOverlay() -> impl IntoView {
                     })
                     .into_any()
             }
-            Overlay::UpNext { title, seconds } => {
+            Overlay::UpNext { title } => {
+                let seconds = move || {
+                    let position = sync.position.get();
+                    sync.session
+                        .with(|s| s.as_ref().and_then(|s| seconds_left(s, position)))
+                        .map(|n| format!(" · in {n} s"))
+                };
                 view! {
                     <div class="up-next" role="status" aria-live="polite">
                         <p>
                             <span class="muted">"Up next: "</span>
                             <strong class="up-next-title">{title}</strong>
-                            <span class="up-next-count">{format!(" · in {seconds} s")}</span>
+                            <span class="up-next-count">{seconds}</span>
                         </p>
                         {drives()
                             .then(|| view! {
@@ -211,6 +246,7 @@ mod tests {
                     title: "The Long Street".into(),
                     label: Some("S01E02".into()),
                 }),
+                resume: None,
             },
         );
         s.playback = marquee_sync::Playback {
@@ -223,6 +259,18 @@ mod tests {
     }
 
     #[test]
+    fn a_resume_point_is_offered_until_someone_starts() {
+        let mut s = session(0.0);
+        s.playback.playing = false;
+        if let Some(info) = s.queue[0].info.as_mut() {
+            info.resume = Some(42.0);
+        }
+        assert_eq!(overlay(&s, 0.0), Overlay::Resume(42.0));
+        s.ending.started = true;
+        assert_eq!(overlay(&s, 0.0), Overlay::Nothing);
+    }
+
+    #[test]
     fn the_overlay_follows_the_position() {
         let s = session(0.0);
         assert_eq!(overlay(&s, 1.0), Overlay::Nothing);
@@ -231,9 +279,9 @@ mod tests {
             overlay(&s, 110.2),
             Overlay::UpNext {
                 title: "S01E02 · The Long Street".into(),
-                seconds: 8
             }
         );
+        assert_eq!(seconds_left(&s, 110.2), Some(8));
         let mut cancelled = s.clone();
         cancelled.ending.cancelled = true;
         assert_eq!(

@@ -10,7 +10,14 @@ use crate::ssr::Library;
 
 /// Plex's description of `rating_key` for a session's queue.
 pub async fn describe(library: &Library, rating_key: &str) -> Result<EntryInfo, AppError> {
-    let meta = library.metadata(rating_key).await?;
+    let mut meta = library.metadata(rating_key).await?;
+    // The resume point moves as people watch: ask Plex now, not the cache.
+    match library.resume_point(rating_key).await {
+        Ok(offset) => meta.view_offset = offset,
+        Err(e) => {
+            tracing::info!(rating_key, error = %e, "no fresh resume point; using the cached one")
+        }
+    }
     let next = if meta.r#type == MetadataType::Episode {
         match next_episode(library, &meta).await {
             Ok(next) => next,
@@ -51,11 +58,17 @@ pub fn info_of(meta: &Metadata, next: Option<Suggestion>) -> EntryInfo {
         })
         .collect();
     markers.sort_by(|a, b| a.start.total_cmp(&b.start));
+    // Plex's resume point for the owner's account; none at the very start or end.
+    let resume = meta
+        .view_offset
+        .filter(|o| *o >= 1_000 && (duration_ms == 0 || *o * 100 < duration_ms * 95))
+        .map(|o| o as f64 / 1000.0);
     EntryInfo {
         duration: duration_ms.max(0) as f64 / 1000.0,
         markers,
         label: episode_label(meta),
         next,
+        resume,
     }
 }
 
@@ -140,7 +153,7 @@ mod tests {
     fn markers_become_seconds_and_unknown_kinds_are_dropped() {
         let meta: Metadata = serde_json::from_value(serde_json::json!({
             "ratingKey": "2110", "type": "episode", "title": "First Flame",
-            "index": "1", "parentIndex": 1, "duration": 120000,
+            "index": "1", "parentIndex": 1, "duration": 120000, "viewOffset": 21500,
             "Marker": [
                 {"type": "credits", "startTimeOffset": 108000, "endTimeOffset": 120000, "final": "1"},
                 {"type": "commercial", "startTimeOffset": 50000, "endTimeOffset": 60000},
@@ -152,6 +165,7 @@ mod tests {
         let info = info_of(&meta, None);
         assert_eq!(info.duration, 120.0);
         assert_eq!(info.label.as_deref(), Some("S01E01"));
+        assert_eq!(info.resume, Some(21.5));
         assert_eq!(
             info.markers,
             vec![

@@ -228,6 +228,14 @@ impl Library {
         Ok(self.urls.sign(mapping::detail(&meta, &children)))
     }
 
+    /// Where Plex says the owner's account left off in an item (ms), asked of Plex itself: the
+    /// cached metadata may predate the last time the group watched it.
+    pub async fn resume_point(&self, rating_key: &str) -> Result<Option<i64>, AppError> {
+        validate_key(rating_key)?;
+        let meta = self.plex.metadata(rating_key).await?;
+        Ok(meta.view_offset.filter(|o| *o > 0))
+    }
+
     pub async fn search(&self, query: &str) -> Result<Vec<crate::model::ItemCard>, AppError> {
         let query = query.trim();
         if query.is_empty() {

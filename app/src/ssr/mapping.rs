@@ -182,6 +182,7 @@ pub fn detail(meta: &Metadata, children: &[Metadata]) -> ItemDetail {
         summary: meta.summary.clone().filter(|s| !s.trim().is_empty()),
         genres: meta.genres.iter().map(|g| g.tag.clone()).collect(),
         duration_ms: meta.duration,
+        resume_ms: meta.view_offset.filter(|o| *o > 0),
         content_rating: meta.content_rating.clone(),
         poster: image_url(poster_path, 400, 600),
         backdrop: image_url(meta.art.as_deref(), 1280, 720),

@@ -16,7 +16,9 @@ pub async fn play(
     #[autocomplete = "complete_title"]
     #[max_length = 100]
     title: String,
+    #[description = "Start where Plex left off, if it has a resume point"] resume: Option<bool>,
 ) -> Result<(), BotError> {
+    let resume = resume.unwrap_or(false);
     let invoker = invoker(ctx).await?;
     let service = ctx.data();
     let voice = invoker.voice_channel.ok_or(BotError::NotInVoice)?;
@@ -41,8 +43,16 @@ pub async fn play(
         }
         Err(BotError::NoSession(_) | BotError::SessionGone) => {
             let item = service.resolve(&title).await?;
-            let linked = service.start(&invoker, &item).await?;
-            let action = format!("{} started {}", invoker.name, item.title);
+            let linked = service.start(&invoker, &item, resume).await?;
+            let action = match item.resume_ms.filter(|_| resume) {
+                Some(ms) => format!(
+                    "{} resumed {} from {}",
+                    invoker.name,
+                    item.title,
+                    clock_time(ms as f64 / 1000.0)
+                ),
+                None => format!("{} started {}", invoker.name, item.title),
+            };
             post_card(ctx, &linked, Some(&action)).await
         }
         Err(e) => Err(e),

@@ -174,7 +174,22 @@ pub struct Library {
     sizes: FileSizes,
     /// The account's audio and subtitle choice per Part (`PUT /library/parts/{id}`).
     selections: Mutex<HashMap<i64, Selection>>,
+    /// The account's resume points (ms) and view counts per item, moved by the player's
+    /// timeline reports and by scrobbles, as on a real server.
+    progress: Mutex<HashMap<i64, Progress>>,
 }
+
+/// One item's watch state for the account.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Resume point in ms (`viewOffset`), if partly watched.
+    pub offset: Option<i64>,
+    /// Times watched (`viewCount`).
+    pub views: i64,
+}
+
+/// Items partly watched in a fresh demo library, and where (ms).
+const DEMO_RESUME_POINTS: [(i64, i64); 3] = [(2120, 9_000), (103, 12_000), (101, 21_500)];
 
 const ARCHIVE_ADJECTIVES: [&str; 8] = [
     "Amber", "Distant", "Hollow", "Velvet", "Northern", "Broken", "Silent", "Crimson",
@@ -345,6 +360,20 @@ impl Library {
             archive_items: AtomicUsize::new(archive_items),
             sizes,
             selections: Mutex::default(),
+            progress: Mutex::new(
+                DEMO_RESUME_POINTS
+                    .iter()
+                    .map(|(k, o)| {
+                        (
+                            *k,
+                            Progress {
+                                offset: Some(*o),
+                                views: 0,
+                            },
+                        )
+                    })
+                    .collect(),
+            ),
         }
     }
 
@@ -383,7 +412,9 @@ impl Library {
     /// Look an item up by ratingKey.
     pub fn get(&self, rating_key: i64) -> Option<Item> {
         if let Some(item) = self.fixed.iter().find(|i| i.rating_key == rating_key) {
-            return Some(item.clone());
+            let mut item = item.clone();
+            item.view_offset = self.progress_of(rating_key).offset;
+            return Some(item);
         }
         let n = rating_key - ARCHIVE_BASE_KEY;
         if n >= 0 && (n as usize) < self.archive_len() {
@@ -497,15 +528,69 @@ impl Library {
 
     /// Items that are partly watched: what on-deck and continue-watching show.
     pub fn in_progress(&self) -> Vec<Item> {
-        [(2120, 9_000), (103, 12_000), (101, 21_500)]
-            .into_iter()
-            .filter_map(|(rk, offset)| {
-                self.get(rk).map(|mut i| {
-                    i.view_offset = Some(offset);
-                    i
-                })
-            })
-            .collect()
+        let mut keys: Vec<(i64, i64)> = self
+            .progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter_map(|(k, p)| p.offset.map(|o| (*k, o)))
+            .collect();
+        // The demo's order first (most recently watched), then the rest by key.
+        keys.sort_by_key(|(k, _)| {
+            DEMO_RESUME_POINTS
+                .iter()
+                .position(|(d, _)| d == k)
+                .map_or((1, *k), |i| (0, i as i64))
+        });
+        keys.into_iter().filter_map(|(k, _)| self.get(k)).collect()
+    }
+
+    /// The account's watch state of an item.
+    pub fn progress_of(&self, rating_key: i64) -> Progress {
+        self.progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&rating_key)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn update_progress(&self, rating_key: i64, f: impl FnOnce(&mut Progress)) {
+        let mut map = self.progress.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = map.entry(rating_key).or_default();
+        f(entry);
+        if *entry == Progress::default() {
+            map.remove(&rating_key);
+        }
+    }
+
+    /// A player said where it is (`/:/timeline` or `/:/progress`): a position inside the item
+    /// becomes its resume point; one past 90 % or at 0 clears it (Plex counts the first as
+    /// watched only when told to scrobble).
+    pub fn record_position(&self, rating_key: i64, time_ms: i64, duration_ms: Option<i64>) {
+        let Some(item) = self.get(rating_key) else {
+            return;
+        };
+        let duration = duration_ms
+            .or_else(|| item.media.first().map(|m| m.millis()))
+            .unwrap_or(0);
+        self.update_progress(rating_key, |p| {
+            p.offset =
+                (time_ms > 0 && (duration == 0 || time_ms * 10 < duration * 9)).then_some(time_ms);
+        });
+    }
+
+    /// `/:/scrobble`: watched once more, no resume point.
+    pub fn scrobble(&self, rating_key: i64) {
+        self.update_progress(rating_key, |p| {
+            p.views += 1;
+            p.offset = None;
+        });
+    }
+
+    /// `/:/unscrobble`: unwatched, no resume point.
+    pub fn unscrobble(&self, rating_key: i64) {
+        self.update_progress(rating_key, |p| *p = Progress::default());
     }
 
     /// The item's markers as Plex lists them with `includeMarkers=1`: every episode has an
@@ -600,6 +685,10 @@ impl Library {
         if let Some(offset) = item.view_offset {
             m.insert("viewOffset".into(), json!(offset));
             m.insert("lastViewedAt".into(), json!(STAMP_BASE + 500_000));
+        }
+        let views = self.progress_of(rk).views;
+        if views > 0 {
+            m.insert("viewCount".into(), json!(views));
         }
         match item.kind {
             Kind::Show => {

@@ -616,9 +616,23 @@ async fn respond(state: FakePlexState, req: Request) -> Response {
             _ => status(StatusCode::NOT_FOUND),
         },
         [":", "timeline"] if is_get || method == Method::POST => timeline(&state, &ctx),
-        [":", "scrobble" | "unscrobble" | "progress"] if is_get || method == Method::PUT => {
+        [":", what @ ("scrobble" | "unscrobble" | "progress")]
+            if is_get || method == Method::PUT =>
+        {
             match ctx.param("key").and_then(|k| item(lib, k)) {
-                Some(_) => status(StatusCode::OK),
+                Some(it) => {
+                    let rk = it.rating_key;
+                    match *what {
+                        "scrobble" => lib.scrobble(rk),
+                        "unscrobble" => lib.unscrobble(rk),
+                        _ => {
+                            if let Some(t) = ctx.param("time").and_then(|v| v.parse().ok()) {
+                                lib.record_position(rk, t, None);
+                            }
+                        }
+                    }
+                    status(StatusCode::OK)
+                }
                 None => status(StatusCode::NOT_FOUND),
             }
         }
@@ -1253,6 +1267,16 @@ fn timeline(state: &FakePlexState, ctx: &Ctx) -> Response {
         duration_ms: number("duration"),
         at: std::time::Instant::now(),
     };
+    // The account's resume point follows what its player reports, as on a real server.
+    if let (Some(rk), Some(t), Some("playing" | "paused" | "stopped")) = (
+        call.rating_key
+            .as_deref()
+            .and_then(|k| k.parse::<i64>().ok()),
+        call.time_ms,
+        call.state.as_deref(),
+    ) {
+        state.inner.library.record_position(rk, t, call.duration_ms);
+    }
     match state.inner.transcoder.timeline(call) {
         Some(ended) => ctx.container(json!({
             "size": 0,

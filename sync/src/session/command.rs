@@ -51,6 +51,10 @@ pub enum Command {
     },
     /// Skip the intro or credits marker the group is in.
     Skip,
+    /// Start the current item from Plex's resume point (`resume`) or from the beginning.
+    Start {
+        resume: bool,
+    },
     /// Do not start the next item after this one's "Up next" countdown.
     CancelUpNext,
     /// Autoplay of what comes next, and skipping intros.

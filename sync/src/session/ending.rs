@@ -39,6 +39,9 @@ pub struct EntryInfo {
     /// next when nothing is queued.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<Suggestion>,
+    /// Where Plex says the owner's account left off (seconds), offered as "Resume from".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<f64>,
 }
 
 /// A stretch of an item Plex marked: its intro, or its credits.
@@ -109,6 +112,9 @@ pub struct Ending {
     /// The group watched this item (past [`Session::watched_from`]): Plex was told once.
     #[serde(default)]
     pub watched: bool,
+    /// Someone started this item (play or seek): its "Resume from" offer is gone.
+    #[serde(default)]
+    pub started: bool,
 }
 
 /// What comes after the current item.
@@ -233,6 +239,59 @@ impl Session {
         }
         self.ending.watched = true;
         self.version += 1;
+        vec![Change::Ending {
+            ending: self.ending,
+        }]
+    }
+
+    /// Where the current item can resume from (Plex's resume point), while nobody has started
+    /// it yet.
+    pub fn resume_offer(&self) -> Option<f64> {
+        if self.ending.started || self.ending.finished {
+            return None;
+        }
+        self.current_entry()?.info.as_ref()?.resume
+    }
+
+    /// Starts the current item from Plex's resume point (`resume`) or from the beginning.
+    pub(super) fn start(&mut self, resume: bool, at: f64) -> Result<Vec<Change>, SessionError> {
+        self.current_entry().ok_or(SessionError::EmptyQueue)?;
+        let position = if resume {
+            self.current_entry()
+                .and_then(|e| e.info.as_ref()?.resume)
+                .ok_or_else(|| {
+                    SessionError::InvalidInput("Plex has no resume point for this item".into())
+                })?
+        } else {
+            0.0
+        };
+        self.wait = None;
+        let from = self.position_at(at);
+        let mut changes = self.mark_started();
+        if self.ending.finished {
+            self.ending.finished = false;
+            changes = vec![Change::Ending {
+                ending: self.ending,
+            }];
+        }
+        changes.extend(self.set_playback(
+            Playback {
+                playing: true,
+                position,
+                at,
+                rate: self.playback.rate,
+            },
+            Cause::Seek { from, to: position },
+        ));
+        Ok(changes)
+    }
+
+    /// Records that someone started the current item (its resume offer goes away).
+    pub(super) fn mark_started(&mut self) -> Vec<Change> {
+        if self.ending.started {
+            return Vec::new();
+        }
+        self.ending.started = true;
         vec![Change::Ending {
             ending: self.ending,
         }]
@@ -481,6 +540,7 @@ mod tests {
                 title: t.into(),
                 label: None,
             }),
+            resume: None,
         }
     }
 
@@ -693,6 +753,47 @@ mod tests {
         .expect("add");
         s.apply("ana", &Command::Next, 119_600.0).expect("next");
         assert!(!s.ending.watched);
+    }
+
+    #[test]
+    fn an_item_with_a_resume_point_offers_it_until_someone_starts() {
+        let mut s = session();
+        s.describe_entry(
+            1,
+            EntryInfo {
+                duration: 120.0,
+                resume: Some(21.5),
+                ..EntryInfo::default()
+            },
+        );
+        assert_eq!(s.resume_offer(), Some(21.5));
+        let lead = s.lead_ms();
+        s.apply("ben", &Command::Start { resume: true }, 10_000.0 - lead)
+            .expect("resume");
+        assert_eq!(s.resume_offer(), None);
+        assert!(s.playback.playing);
+        assert_eq!(s.playback.position, 21.5);
+        // Start over plays from 0:00; a plain play also ends the offer.
+        let mut t = session();
+        t.describe_entry(
+            1,
+            EntryInfo {
+                duration: 120.0,
+                resume: Some(21.5),
+                ..EntryInfo::default()
+            },
+        );
+        t.apply("ana", &Command::Play, 1_000.0).expect("play");
+        assert_eq!(t.resume_offer(), None);
+        assert_eq!(t.playback.position, 0.0);
+        // Without a resume point, resuming is refused and changes nothing.
+        let mut u = session();
+        let before = u.clone();
+        assert!(
+            u.apply("ana", &Command::Start { resume: true }, 1_000.0)
+                .is_err()
+        );
+        assert_eq!(u, before);
     }
 
     #[test]

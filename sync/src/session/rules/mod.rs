@@ -97,6 +97,7 @@ impl Session {
             Command::SetControl { control } => self.set_control(*control),
             Command::SetRole { member, role } => self.set_role(actor, member, *role)?,
             Command::Skip => self.skip(now)?,
+            Command::Start { resume } => self.start(*resume, at)?,
             Command::CancelUpNext => self.cancel_up_next()?,
             Command::SetOptions { options } => self.set_options(*options),
         };

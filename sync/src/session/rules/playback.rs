@@ -18,7 +18,9 @@ impl Session {
             self.position_at(at)
         };
         let mut changes = if playing {
-            self.reset_finished()
+            let mut c = self.reset_finished();
+            c.extend(self.mark_started());
+            c
         } else {
             Vec::new()
         };
@@ -45,6 +47,7 @@ impl Session {
         let from = self.position_at(at);
         let playing = current.playing || self.wait.as_ref().is_some_and(|w| w.resume);
         let mut changes = self.reset_finished();
+        changes.extend(self.mark_started());
         changes.extend(self.set_playback(
             Playback {
                 playing: playing && self.wait.is_none(),
