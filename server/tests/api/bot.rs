@@ -112,7 +112,13 @@ async fn empty_library_world(mode: Mode) -> World {
 }
 
 fn opt(name: &str, value: Value) -> Value {
-    let kind = if value.is_string() { 3 } else { 4 };
+    let kind = if value.is_string() {
+        3
+    } else if value.is_boolean() {
+        5
+    } else {
+        4
+    };
     json!({"name": name, "type": kind, "value": value})
 }
 
@@ -165,6 +171,7 @@ both_modes! {
         a_host_who_leaves_the_voice_channel_hands_the_role_on,
         a_web_hosts_host_only_binds_the_bot_too,
         queue_skip_seek_and_stop,
+        play_can_resume_where_plex_left_off,
     ],
     empty_library_world => [an_empty_library_is_explained],
 }
@@ -767,4 +774,32 @@ async fn a_separate_bot_needs_the_shared_stores() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("REDIS_URL"), "{err}");
+}
+
+/// `/play … resume:True` starts where Plex left off on the owner's account (the demo's "Harbor
+/// Lights" at 0:21.5), and the card says so; without it the session starts at 0:00.
+async fn play_can_resume_where_plex_left_off(w: World) {
+    let reply = w
+        .run(
+            &w.ana,
+            "play",
+            json!([
+                opt("title", json!("Harbor Lights")),
+                opt("resume", json!(true))
+            ]),
+        )
+        .await;
+    assert_eq!(reply.kind, 4, "{:?}", reply.data);
+    let embed = &reply.embeds()[0];
+    let description = embed["description"].as_str().unwrap_or_default();
+    assert!(
+        description.contains("ana resumed Harbor Lights from 0:21"),
+        "{description}"
+    );
+    let url = embed["url"].as_str().unwrap();
+    let id = url.rsplit('/').next().unwrap();
+    let session = w.session(id).await;
+    assert!(session.playback.playing);
+    assert_eq!(session.playback.position, 21.5);
+    assert!(session.ending.started, "no Resume offer left on the page");
 }
