@@ -653,10 +653,11 @@ impl Client {
         }
 
         let target = playback.position_at(now_server);
-        // At the very end the group is about to finish or move on (the server decides): a
-        // video that ended stays there, since play() on an ended video starts it over.
+        // At the very end the group is about to finish or move on (the server decides): the
+        // video stays there, since play() on an ended video would start it over. ("Play again"
+        // moves the line back to 0:00, and the video follows it from there.)
         let length = video.duration();
-        if length.is_finite() && (video.ended() || target >= length - 0.1) {
+        if length.is_finite() && target >= length - 0.1 {
             return;
         }
         if video.paused() {
