@@ -100,7 +100,16 @@ pub async fn run(
             continue; // plan with what was just stored
         }
         let mut current = current;
-        if let Some(key) = current.current_entry().map(|e| e.rating_key.clone()) {
+        // Only a session past the point (on this copy) pays for the versioned write.
+        let due_watched = !current.ending.watched
+            && current
+                .watched_from()
+                .is_some_and(|from| current.position_at(now_ms()) >= from - 0.05);
+        if let Some(key) = current
+            .current_entry()
+            .filter(|_| due_watched)
+            .map(|e| e.rating_key.clone())
+        {
             match sessions
                 .update(&session, None, |s| Ok((s.mark_watched(now_ms()), ())))
                 .await
