@@ -190,7 +190,7 @@ pub fn next_moment(session: &Session, now_ms: f64) -> Option<f64> {
         .into_iter()
         .chain(session.countdown().map(|c| c.from))
         .filter(|p| *p > position)
-        .map(|p| base + (p - position) / line.rate * 1000.0)
+        .filter_map(|p| line.reaches(p, now_ms))
         .reduce(f64::min)
 }
 

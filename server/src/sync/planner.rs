@@ -176,12 +176,10 @@ pub async fn run(
 /// How long until a playing group passes the point where the item counts as watched.
 fn watched_in_ms(s: &marquee_sync::Session, now: f64) -> Option<f64> {
     let from = s.watched_from()?;
-    let line = s.playback;
-    if s.ending.watched || !line.playing || line.rate <= 0.0 {
+    if s.ending.watched {
         return None;
     }
-    let base = now.max(line.at);
-    Some((base - now) + ((from - line.position_at(base)) / line.rate * 1000.0).max(0.0))
+    s.playback.reaches(from, now).map(|at| at - now)
 }
 
 /// Sleeps for `d`, or forever without one.

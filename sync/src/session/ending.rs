@@ -184,6 +184,17 @@ impl Session {
         self.duration().map_or(p, |d| p.min(d))
     }
 
+    /// Where the current item's last credits start, if Plex marked them.
+    fn final_credits(&self) -> Option<f64> {
+        self.current_entry()?
+            .info
+            .as_ref()?
+            .markers
+            .iter()
+            .find(|m| m.kind == MarkerKind::Credits && m.last)
+            .map(|m| m.start)
+    }
+
     /// The "Up next" countdown of the current item, if the next item will start by itself.
     pub fn countdown(&self) -> Option<Countdown> {
         if !self.options.autoplay || self.ending.cancelled || self.ending.finished {
@@ -191,14 +202,7 @@ impl Session {
         }
         let duration = self.duration()?;
         let next = self.up_next()?;
-        let credits = self.current_entry().and_then(|e| {
-            e.info
-                .as_ref()?
-                .markers
-                .iter()
-                .find(|m| m.kind == MarkerKind::Credits && m.last)
-                .map(|m| m.start)
-        });
+        let credits = self.final_credits();
         let from = credits
             .filter(|s| *s < duration)
             .unwrap_or(duration - UP_NEXT_LEAD_S)
@@ -214,14 +218,7 @@ impl Session {
     /// start sooner (as Plex counts it).
     pub fn watched_from(&self) -> Option<f64> {
         let duration = self.duration()?;
-        let credits = self.current_entry().and_then(|e| {
-            e.info
-                .as_ref()?
-                .markers
-                .iter()
-                .find(|m| m.kind == MarkerKind::Credits && m.last)
-                .map(|m| m.start)
-        });
+        let credits = self.final_credits();
         Some(credits.map_or(WATCHED_FRACTION * duration, |c| {
             c.min(WATCHED_FRACTION * duration)
         }))
@@ -267,13 +264,8 @@ impl Session {
         };
         self.wait = None;
         let from = self.position_at(at);
-        let mut changes = self.mark_started();
-        if self.ending.finished {
-            self.ending.finished = false;
-            changes = vec![Change::Ending {
-                ending: self.ending,
-            }];
-        }
+        let mut changes = self.reset_finished();
+        changes.extend(self.mark_started());
         changes.extend(self.set_playback(
             Playback {
                 playing: true,
@@ -314,10 +306,9 @@ impl Session {
         if !line.playing || self.wait.is_some() || self.ending.finished || line.rate <= 0.0 {
             return None;
         }
-        // A line scheduled for later starts at its `at`; one in force starts now.
         let base = now.max(line.at);
         let pos = line.position_at(base);
-        let at_position = |p: f64| base + ((p - pos) / line.rate * 1000.0).max(0.0);
+        let at_position = |p: f64| line.reaches(p, now).unwrap_or(base);
         let mut candidates = Vec::new();
         if self.options.skip_intros
             && let Some(info) = self.current_entry().and_then(|e| e.info.as_ref())

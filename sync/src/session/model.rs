@@ -127,6 +127,17 @@ impl Playback {
         }
     }
 
+    /// The server time at which a playing line reaches `position`, seen at `now`: a line
+    /// scheduled for later starts at its `at`; a position already passed is reached now. `None`
+    /// while paused.
+    pub fn reaches(&self, position: f64, now: f64) -> Option<f64> {
+        if !self.playing || self.rate <= 0.0 {
+            return None;
+        }
+        let base = now.max(self.at);
+        Some(base + ((position - self.position_at(base)) / self.rate * 1000.0).max(0.0))
+    }
+
     /// The group position at server time `t`, in seconds (never negative).
     pub fn position_at(&self, t: f64) -> f64 {
         if self.playing {

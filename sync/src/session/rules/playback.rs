@@ -61,7 +61,7 @@ impl Session {
     }
 
     /// Leaves the "Finished" state (a play or seek after the end).
-    fn reset_finished(&mut self) -> Vec<Change> {
+    pub(in crate::session) fn reset_finished(&mut self) -> Vec<Change> {
         if !self.ending.finished {
             return Vec::new();
         }
