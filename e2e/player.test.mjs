@@ -112,6 +112,63 @@ test('the seek bar and keyboard move playback; the time label follows', async ()
   await page.close();
 });
 
+/** Moves the pointer to `fraction` of the seek bar; what the preview then shows, once loaded. */
+async function hoverSeekBar(page, fraction) {
+  const box = await page.locator('.seek').boundingBox();
+  await page.mouse.move(box.x + box.width * fraction, box.y + box.height / 2);
+  await page.waitForFunction(() => {
+    const img = document.querySelector('.seek-preview img');
+    return img && img.complete && img.naturalWidth > 0;
+  }, null, { timeout: 10_000 });
+  return page.evaluate(async () => {
+    const preview = document.querySelector('.seek-preview');
+    const img = preview.querySelector('img');
+    const bar = document.querySelector('.seek').getBoundingClientRect();
+    const shown = preview.getBoundingClientRect();
+    const bytes = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+    return {
+      src: img.getAttribute('src'),
+      width: img.naturalWidth,
+      label: preview.querySelector('span').textContent,
+      centre: (shown.left + shown.width / 2 - bar.left) / bar.width,
+      jpeg: bytes[0] === 0xff && bytes[1] === 0xd8,
+      bytes: Array.from(bytes.slice(0, 4096)).join(','),
+    };
+  });
+}
+
+test('hovering the seek bar shows Plex\'s thumbnail of that moment', async () => {
+  const { page, errors } = await openMovie(process.env.MARQUEE_E2E_DIRECT_TITLE ?? 'Paper Satellites');
+  await page.waitForSelector('.player[data-ready="1"]');
+  assert.equal(await page.locator('.seek-preview').count(), 0, 'nothing before the pointer comes');
+  const half = await hoverSeekBar(page, 0.5);
+  // 1:00 of the 2:00 clip: the thumbnail Plex made at 60 s (one every 2 s), through Marquee's
+  // signed link (the time is the player's, the signature the part's).
+  assert.match(half.src, /\/previews\/\d+\/0\/0\/(58000|60000)\?exp=\d+&sig=[0-9a-f]{32}$/);
+  assert.match(half.label, /^(0:59|1:00)$/);
+  assert.equal(half.width, 240);
+  assert.ok(half.jpeg, 'a JPEG');
+  assert.ok(Math.abs(half.centre - 0.5) < 0.02, `centred over the pointer: ${half.centre}`);
+  await screenshot(page, 'seek-preview');
+  const early = await hoverSeekBar(page, 0.1);
+  assert.match(early.src, /\/previews\/\d+\/0\/0\/(10000|12000)\?/);
+  assert.match(early.label, /^0:1[12]$/);
+  assert.notEqual(early.bytes, half.bytes, 'another moment, another picture');
+  await page.mouse.move(5, 5);
+  await page.waitForFunction(() => !document.querySelector('.seek-preview'));
+  assert.deepEqual(errors, []);
+  await page.close();
+
+  // A version Plex made no thumbnails of shows none.
+  const hls = await openMovie(process.env.MARQUEE_E2E_HLS_TITLE ?? 'Copper Sky');
+  await hls.page.waitForSelector('.player[data-ready="1"]');
+  const box = await hls.page.locator('.seek').boundingBox();
+  await hls.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await hls.page.waitForTimeout(300);
+  assert.equal(await hls.page.locator('.seek-preview').count(), 0);
+  await hls.page.close();
+});
+
 test('a media file that fails to load shows a readable message in the player', async () => {
   const { page } = await newPage();
   // The media request fails as it would if Plex dropped the file mid-evening.

@@ -35,6 +35,9 @@ pub enum AppError {
     Transport(String),
     #[error("this Marquee admits only people signed in with Discord; sign in to watch")]
     SignInRequired,
+    /// A service Marquee needs for this is not set up or not answering; the words say which.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl AppError {
@@ -48,6 +51,7 @@ impl AppError {
             | AppError::PlexUnavailable { .. }
             | AppError::PlexMalformed { .. } => 502,
             AppError::Internal { .. } | AppError::Transport(_) => 500,
+            AppError::Unavailable(_) => 503,
         }
     }
 }

@@ -211,6 +211,10 @@ pub struct PlaybackInfo {
     /// The version's subtitle tracks, and the image one burned into this stream, if any.
     pub subtitle_tracks: Vec<SubtitleTrack>,
     pub burned: Option<i64>,
+    /// The signed seek-preview link of the version, when Plex made thumbnails of it (see
+    /// `MediaUrls::previews`).
+    #[serde(default)]
+    pub previews: Option<String>,
 }
 
 /// A newly created watch session: where to go, and the member id to join as its host.
@@ -231,6 +235,34 @@ pub struct Account {
     pub discord_id: String,
     /// Whether this Marquee admits them (members of its Discord servers, by default).
     pub allowed: bool,
+}
+
+/// A viewer's own Plex account, as "Link Plex" shows it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlexLinkState {
+    /// This Marquee can link Plex accounts (plex.tv and a token key are configured).
+    pub available: bool,
+    pub linked: Option<PlexLinked>,
+    /// A sign-in with Plex is waiting for the person's approval.
+    pub pending: bool,
+    /// Why the last attempt failed, in words for the person.
+    pub problem: Option<String>,
+}
+
+impl PlexLinkState {
+    /// Available, nothing linked, nothing under way.
+    pub fn unlinked() -> Self {
+        PlexLinkState {
+            available: true,
+            ..PlexLinkState::default()
+        }
+    }
+}
+
+/// A linked Plex account.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlexLinked {
+    pub username: String,
 }
 
 /// The header's sign-in state: who is signed in, and whether signing in is possible at all.

@@ -1,6 +1,6 @@
 // The fake Discord client's side of an Activity: the parent frame that Discord's Embedded App
 // SDK (inside the iframe) talks to over postMessage. It answers the handshake with READY, and
-// the AUTHORIZE, AUTHENTICATE, SUBSCRIBE and CAPTURE_LOG commands the way Discord's client does,
+// the AUTHORIZE, AUTHENTICATE, SUBSCRIBE, OPEN_EXTERNAL_LINK and CAPTURE_LOG commands the way Discord's client does,
 // using the fake Discord's OAuth2 (through this host's /_client/ routes). Everything it saw is
 // kept in `window.fakeDiscord` for the test to read.
 //
@@ -9,7 +9,7 @@
   const frame = document.getElementById('activity');
   const cfg = frame.dataset;
   const participants = JSON.parse(cfg.participants);
-  const record = (window.fakeDiscord = { handshake: null, commands: [], subscriptions: [], errors: [], logs: [] });
+  const record = (window.fakeDiscord = { handshake: null, commands: [], subscriptions: [], errors: [], logs: [], externalLinks: [] });
 
   const post = (message) => frame.contentWindow.postMessage(message, location.origin);
   const dispatch = (evt, data) => post([1, { cmd: 'DISPATCH', evt, nonce: null, data }]);
@@ -58,6 +58,15 @@
           }), 50);
         }
         return { evt };
+      }
+      case 'OPEN_EXTERNAL_LINK': {
+        // Discord asks the user, then opens the link in their browser (outside the client); the
+        // test plays the browser by opening what is recorded here.
+        let url;
+        try { url = new URL(args?.url); } catch { throw Object.assign(new Error('url is not a URL'), { code: 4000 }); }
+        if (url.protocol !== 'https:' && url.protocol !== 'http:') throw Object.assign(new Error('only http(s) links open'), { code: 4000 });
+        record.externalLinks.push(url.href);
+        return { opened: true };
       }
       case 'CAPTURE_LOG':
         record.logs.push(args);

@@ -7,6 +7,7 @@
 
 pub mod discord;
 pub mod plex;
+pub mod plextv;
 
 /// Why a fake could not be set up.
 #[derive(Debug, thiserror::Error)]

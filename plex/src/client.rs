@@ -349,6 +349,28 @@ impl PlexClient {
         .await)
     }
 
+    /// The same server as another Plex user, by their token for it (a linked viewer's, from
+    /// plex.tv's resources): what this client reads and reports is then that user's. Shares the
+    /// connection pool.
+    pub fn as_account(&self, token: &SecretString) -> Result<PlexClient, PlexError> {
+        if token.expose_secret().is_empty() {
+            return Err(PlexError::InvalidConfig("token is empty".into()));
+        }
+        let mut value = header_value("token", token.expose_secret())?;
+        value.set_sensitive(true);
+        let mut cfg = self.inner.cfg.clone();
+        cfg.token = token.clone();
+        Ok(PlexClient {
+            inner: Arc::new(Inner {
+                cfg,
+                http: self.inner.http.clone(),
+                headers: self.inner.headers.clone(),
+                token: value,
+                base: self.inner.base.clone(),
+            }),
+        })
+    }
+
     /// The configuration this client was built with.
     pub fn config(&self) -> &PlexConfig {
         &self.inner.cfg
@@ -732,6 +754,28 @@ impl PlexClient {
         self.bytes(key).await
     }
 
+    /// The seek-preview thumbnails of a Part (`/library/parts/{id}/indexes/sd`), parsed. A
+    /// Part without `indexes="sd"` has none (Plex answers 404).
+    pub async fn preview_index(&self, part_id: i64) -> Result<crate::bif::Bif, PlexError> {
+        /// A two-hour film at one thumbnail every 2 s is about 25 MB.
+        const MAX: usize = 64 << 20;
+        let path = format!("/library/parts/{part_id}/indexes/sd");
+        let resp = self.send(Method::GET, &path, HeaderMap::new()).await?;
+        if resp.content_length().is_some_and(|n| n > MAX as u64) {
+            return Err(PlexError::InvalidInput(format!(
+                "{path} is larger than {MAX} bytes"
+            )));
+        }
+        let body = logged(
+            &path,
+            resp.bytes().await.map_err(|e| self.map_send_error(e)),
+        )?;
+        crate::bif::Bif::parse(body).map_err(|e| PlexError::Malformed {
+            what: path,
+            source: Box::new(e),
+        })
+    }
+
     async fn bytes(&self, path: &str) -> Result<Vec<u8>, PlexError> {
         const MAX: usize = 8 << 20;
         let resp = self.send(Method::GET, path, HeaderMap::new()).await?;
@@ -849,6 +893,42 @@ impl PlexClient {
             query(&[
                 ("key", rating_key.to_string()),
                 ("identifier", "com.plexapp.plugins.library".to_string()),
+            ])
+        ))
+        .await
+    }
+
+    /// Mark an item unwatched for the token's account (`/:/unscrobble`: no views, no resume
+    /// point).
+    pub async fn unscrobble(&self, rating_key: &str) -> Result<(), PlexError> {
+        check_key("ratingKey", rating_key)?;
+        self.get_ok(&format!(
+            "/:/unscrobble?{}",
+            query(&[
+                ("key", rating_key.to_string()),
+                ("identifier", "com.plexapp.plugins.library".to_string()),
+            ])
+        ))
+        .await
+    }
+
+    /// Set the token's account's resume point in an item (`/:/progress`). Unlike
+    /// [`PlexClient::timeline`] it makes no player appear in Plex's Now Playing: how a viewer's
+    /// own account follows a session the server's owner already reports.
+    pub async fn progress(
+        &self,
+        rating_key: &str,
+        time_ms: i64,
+        state: PlayState,
+    ) -> Result<(), PlexError> {
+        check_key("ratingKey", rating_key)?;
+        self.get_ok(&format!(
+            "/:/progress?{}",
+            query(&[
+                ("key", rating_key.to_string()),
+                ("identifier", "com.plexapp.plugins.library".to_string()),
+                ("time", time_ms.max(0).to_string()),
+                ("state", state.as_str().to_string()),
             ])
         ))
         .await

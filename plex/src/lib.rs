@@ -4,6 +4,7 @@
 //! this crate sends it as a header, never logs it, and gives the server raw streaming access
 //! ([`PlexClient::fetch`]) for proxying media and HLS to browsers.
 
+pub mod bif;
 mod client;
 mod error;
 mod events;
@@ -12,6 +13,7 @@ mod events;
 pub mod fuzzing;
 pub mod lenient;
 mod models;
+pub mod plextv;
 mod xml;
 
 pub use client::{

@@ -270,6 +270,9 @@ pub struct Part {
     /// In transcode decisions: "directplay", "copy" or "transcode".
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub decision: Option<String>,
+    /// Which thumbnail indexes the server made for seek previews (`sd`), if any.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub indexes: Option<String>,
     /// Video, audio and subtitle streams.
     #[serde(default, rename = "Stream", deserialize_with = "lenient::vec")]
     pub streams: Vec<Stream>,

@@ -39,6 +39,9 @@ pub enum Door {
     Transcode,
     /// `/metrics` and `/api/admin/…`: the admin token.
     Admin,
+    /// `/api/plex-link/…`, a viewer's own Plex account: a signed-in person this Marquee admits,
+    /// even where the library is open to everyone (a link belongs to a Discord account).
+    Account,
 }
 
 /// The door of a request path.
@@ -46,6 +49,7 @@ pub fn door_of(path: &str) -> Door {
     let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
     if under("/media")
         || under("/img")
+        || under("/previews")
         || under("/subs")
         || path == crate::routes::plex_webhook::WEBHOOK_PATH
     {
@@ -56,6 +60,9 @@ pub fn door_of(path: &str) -> Door {
     }
     if under("/api/admin") || path == "/metrics" {
         return Door::Admin;
+    }
+    if under("/api/plex-link") {
+        return Door::Account;
     }
     if under("/session") || under("/api/session") || under("/api/sessions") {
         return Door::Sessions;
@@ -137,6 +144,18 @@ pub enum Admitted {
     Transcode(marquee_store::secret::TranscodeOwner),
 }
 
+/// What a signed link's signature covers: its whole path, except that a seek-preview link
+/// (`/previews/{item}/{version}/{part}/{ms}`) is signed for its Part and the time, its last
+/// segment, is the player's to choose.
+fn signed_path(path: &str) -> &str {
+    match path.strip_prefix("/previews/") {
+        Some(rest) if rest.matches('/').count() == 3 => {
+            path.rsplit_once('/').map_or(path, |(signed, _)| signed)
+        }
+        _ => path,
+    }
+}
+
 /// The rule of `door` for `visitor`. `path` and `query` (the raw query string) are the
 /// request's, for the doors that check a signature.
 pub fn admit(
@@ -149,7 +168,7 @@ pub fn admit(
 ) -> Result<Admitted, Refusal> {
     match door {
         Door::SignedUrl => signer
-            .verify(path, query, unix_now())
+            .verify(signed_path(path), query, unix_now())
             .map(|()| Admitted::Visitor)
             .map_err(Refusal::Link),
         Door::Transcode => {
@@ -184,6 +203,14 @@ fn admit_person(door: Door, visitor: &Visitor, policy: Policy) -> Result<(), Ref
         Door::Admin => match visitor {
             Visitor::Admin => Ok(()),
             _ => Err(Refusal::AdminOnly),
+        },
+        Door::Account => match visitor {
+            Visitor::Person { allowed: true, .. } => Ok(()),
+            Visitor::Person {
+                name,
+                allowed: false,
+            } => Err(Refusal::NotAllowed { name: name.clone() }),
+            Visitor::Stranger | Visitor::Admin => Err(Refusal::SignInRequired),
         },
         Door::SignedUrl | Door::Transcode => Err(Refusal::Link(UrlRefusal::Unsigned)),
     }
@@ -394,6 +421,10 @@ mod tests {
             ("/media/101/0/0", Door::SignedUrl),
             ("/img/12/thumb/1", Door::SignedUrl),
             ("/subs/107/0/10715.vtt", Door::SignedUrl),
+            ("/previews/101/0/0/60000", Door::SignedUrl),
+            ("/api/plex-link/start", Door::Account),
+            ("/api/plex-link/status", Door::Account),
+            ("/api/plex-linked", Door::Library),
             ("/hls/102/0/start.m3u8", Door::Transcode),
             ("/metrics", Door::Admin),
             ("/api/admin/cache/clear", Door::Admin),
@@ -469,6 +500,64 @@ mod tests {
             at(Door::SignedUrl, &Visitor::Admin, open),
             Err(Refusal::Link(UrlRefusal::Unsigned)),
             "media wants a signed URL from everyone"
+        );
+        // A Plex link belongs to a Discord account: even an open library does not open it.
+        assert_eq!(at(Door::Account, &ana, open), Ok(Admitted::Visitor));
+        assert_eq!(
+            at(Door::Account, &Visitor::Stranger, open),
+            Err(Refusal::SignInRequired)
+        );
+        assert_eq!(
+            at(Door::Account, &Visitor::Admin, open),
+            Err(Refusal::SignInRequired)
+        );
+        assert!(matches!(
+            at(Door::Account, &eve, guests),
+            Err(Refusal::NotAllowed { .. })
+        ));
+    }
+
+    #[test]
+    fn a_preview_link_is_signed_for_its_part_and_any_time() {
+        let signer = UrlSigner::new([3; 32]);
+        let open = Policy {
+            sign_in: false,
+            guests: true,
+        };
+        let signed = signer.sign("/previews/101/0/0", u64::MAX / 2);
+        let query = signed.split_once('?').map(|(_, q)| q);
+        let at = |path: &str| {
+            admit(
+                Door::SignedUrl,
+                &Visitor::Stranger,
+                open,
+                &signer,
+                path,
+                query,
+            )
+        };
+        assert_eq!(at("/previews/101/0/0/0"), Ok(Admitted::Visitor));
+        assert_eq!(at("/previews/101/0/0/5400000"), Ok(Admitted::Visitor));
+        for other in [
+            "/previews/101/1/0/0",
+            "/previews/102/0/0/0",
+            "/previews/101/0/1/0",
+        ] {
+            assert_eq!(at(other), Err(Refusal::Link(UrlRefusal::Forged)), "{other}");
+        }
+        // Only a preview link leaves its last segment free.
+        let media = signer.sign("/media/101/0", u64::MAX / 2);
+        let query = media.split_once('?').map(|(_, q)| q);
+        assert_eq!(
+            admit(
+                Door::SignedUrl,
+                &Visitor::Stranger,
+                open,
+                &signer,
+                "/media/101/0/0",
+                query
+            ),
+            Err(Refusal::Link(UrlRefusal::Forged))
         );
     }
 

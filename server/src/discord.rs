@@ -64,6 +64,7 @@ fn catalog_error(e: AppError) -> CatalogError {
             CatalogError::Unavailable(format!("Marquee failed (reference {reference})"))
         }
         AppError::SignInRequired => CatalogError::Unavailable("it wants a signed-in user".into()),
+        AppError::Unavailable(why) => CatalogError::Unavailable(why),
     }
 }
 

@@ -55,6 +55,7 @@ impl IntoResponse for ApiError {
                     AppError::PlexMalformed { .. } => "plex_malformed",
                     AppError::Internal { .. } | AppError::Transport(_) => "internal",
                     AppError::SignInRequired => "sign_in_required",
+                    AppError::Unavailable(_) => "unavailable",
                 },
             ),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),

@@ -15,6 +15,7 @@ pub mod discord;
 pub mod error;
 pub mod limits;
 pub mod plex_events;
+pub mod previews;
 pub mod routes;
 pub mod security;
 pub mod shutdown;

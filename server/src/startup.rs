@@ -14,7 +14,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use marquee_fakes::plex::FakePlex;
 use marquee_plex::{PlexClient, PlexConfig};
 use marquee_store::{Bus, Cache, Store, redact_url};
 use secrecy::{ExposeSecret, SecretString};
@@ -71,8 +70,8 @@ pub enum StartError {
 pub struct Running {
     pub addr: SocketAddr,
     pub services: Services,
-    /// The demo Plex server, when no `PLEX_URL` was configured.
-    pub demo: Option<FakePlex>,
+    /// The demo Plex server and plex.tv, when no `PLEX_URL` was configured.
+    pub demo: Option<crate::demo::Demo>,
     pub admin_token: SecretString,
     /// The configuration it runs with (to start another process on the same data).
     pub config: Config,
@@ -112,7 +111,7 @@ struct Built {
     services: Services,
     /// The bot's service: the web routes use it, and so does the bot when it runs here.
     discord: bot::BotService,
-    demo: Option<FakePlex>,
+    demo: Option<crate::demo::Demo>,
     admin_token: SecretString,
     /// The WebSocket hub, told first when the server stops.
     hub: crate::sync::Hub,
@@ -152,14 +151,16 @@ async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartErro
         } => {
             let demo = crate::demo::start(media_dir, *transcode_stop).await?;
             tracing::info!(
-                plex = demo.base_url(),
-                "no PLEX_URL set: serving the built-in demo library"
+                plex = demo.plex.base_url(),
+                plex_tv = demo.plex_tv.base_url(),
+                "no PLEX_URL set: serving the built-in demo library (and a fake plex.tv)"
             );
-            let token: SecretString = demo.token().to_string().into();
-            let url = url::Url::parse(&demo.base_url()).map_err(|reason| StartError::PlexUrl {
-                url: demo.base_url(),
-                reason,
-            })?;
+            let token: SecretString = demo.plex.token().to_string().into();
+            let url =
+                url::Url::parse(&demo.plex.base_url()).map_err(|reason| StartError::PlexUrl {
+                    url: demo.plex.base_url(),
+                    reason,
+                })?;
             (url, token, Some(demo))
         }
         PlexSource::Server { url, token } => {
@@ -178,6 +179,7 @@ async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartErro
             client_identifier(data_dir)?
         }
     };
+    let plex_tv = plex_tv(settings, demo.as_ref(), &client_id)?;
     let plex = PlexClient::new(PlexConfig {
         base_url: base_url.clone(),
         token: plex_token,
@@ -206,7 +208,17 @@ async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartErro
         marquee_store::secret::UrlSigner::new(store.shared_key("url-signing").await?),
         settings.auth.media_url_ttl,
     );
-    let services = Services::new(plex, cache, store, bus.clone(), urls);
+    let mut services = Services::new(plex, cache, store, bus.clone(), urls);
+    if let Some(key) = token_key(settings)? {
+        use secrecy::ExposeSecret as _;
+        services.plex_accounts = Some(Arc::new(app::ssr::plex_accounts::PlexAccounts::new(
+            plex_tv,
+            marquee_store::secret::TokenSealer::new(key.expose_secret().as_bytes()),
+            services.store.clone(),
+            services.cache.clone(),
+            services.plex.clone(),
+        )));
+    }
     if bus.kind() == "in-process" {
         // One process owns every session: nobody can still be connected from before.
         let n = services.sessions.reset_presence().await?;
@@ -222,6 +234,7 @@ async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartErro
         services.library.clone(),
         crate::sync::progress::ProgressConfig {
             plex: services.plex.clone(),
+            accounts: services.plex_accounts.clone(),
             every: settings.limits.transcodes.timeline_every,
         },
     );
@@ -293,6 +306,7 @@ async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartErro
             services.plex.clone(),
             settings.limits.media_cache_bytes,
         ),
+        previews: crate::previews::Previews::new(services.plex.clone(), PREVIEW_CACHE_BYTES),
         sockets: crate::sync::SocketGate::new(settings.limits.sockets),
         page_limits: Arc::new(crate::auth::limits::Limiter::new(
             settings.limits.page_rate_per_minute,
@@ -321,6 +335,9 @@ async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartErro
         hub,
     })
 }
+
+/// Seek-preview indexes kept in memory: a dozen long films' worth.
+const PREVIEW_CACHE_BYTES: u64 = 128 << 20;
 
 /// How often expired rows leave the `media_cache` table (reads skip them already; this keeps
 /// the table from growing without end).
@@ -460,6 +477,10 @@ fn router(state: AppState) -> Router {
         )
         .route("/img/{rating_key}/{kind}/{stamp}", get(images::image))
         .route(
+            "/previews/{rating_key}/{media_index}/{part_index}/{ms}",
+            get(crate::routes::previews::thumbnail),
+        )
+        .route(
             "/subs/{rating_key}/{media_index}/{stream}",
             get(crate::routes::subtitles::vtt),
         )
@@ -570,6 +591,55 @@ async fn count_requests(req: Request, next: Next) -> Response {
     metrics::counter!("marquee_http_requests_total", "route" => route, "status" => class)
         .increment(1);
     response
+}
+
+/// plex.tv, where viewers link their own Plex accounts: as configured, else the demo's fake,
+/// else plex.tv itself.
+fn plex_tv(
+    settings: &Settings,
+    demo: Option<&crate::demo::Demo>,
+    client_id: &str,
+) -> Result<marquee_plex::plextv::PlexTv, StartError> {
+    let accounts = &settings.plex.accounts;
+    let parse = |raw: String| {
+        url::Url::parse(&raw).map_err(|reason| StartError::PlexUrl { url: raw, reason })
+    };
+    let (base_url, default_auth) = match (&accounts.plex_tv, demo) {
+        (Some(url), _) => (url.clone(), parse("https://app.plex.tv/auth".into())?),
+        (None, Some(demo)) => (
+            parse(demo.plex_tv.base_url())?,
+            parse(demo.plex_tv.auth_url())?,
+        ),
+        (None, None) => (
+            parse("https://plex.tv/".into())?,
+            parse("https://app.plex.tv/auth".into())?,
+        ),
+    };
+    Ok(marquee_plex::plextv::PlexTv::new(
+        marquee_plex::plextv::PlexTvConfig {
+            base_url,
+            auth_url: accounts.auth_app.clone().unwrap_or(default_auth),
+            client_identifier: client_id.to_owned(),
+            product: "Marquee".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            timeout: settings.plex.timeout,
+        },
+    )?)
+}
+
+/// The key that seals viewers' Plex tokens: configured, or kept in the data dir. Several web
+/// servers (Redis) must share one, so without it linking is off there.
+fn token_key(settings: &Settings) -> Result<Option<SecretString>, StartError> {
+    match &settings.plex.accounts.token_key {
+        Some(key) => Ok(Some(key.clone())),
+        None if settings.redis.is_some() => {
+            tracing::warn!(
+                "viewers cannot link their Plex accounts: several web servers need one shared MARQUEE_TOKEN_KEY (a long random string)"
+            );
+            Ok(None)
+        }
+        None => Ok(Some(stored_secret(&settings.data_dir.join("token-key"))?)),
+    }
 }
 
 /// A stable `X-Plex-Client-Identifier` for this installation, kept in the data dir.

@@ -47,6 +47,8 @@ pub struct AppState {
     pub subtitles: crate::subtitles::Subtitles,
     /// Original files from Plex in chunks, each fetched once for every viewer.
     pub chunks: crate::chunks::Chunks,
+    /// Seek-preview thumbnails, each Part's index fetched once.
+    pub previews: crate::previews::Previews,
     /// Open WebSockets, per address and in all.
     pub sockets: crate::sync::SocketGate,
     /// Server-rendered pages per client address.

@@ -15,6 +15,6 @@ pub mod testing;
 pub use cache::{Cache, CacheError, CacheFetchError, CacheStats, Tier, TierTtls};
 pub use db::{
     Backend, ChannelLink, DatabaseTarget, NewChannelLink, NewMemberKey, NewRefreshToken,
-    NewSession, Rotation, SessionRow, Store, StoreError, User, redact_url,
+    NewSession, PlexAccountRow, Rotation, SessionRow, Store, StoreError, User, redact_url,
 };
 pub use sessions::{Bus, BusError, SessionEvent, SessionStore, SessionStoreError, Updated};

@@ -191,9 +191,127 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
+}
+
+/// Why a sealed token could not be opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SealError {
+    /// Not something [`TokenSealer::seal`] wrote.
+    #[error("the sealed token is not in a known format")]
+    Format,
+    /// Sealed under another key, for another owner, or altered.
+    #[error("the sealed token does not open with this key (was the token key changed?)")]
+    Key,
+}
+
+/// Seals tokens Marquee must keep and use again (a viewer's Plex token): XChaCha20-Poly1305
+/// under a key derived from the configured token key, with a fresh random nonce each time, and
+/// bound to its owner (the additional data), so a sealed token copied onto another person's row
+/// does not open. A database dump without the key reveals no token.
+#[derive(Clone)]
+pub struct TokenSealer {
+    cipher: chacha20poly1305::XChaCha20Poly1305,
+}
+
+impl std::fmt::Debug for TokenSealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenSealer([redacted])")
+    }
+}
+
+/// What a sealed token starts with: the format's version.
+const SEALED_PREFIX: &str = "v1.";
+
+impl TokenSealer {
+    /// A sealer for the configured key (any length; it is hashed into the cipher's key).
+    pub fn new(key: &[u8]) -> Self {
+        use chacha20poly1305::KeyInit;
+        let derived = derive_secret(key, "marquee token sealing v1");
+        let digest = Sha256::digest(derived.as_bytes());
+        TokenSealer {
+            cipher: chacha20poly1305::XChaCha20Poly1305::new(&digest),
+        }
+    }
+
+    /// `token`, sealed for `owner`: `v1.` then the nonce and ciphertext in hex.
+    pub fn seal(&self, owner: &str, token: &str) -> String {
+        use chacha20poly1305::aead::{Aead, Payload};
+        let nonce: [u8; 24] = rand::random();
+        let sealed = self
+            .cipher
+            .encrypt(
+                (&nonce).into(),
+                Payload {
+                    msg: token.as_bytes(),
+                    aad: owner.as_bytes(),
+                },
+            )
+            .expect("XChaCha20-Poly1305 seals any message shorter than 256 GiB");
+        format!("{SEALED_PREFIX}{}{}", hex(&nonce), hex(&sealed))
+    }
+
+    /// The token [`TokenSealer::seal`] sealed for `owner`.
+    pub fn open(&self, owner: &str, sealed: &str) -> Result<String, SealError> {
+        use chacha20poly1305::aead::{Aead, Payload};
+        let bytes = sealed
+            .strip_prefix(SEALED_PREFIX)
+            .and_then(unhex)
+            .filter(|b| b.len() > 24)
+            .ok_or(SealError::Format)?;
+        let (nonce, ciphertext) = bytes.split_at(24);
+        let plain = self
+            .cipher
+            .decrypt(
+                nonce.into(),
+                Payload {
+                    msg: ciphertext,
+                    aad: owner.as_bytes(),
+                },
+            )
+            .map_err(|_| SealError::Key)?;
+        String::from_utf8(plain).map_err(|_| SealError::Format)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sealed_tokens_open_only_with_their_key_and_owner() {
+        let sealer = TokenSealer::new(b"a configured token key of some length");
+        let sealed = sealer.seal("1001", "plex-token-abc");
+        assert!(!sealed.contains("plex-token-abc"));
+        assert_ne!(
+            sealed,
+            sealer.seal("1001", "plex-token-abc"),
+            "fresh nonce each time"
+        );
+        assert_eq!(
+            sealer.open("1001", &sealed).as_deref(),
+            Ok("plex-token-abc")
+        );
+        assert_eq!(sealer.open("1002", &sealed), Err(SealError::Key));
+        let other = TokenSealer::new(b"another key entirely, also long enough");
+        assert_eq!(other.open("1001", &sealed), Err(SealError::Key));
+        let mut altered = sealed.clone();
+        altered.pop();
+        altered.push(if sealed.ends_with('0') { '1' } else { '0' });
+        assert_eq!(sealer.open("1001", &altered), Err(SealError::Key));
+        assert_eq!(
+            sealer.open("1001", "plex-token-abc"),
+            Err(SealError::Format)
+        );
+        assert_eq!(sealer.open("1001", "v1.zz"), Err(SealError::Format));
+    }
 
     #[test]
     fn secrets_are_long_random_and_checked_by_hash() {

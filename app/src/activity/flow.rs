@@ -66,6 +66,23 @@ struct Started {
     session: Session,
 }
 
+/// Opens `url` in the person's browser through Discord's client (an Activity's iframe may not
+/// open windows itself); false outside the Activity (no SDK).
+pub fn open_external_link(url: &str) -> bool {
+    let Some(discord) = SDK.with(|s| s.borrow().clone()) else {
+        return false;
+    };
+    let promise = discord
+        .commands()
+        .open_external_link(&js_value(&json!({ "url": url })));
+    spawn_local(async move {
+        if let Err(e) = JsFuture::from(promise).await {
+            leptos::logging::warn!("Discord did not open the link: {}", js_message(&e));
+        }
+    });
+    true
+}
+
 /// Runs the start-up, showing each stage (and any failure) in `stage`.
 pub fn start(stage: RwSignal<Stage>, participants: RwSignal<Option<usize>>) {
     spawn_local(async move {

@@ -13,12 +13,16 @@ mod flow;
 #[cfg(feature = "hydrate")]
 pub mod sdk;
 
+#[cfg(feature = "hydrate")]
+pub use flow::open_external_link;
+
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::Router;
 use marquee_sync::Session;
 
 use crate::components::pick::PlayablePicker;
+use crate::components::plex_link::PlexLink;
 use crate::model::ItemCard;
 use crate::session::{Embedded, SessionRoom};
 
@@ -112,6 +116,10 @@ pub fn ActivityApp() -> impl IntoView {
                             let who = if n == 1 { "1 person".to_owned() } else { format!("{n} people") };
                             view! { <p class="activity-participants muted">{format!("{who} in this Activity")}</p> }
                         })
+                }}
+                {move || {
+                    matches!(stage.get(), Stage::Pick { .. } | Stage::Watching { .. })
+                        .then(|| view! { <p class="activity-account"><PlexLink /></p> })
                 }}
                 {move || match stage.get() {
                     Stage::Connecting => status("Connecting to Discord…").into_any(),

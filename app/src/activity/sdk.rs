@@ -53,6 +53,11 @@ extern "C" {
     #[wasm_bindgen(method)]
     pub fn authorize(this: &SdkCommands, args: &JsValue) -> js_sys::Promise;
 
+    /// Asks Discord's client to open `{ url }` in the person's browser, after it asks them
+    /// (resolves to `{ opened }`).
+    #[wasm_bindgen(method, js_name = openExternalLink)]
+    pub fn open_external_link(this: &SdkCommands, args: &JsValue) -> js_sys::Promise;
+
     /// Tells Discord's client the user's access token (resolves to the user and scopes).
     #[wasm_bindgen(method)]
     pub fn authenticate(this: &SdkCommands, args: &JsValue) -> js_sys::Promise;

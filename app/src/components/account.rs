@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
+use crate::components::plex_link::PlexLink;
 use crate::error::AppError;
 use crate::model::AccountState;
 
@@ -49,6 +50,7 @@ pub fn AccountCorner() -> impl IntoView {
                         Some(account) => {
                             view! {
                                 <form class="account" method="post" action="/auth/logout">
+                                    <PlexLink />
                                     <span class="account-name">{account.name}</span>
                                     <button type="submit" class="link-button">"Sign out"</button>
                                 </form>

@@ -6,3 +6,4 @@ pub mod icons;
 pub mod layout;
 pub mod pager;
 pub mod pick;
+pub mod plex_link;

@@ -105,6 +105,25 @@ fn buffered_percentages(video: &web_sys::HtmlVideoElement, duration: f64) -> Vec
         .collect()
 }
 
+/// Where the pointer is across the seek bar, from 0 to 1.
+fn pointer_fraction(e: &leptos::ev::PointerEvent) -> Option<f64> {
+    use wasm_bindgen::JsCast;
+    let bar = e.current_target()?.dyn_into::<web_sys::Element>().ok()?;
+    let rect = bar.get_bounding_client_rect();
+    (rect.width() > 0.0)
+        .then(|| ((f64::from(e.client_x()) - rect.left()) / rect.width()).clamp(0.0, 1.0))
+}
+
+/// The thumbnail link for `secs` into the item: the signed previews link with the time (ms,
+/// on Plex's 2 s grid, so neighbouring pixels share one cached image) after its path.
+fn preview_src(base: &str, secs: f64) -> String {
+    let ms = ((secs.max(0.0) / 2.0).floor() * 2000.0) as u64;
+    match base.split_once('?') {
+        Some((path, query)) => format!("{path}/{ms}?{query}"),
+        None => format!("{base}/{ms}"),
+    }
+}
+
 /// The player for `info`; with `session`, its controls drive the group (see [`SessionHooks`]).
 #[component]
 pub fn Player(
@@ -127,6 +146,9 @@ pub fn Player(
 
     let is_hls = info.mode == PlayMode::Hls;
     let src = crate::paths::local(&info.src);
+    // Seek previews: where the pointer is over the seek bar (a fraction of it), while it is.
+    let previews = info.previews.clone().map(|p| crate::paths::local(&p));
+    let (hover, set_hover) = signal(None::<f64>);
     let subs = tracks::Subtitles::new(&info);
     // `data-ready` once the controls are live (hydrated), for scripts and tests.
     let (ready, set_ready) = signal(false);
@@ -452,7 +474,29 @@ pub fn Player(
                 >
                     <Icon kind=Signal::derive(move || if playing.get() { IconKind::Pause } else { IconKind::Play }) />
                 </button>
-                <div class="seek">
+                <div
+                    class="seek"
+                    on:pointermove=move |e| set_hover.set(pointer_fraction(&e))
+                    on:pointerleave=move |_| set_hover.set(None)
+                >
+                    {move || {
+                        let base = previews.clone()?;
+                        let fraction = hover.get()?;
+                        let at = fraction * duration.get();
+                        (duration.get() > 0.0)
+                            .then(|| {
+                                view! {
+                                    <div
+                                        class="seek-preview"
+                                        aria-hidden="true"
+                                        style:left=format!("{:.2}%", fraction * 100.0)
+                                    >
+                                        <img alt="" src=preview_src(&base, at) />
+                                        <span>{format_time(at)}</span>
+                                    </div>
+                                }
+                            })
+                    }}
                     <div class="seek-buffered" aria-hidden="true">
                         {move || {
                             buffered

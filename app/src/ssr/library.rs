@@ -394,6 +394,8 @@ impl Library {
             }
         };
         let detail = mapping::detail(&meta, &[]);
+        let previews = (part.indexes.as_deref() == Some("sd"))
+            .then(|| self.urls.previews(rating_key, index, 0));
         Ok(self.urls.sign(PlaybackInfo {
             rating_key: rating_key.to_string(),
             title: meta.title.clone(),
@@ -412,6 +414,7 @@ impl Library {
             audio_tracks,
             subtitle_tracks,
             burned,
+            previews,
         }))
     }
 

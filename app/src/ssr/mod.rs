@@ -6,6 +6,7 @@ pub mod entries;
 pub mod errors;
 pub mod library;
 pub mod mapping;
+pub mod plex_accounts;
 pub mod refusal;
 pub mod sessions;
 pub mod tracks;
@@ -31,6 +32,8 @@ pub struct Services {
     pub sessions: SessionStore,
     /// Signs the media, HLS and image URLs handed to browsers.
     pub urls: urls::MediaUrls,
+    /// Viewers' own Plex accounts, when this Marquee can link them.
+    pub plex_accounts: Option<Arc<plex_accounts::PlexAccounts>>,
 }
 
 impl Services {
@@ -55,6 +58,7 @@ impl Services {
             library,
             sessions,
             urls,
+            plex_accounts: None,
         }
     }
 }

@@ -46,6 +46,14 @@ impl MediaUrls {
             .sign(&format!("/media/{rating_key}/{index}/{part}"), expires)
     }
 
+    /// The seek previews of a version's part: the player puts the time (ms) after the path,
+    /// `/previews/{item}/{version}/{part}/{ms}?exp=…&sig=…` (the signature covers the part).
+    pub fn previews(&self, rating_key: &str, index: u32, part: u32) -> String {
+        let expires = unix_now() + self.media_ttl.as_secs();
+        self.signer
+            .sign(&format!("/previews/{rating_key}/{index}/{part}"), expires)
+    }
+
     /// Subtitle stream `stream` of version `index` of `rating_key`, as WebVTT.
     pub fn subtitles(&self, rating_key: &str, index: u32, stream: i64) -> String {
         let expires = unix_now() + self.media_ttl.as_secs();

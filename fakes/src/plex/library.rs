@@ -174,9 +174,23 @@ pub struct Library {
     sizes: FileSizes,
     /// The account's audio and subtitle choice per Part (`PUT /library/parts/{id}`).
     selections: Mutex<HashMap<i64, Selection>>,
-    /// The account's resume points (ms) and view counts per item, moved by the player's
-    /// timeline reports and by scrobbles, as on a real server.
-    progress: Mutex<HashMap<i64, Progress>>,
+    /// Each account's resume points (ms) and view counts per item, by (account id, ratingKey),
+    /// moved by the players' timeline reports and by scrobbles, as on a real server.
+    progress: Mutex<HashMap<(i64, i64), Progress>>,
+}
+
+/// The server owner's account id (the token in [`super::FakePlexOptions::token`]).
+pub const OWNER_ACCOUNT: i64 = 1;
+
+tokio::task_local! {
+    /// The account of the request being answered: what it reads and writes of watch state is
+    /// that account's, as Plex keeps progress per user.
+    pub(crate) static ACCOUNT: i64;
+}
+
+/// The account of the current request (the owner outside one).
+fn current_account() -> i64 {
+    ACCOUNT.try_with(|a| *a).unwrap_or(OWNER_ACCOUNT)
 }
 
 /// One item's watch state for the account.
@@ -365,7 +379,7 @@ impl Library {
                     .iter()
                     .map(|(k, o)| {
                         (
-                            *k,
+                            (OWNER_ACCOUNT, *k),
                             Progress {
                                 offset: Some(*o),
                                 views: 0,
@@ -533,7 +547,8 @@ impl Library {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .filter_map(|(k, p)| p.offset.map(|o| (*k, o)))
+            .filter(|((account, _), _)| *account == current_account())
+            .filter_map(|((_, k), p)| p.offset.map(|o| (*k, o)))
             .collect();
         // The demo's order first (most recently watched), then the rest by key.
         keys.sort_by_key(|(k, _)| {
@@ -545,22 +560,28 @@ impl Library {
         keys.into_iter().filter_map(|(k, _)| self.get(k)).collect()
     }
 
-    /// The account's watch state of an item.
+    /// The current request's account's watch state of an item.
     pub fn progress_of(&self, rating_key: i64) -> Progress {
+        self.progress_for(current_account(), rating_key)
+    }
+
+    /// An account's watch state of an item.
+    pub fn progress_for(&self, account: i64, rating_key: i64) -> Progress {
         self.progress
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&rating_key)
+            .get(&(account, rating_key))
             .copied()
             .unwrap_or_default()
     }
 
     fn update_progress(&self, rating_key: i64, f: impl FnOnce(&mut Progress)) {
+        let key = (current_account(), rating_key);
         let mut map = self.progress.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = map.entry(rating_key).or_default();
+        let entry = map.entry(key).or_default();
         f(entry);
         if *entry == Progress::default() {
-            map.remove(&rating_key);
+            map.remove(&key);
         }
     }
 
@@ -771,6 +792,14 @@ impl Library {
         if kind != MediaKind::Hevc {
             part["optimizedForStreaming"] = json!(1);
             part["has64bitOffsets"] = json!(false);
+        }
+        // Seek-preview thumbnails exist for the files the demo made them for (Plex marks such
+        // a Part `indexes="sd"`).
+        if matches!(
+            kind,
+            MediaKind::H264 | MediaKind::ImageSubs | MediaKind::Long
+        ) {
+            part["indexes"] = json!("sd");
         }
         if full {
             let streams = streams_of(kind, part_id);

@@ -13,7 +13,7 @@ use super::streams::Sidecar;
 use crate::FakeError;
 
 /// Bump when the generated set changes so stale caches are regenerated.
-const LAYOUT_VERSION: &str = "v6";
+const LAYOUT_VERSION: &str = "v7";
 /// Length of every generated clip, in seconds.
 pub const CLIP_SECONDS: u32 = 120;
 /// Length of every generated clip, in milliseconds (what Plex reports as `duration`).
@@ -52,7 +52,15 @@ pub struct MediaFiles {
     pub posters: Vec<PathBuf>,
     /// 1280x720 JPEG backdrop.
     pub backdrop: PathBuf,
+    /// Seek-preview thumbnails (BIF, one 240x135 JPEG every [`PREVIEW_INTERVAL_MS`]) of the
+    /// H.264 clip and of the long movie, as Plex makes them; the other files have none, as on a
+    /// server that has not made them all.
+    pub h264_previews: PathBuf,
+    pub long_previews: PathBuf,
 }
+
+/// Plex's default thumbnail interval for seek previews.
+pub const PREVIEW_INTERVAL_MS: u32 = 2_000;
 
 impl MediaFiles {
     fn layout(root: &Path) -> Self {
@@ -75,6 +83,18 @@ impl MediaFiles {
                 .map(|i| root.join(format!("poster-{i}.jpg")))
                 .collect(),
             backdrop: root.join("backdrop.jpg"),
+            h264_previews: root.join("h264-aac.sd.bif"),
+            long_previews: root.join("h264-aac-long.sd.bif"),
+        }
+    }
+
+    /// The seek-preview index of a Media version's file, if it has one.
+    pub fn previews_of(&self, kind: super::library::MediaKind) -> Option<PathBuf> {
+        use super::library::MediaKind;
+        match kind {
+            MediaKind::H264 | MediaKind::ImageSubs => Some(self.h264_previews.clone()),
+            MediaKind::Long => Some(self.long_previews.clone()),
+            MediaKind::Hevc | MediaKind::MultiTrack => None,
         }
     }
 
@@ -110,6 +130,8 @@ impl MediaFiles {
             && self.sidecars.iter().all(|(_, p)| p.is_file())
             && self.backdrop.is_file()
             && self.posters.iter().all(|p| p.is_file())
+            && self.h264_previews.is_file()
+            && self.long_previews.is_file()
     }
 }
 
@@ -208,10 +230,11 @@ async fn generate_into(tmp: &Path) -> Result<(), FakeError> {
         .map_err(FakeError::io(format!("creating {}", tmp.display())))?;
     let secs = CLIP_SECONDS.to_string();
     let h264 = {
-        let out = files.h264_mp4.clone();
+        let (out, previews) = (files.h264_mp4.clone(), files.h264_previews.clone());
         async move {
             tracing::info!("demo media: H.264/AAC MP4");
-            h264_clip("H.264 MP4", &out, CLIP_SECONDS, 440, "30", "64k").await
+            h264_clip("H.264 MP4", &out, CLIP_SECONDS, 440, "30", "64k").await?;
+            preview_index(&out, &previews).await
         }
     };
     let hevc = {
@@ -254,11 +277,12 @@ async fn generate_into(tmp: &Path) -> Result<(), FakeError> {
         }
     };
     let long = {
-        let out = files.long_mp4.clone();
+        let (out, previews) = (files.long_mp4.clone(), files.long_previews.clone());
         async move {
             tracing::info!("demo media: ten-minute H.264/AAC MP4");
             // Lower quality: ten minutes of test pattern at the short clip's would be 75 MB.
-            h264_clip("long MP4", &out, LONG_SECONDS, 550, "38", "48k").await
+            h264_clip("long MP4", &out, LONG_SECONDS, 550, "38", "48k").await?;
+            preview_index(&out, &previews).await
         }
     };
     let images = {
@@ -533,6 +557,77 @@ async fn h264_clip(
 }
 
 /// Run one ffmpeg invocation writing `out`; `args` go between the global flags and `out`.
+/// A BIF of `video`'s frames every [`PREVIEW_INTERVAL_MS`], 240 pixels wide, as Plex's
+/// "video preview thumbnails" are: ffmpeg cuts the JPEGs, and the index is written here (the
+/// format: a 64-byte header, `(index, offset)` pairs ending in `0xffffffff`, the images).
+async fn preview_index(video: &Path, out: &Path) -> Result<(), FakeError> {
+    let frames = out.with_extension("frames");
+    tokio::fs::create_dir_all(&frames)
+        .await
+        .map_err(FakeError::io(format!("creating {}", frames.display())))?;
+    let pattern = frames.join("%05d.jpg");
+    let every = f64::from(PREVIEW_INTERVAL_MS) / 1000.0;
+    // A frame from the middle of each interval's first moments: `fps` at 1/interval, starting
+    // at 0, gives one image per interval.
+    ffmpeg(
+        "preview thumbnails",
+        &[
+            "-i",
+            &video.to_string_lossy(),
+            "-vf",
+            &format!("fps=1/{every}:round=down,scale=240:-2"),
+            "-q:v",
+            "6",
+            "-f",
+            "image2",
+        ],
+        &pattern,
+    )
+    .await?;
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&frames)
+        .map_err(FakeError::io(format!("reading {}", frames.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    names.sort();
+    let mut images = Vec::with_capacity(names.len());
+    for name in &names {
+        images.push(
+            tokio::fs::read(name)
+                .await
+                .map_err(FakeError::io(format!("reading {}", name.display())))?,
+        );
+    }
+    tokio::fs::write(out, bif(&images, PREVIEW_INTERVAL_MS))
+        .await
+        .map_err(FakeError::io(format!("writing {}", out.display())))?;
+    let _ = tokio::fs::remove_dir_all(&frames).await;
+    Ok(())
+}
+
+/// The BIF file of `images` taken every `interval_ms`.
+fn bif(images: &[Vec<u8>], interval_ms: u32) -> Vec<u8> {
+    const MAGIC: [u8; 8] = [0x89, b'B', b'I', b'F', 0x0d, 0x0a, 0x1a, 0x0a];
+    let count = u32::try_from(images.len()).unwrap_or(u32::MAX);
+    let mut out = Vec::with_capacity(64 + images.iter().map(Vec::len).sum::<usize>());
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&0u32.to_le_bytes()); // version
+    out.extend_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&interval_ms.to_le_bytes()); // ms per timestamp unit
+    out.resize(64, 0);
+    let mut offset = 64 + (images.len() + 1) * 8;
+    for (i, image) in images.iter().enumerate() {
+        out.extend_from_slice(&u32::try_from(i).unwrap_or(u32::MAX).to_le_bytes());
+        out.extend_from_slice(&u32::try_from(offset).unwrap_or(u32::MAX).to_le_bytes());
+        offset += image.len();
+    }
+    out.extend_from_slice(&u32::MAX.to_le_bytes());
+    out.extend_from_slice(&u32::try_from(offset).unwrap_or(u32::MAX).to_le_bytes());
+    for image in images {
+        out.extend_from_slice(image);
+    }
+    out
+}
+
 async fn ffmpeg(what: &str, args: &[&str], out: &Path) -> Result<(), FakeError> {
     let output = tokio::process::Command::new("ffmpeg")
         .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y"])

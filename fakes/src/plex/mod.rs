@@ -13,9 +13,13 @@ mod xml;
 use std::net::SocketAddr;
 
 pub use library::{
-    ARCHIVE_BASE_KEY, ARCHIVE_SECTION, MOVIES_SECTION, MUSIC_SECTION, PHOTOS_SECTION, SHOWS_SECTION,
+    ARCHIVE_BASE_KEY, ARCHIVE_SECTION, MOVIES_SECTION, MUSIC_SECTION, OWNER_ACCOUNT,
+    PHOTOS_SECTION, Progress, SHOWS_SECTION,
 };
-pub use media::{CLIP_MILLIS, LONG_MILLIS, MediaFiles, cues, default_media_dir, ensure_media};
+pub use media::{
+    CLIP_MILLIS, LONG_MILLIS, MediaFiles, PREVIEW_INTERVAL_MS, cues, default_media_dir,
+    ensure_media,
+};
 pub use server::{FakePlexState, Fault, RecordedRequest, StreamEvent, router};
 pub use streams::Selection;
 pub use transcoder::{SEGMENT_SECONDS, Termination, TimelineCall, TranscodeRules};
@@ -78,6 +82,18 @@ pub struct FakePlexOptions {
     pub notifications: bool,
     /// How the transcoder keeps sessions alive and how many one client may run.
     pub transcodes: TranscodeRules,
+    /// Plex users the server is shared with, beside its owner (whose token is `token`): each
+    /// has its own token for this server and its own watch state.
+    pub accounts: Vec<FakeAccount>,
+}
+
+/// A Plex user with access to the fake server (as plex.tv's resources list it for them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeAccount {
+    /// The user's plex.tv account id.
+    pub id: i64,
+    /// Their token for this server (a resource's `accessToken`).
+    pub token: String,
 }
 
 impl Default for FakePlexOptions {
@@ -94,6 +110,7 @@ impl Default for FakePlexOptions {
             music_and_photos: false,
             notifications: true,
             transcodes: TranscodeRules::default(),
+            accounts: Vec::new(),
         }
     }
 }

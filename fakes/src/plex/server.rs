@@ -178,6 +178,40 @@ impl FakePlexState {
         &self.inner.opts.token
     }
 
+    /// The account whose token the request carries (header or query `X-Plex-Token`): the
+    /// owner's, or one of the users the server is shared with.
+    fn account_of(&self, req: &Request) -> Option<i64> {
+        let from_query = || {
+            url::form_urlencoded::parse(req.uri().query()?.as_bytes())
+                .find(|(k, _)| k == "X-Plex-Token")
+                .map(|(_, v)| v.into_owned())
+        };
+        let presented = req
+            .headers()
+            .get("X-Plex-Token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .or_else(from_query)?;
+        if presented == self.inner.opts.token {
+            return Some(super::library::OWNER_ACCOUNT);
+        }
+        self.inner
+            .opts
+            .accounts
+            .iter()
+            .find(|a| a.token == presented)
+            .map(|a| a.id)
+    }
+
+    /// An account's watch state of an item (resume point and view count), as Plex keeps it
+    /// per user.
+    pub fn progress_for(&self, account: i64, rating_key: &str) -> super::library::Progress {
+        rating_key
+            .parse()
+            .map(|rk| self.inner.library.progress_for(account, rk))
+            .unwrap_or_default()
+    }
+
     /// See [`super::FakePlex::stream_events`].
     pub fn stream_events(&self) -> Vec<StreamEvent> {
         lock(&self.inner.stream_events).clone()
@@ -397,7 +431,15 @@ fn status(code: StatusCode) -> Response {
 }
 
 async fn handle(State(state): State<FakePlexState>, req: Request) -> Response {
-    let response = respond(state.clone(), req).await;
+    let account = state.account_of(&req);
+    let response = match account {
+        Some(account) => {
+            super::library::ACCOUNT
+                .scope(account, respond(state.clone(), req))
+                .await
+        }
+        None => respond(state.clone(), req).await,
+    };
     let length = response
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -410,6 +452,23 @@ async fn handle(State(state): State<FakePlexState>, req: Request) -> Response {
             .fetch_add(length, std::sync::atomic::Ordering::SeqCst);
     }
     response
+}
+
+/// `/library/parts/{id}/indexes/sd`: the Part's BIF of seek-preview thumbnails; 404 for a
+/// Part without one, as Plex answers.
+async fn preview_index(state: &FakePlexState, part_id: &str, _req: Request) -> Response {
+    let Some(path) = part_id
+        .parse::<i64>()
+        .ok()
+        .and_then(|id| state.inner.library.part(id))
+        .and_then(|(_, kind, _)| state.inner.media.previews_of(kind))
+    else {
+        return status(StatusCode::NOT_FOUND);
+    };
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response(),
+        Err(_) => status(StatusCode::INTERNAL_SERVER_ERROR),
+    }
 }
 
 async fn respond(state: FakePlexState, req: Request) -> Response {
@@ -475,12 +534,7 @@ async fn respond(state: FakePlexState, req: Request) -> Response {
         }));
     }
 
-    let presented = req
-        .headers()
-        .get("X-Plex-Token")
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| ctx.param("X-Plex-Token"));
-    if presented != Some(state.token()) {
+    if state.account_of(&req).is_none() {
         return status(StatusCode::UNAUTHORIZED);
     }
 
@@ -587,6 +641,9 @@ async fn respond(state: FakePlexState, req: Request) -> Response {
         ["library", "streams", id] if is_get => stream_file(&state, id, req).await,
         ["video", ":", "transcode", "universal", "subtitles"] if is_get => {
             extract_subtitles(&state, &ctx).await
+        }
+        ["library", "parts", part_id, "indexes", "sd"] if is_get => {
+            preview_index(&state, part_id, req).await
         }
         ["library", "parts", part_id, _stamp, file] if is_get => {
             part_file(&state, part_id, file, req).await

@@ -54,6 +54,16 @@ pub struct Config {
     /// kept in the data dir. With several web servers, give them all the same, so that Plex
     /// sees one player (and counts its streams once) rather than one per server.
     pub plex_client_id: Option<String>,
+    /// plex.tv, where viewers sign in to link their own Plex account; unset: plex.tv itself
+    /// (with the demo library: a built-in fake plex.tv).
+    pub plex_tv_url: Option<String>,
+    /// Plex's auth app, where a viewer approves Marquee; unset: `https://app.plex.tv/auth`.
+    pub plex_auth_url: Option<String>,
+    /// Key that seals viewers' Plex tokens in the database (any long random string); generated
+    /// into the data dir when unset. With several web servers, give them all the same one
+    /// (without it, linking Plex accounts is off).
+    #[serde(skip_serializing)]
+    pub token_key: Option<SecretString>,
     /// `postgres://…` for PostgreSQL; unset or `sqlite://…` for SQLite.
     #[serde(skip_serializing)]
     pub database_url: Option<SecretString>,
@@ -165,6 +175,9 @@ impl Default for Config {
             plex_token: None,
             plex_timeout_secs: 10,
             plex_client_id: None,
+            plex_tv_url: None,
+            plex_auth_url: None,
+            token_key: None,
             database_url: None,
             redis_url: None,
             redis_namespace: "marquee".into(),

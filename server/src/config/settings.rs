@@ -61,6 +61,19 @@ pub struct PlexSettings {
     pub timeout: Duration,
     /// The client identifier to play as; `None`: the one kept in the data dir.
     pub client_id: Option<String>,
+    /// Where viewers link their own Plex accounts.
+    pub accounts: PlexAccountSettings,
+}
+
+/// plex.tv and the key that seals viewers' tokens ("Link Plex").
+#[derive(Clone, Debug)]
+pub struct PlexAccountSettings {
+    /// plex.tv's API; `None` with the demo library: the built-in fake.
+    pub plex_tv: Option<Url>,
+    /// Plex's auth app.
+    pub auth_app: Option<Url>,
+    /// Seals the tokens; `None`: the one kept in the data dir (one server only).
+    pub token_key: Option<SecretString>,
 }
 
 /// A Redis server and the prefix of Marquee's keys on it.
@@ -293,6 +306,7 @@ impl Settings {
         for (name, key) in [
             ("MARQUEE_JWT_SECRET", config.jwt_secret.as_ref()),
             ("MARQUEE_ADMIN_TOKEN", config.admin_token.as_ref()),
+            ("MARQUEE_TOKEN_KEY", config.token_key.as_ref()),
         ] {
             if let Some(key) = secret(key) {
                 check_key(name, key.expose_secret())?;
@@ -375,6 +389,14 @@ impl Settings {
                 source,
                 timeout: Duration::from_secs(config.plex_timeout_secs),
                 client_id: config.plex_client_id.clone(),
+                accounts: PlexAccountSettings {
+                    plex_tv: url_setting("MARQUEE_PLEX_TV_URL", config.plex_tv_url.as_deref())?,
+                    auth_app: url_setting(
+                        "MARQUEE_PLEX_AUTH_URL",
+                        config.plex_auth_url.as_deref(),
+                    )?,
+                    token_key: secret(config.token_key.as_ref()),
+                },
             },
             database,
             discord: DiscordSettings {
@@ -486,6 +508,13 @@ fn check_key(setting: &str, key: &str) -> Result<(), ConfigError> {
         )));
     }
     Ok(())
+}
+
+/// An optional http(s) URL setting.
+fn url_setting(setting: &str, raw: Option<&str>) -> Result<Option<Url>, ConfigError> {
+    non_empty(raw)
+        .map(|r| parse_url(setting, r, &["http", "https"]))
+        .transpose()
 }
 
 fn non_empty(value: Option<&str>) -> Option<&str> {

@@ -12,6 +12,7 @@ pub mod images;
 pub mod media;
 pub mod ops;
 pub mod plex_webhook;
+pub mod previews;
 pub mod sessions;
 pub mod subtitles;
 

@@ -20,7 +20,7 @@ use marquee_sync::Change;
 use tokio::sync::Notify;
 
 use super::now_ms;
-use super::progress::{ProgressConfig, Report, Reporter};
+use super::progress::{Outgoing, ProgressConfig, Report, Reporter, present_viewers};
 
 /// A Plex lookup that failed is not tried again for this long (the entry simply has no end
 /// until it is described).
@@ -52,7 +52,7 @@ pub async fn run(
 ) {
     let mut failed: HashMap<String, Instant> = HashMap::new();
     let mut reporter = Reporter::new(&session, progress.every);
-    let reports = super::progress::sender(progress.plex.clone(), session.clone());
+    let reports = super::progress::sender(progress.clone(), session.clone());
     loop {
         let current = match sessions.get(&session).await {
             Ok(Some(s)) => s,
@@ -116,7 +116,10 @@ pub async fn run(
             {
                 // This process recorded it: it alone tells Plex.
                 Ok(u) if !u.changes.is_empty() => {
-                    let _ = reports.send(Report::Scrobble(key));
+                    let _ = reports.send(Outgoing {
+                        report: Report::Scrobble(key),
+                        viewers: present_viewers(&u.session),
+                    });
                     current = u.session;
                 }
                 Ok(_) => {}
@@ -127,7 +130,10 @@ pub async fn run(
             }
         }
         for report in reporter.observe(&current, now_ms(), Instant::now()) {
-            let _ = reports.send(report);
+            let _ = reports.send(Outgoing {
+                report,
+                viewers: present_viewers(&current),
+            });
         }
         let retry_in = failed
             .values()

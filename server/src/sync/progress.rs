@@ -4,6 +4,10 @@
 //! end or when the item changes) and every [`ProgressConfig::every`] in between, and one
 //! `/:/scrobble` when the item counts as watched.
 //!
+//! Viewers who linked their own Plex account get the same on their account, as
+//! `/:/progress` (which, unlike a timeline, shows no second player in Now Playing) and
+//! `/:/scrobble` with their token: those in the session at that moment.
+//!
 //! [`Reporter`] decides what to say from the session alone (a plain state machine the room's
 //! planner feeds); a per-room sender task says it, in order, so a slow Plex never holds up the
 //! planner.
@@ -18,6 +22,8 @@ use tokio::sync::mpsc;
 #[derive(Clone)]
 pub struct ProgressConfig {
     pub plex: PlexClient,
+    /// Linked viewers' Plex accounts, when this Marquee can link them.
+    pub accounts: Option<std::sync::Arc<app::ssr::plex_accounts::PlexAccounts>>,
     /// Between changes, a playing (or paused) group is reported this often (Plex forgets a
     /// player that says nothing for a while).
     pub every: Duration,
@@ -29,6 +35,24 @@ pub enum Report {
     Timeline(Timeline),
     /// The group watched this item.
     Scrobble(String),
+}
+
+/// A report and the viewers (Discord ids) in the session when it was made: those with a linked
+/// Plex account get it on their account too.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub report: Report,
+    pub viewers: Vec<String>,
+}
+
+/// The Discord users among the session's members who are in it now.
+pub fn present_viewers(session: &Session) -> Vec<String> {
+    session
+        .members
+        .iter()
+        .filter(|m| m.connections > 0)
+        .filter_map(|m| marquee_sync::member::discord_user_id(&m.id).map(str::to_owned))
+        .collect()
 }
 
 /// What was last reported for the room.
@@ -150,22 +174,58 @@ fn clamp_ms(position: f64, duration_ms: Option<i64>) -> i64 {
 
 /// Starts the task that sends a room's reports to Plex, in order; it ends when the returned
 /// sender is dropped (the room's planner ended).
-pub fn sender(plex: PlexClient, session: String) -> mpsc::UnboundedSender<Report> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Report>();
+pub fn sender(config: ProgressConfig, session: String) -> mpsc::UnboundedSender<Outgoing> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
     tokio::spawn(async move {
-        while let Some(report) = rx.recv().await {
+        while let Some(Outgoing { report, viewers }) = rx.recv().await {
             let result = match &report {
-                Report::Timeline(t) => plex.timeline(t).await.map(|_| ()),
-                Report::Scrobble(key) => plex.scrobble(key).await,
+                Report::Timeline(t) => config.plex.timeline(t).await.map(|_| ()),
+                Report::Scrobble(key) => config.plex.scrobble(key).await,
             };
             match result {
                 Ok(()) => metrics::counter!("marquee_plex_progress_reports_total").increment(1),
                 // Plex may be down or the item gone: progress is best effort, playback goes on.
                 Err(e) => tracing::info!(session, error = %e, "could not report progress to Plex"),
             }
+            if let Some(accounts) = &config.accounts
+                && !viewers.is_empty()
+            {
+                report_to_viewers(accounts, &viewers, &report, &session).await;
+            }
         }
     });
     tx
+}
+
+/// The report on each linked viewer's own account.
+async fn report_to_viewers(
+    accounts: &app::ssr::plex_accounts::PlexAccounts,
+    viewers: &[String],
+    report: &Report,
+    session: &str,
+) {
+    let clients = match accounts.clients_for(viewers).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::info!(session, error = %e, "could not read viewers' Plex accounts");
+            return;
+        }
+    };
+    for (viewer, client) in clients {
+        let result = match report {
+            Report::Timeline(t) => client.progress(&t.rating_key, t.time_ms, t.state).await,
+            Report::Scrobble(key) => client.scrobble(key).await,
+        };
+        match result {
+            Ok(()) => metrics::counter!("marquee_plex_viewer_reports_total").increment(1),
+            Err(e) => tracing::info!(
+                session,
+                discord_id = viewer,
+                error = %e,
+                "could not report progress to a viewer's Plex account"
+            ),
+        }
+    }
 }
 
 #[cfg(test)]

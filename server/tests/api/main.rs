@@ -16,6 +16,8 @@ mod bot;
 mod bot_secrets;
 mod errors;
 mod http;
+mod plex_link;
+mod previews;
 mod progress;
 mod security;
 mod shutdown;

@@ -27,6 +27,7 @@ pub use models::{
     ChannelLink, MediaCacheEntry, NewChannelLink, NewMemberKey, NewSession, SESSION_ID_LEN,
     SessionRow, User, new_session_id, random_slug,
 };
+pub use plex_accounts::PlexAccountRow;
 use schema::{media_cache, member_keys, preferences, sessions, users};
 
 /// Where [`Store::shared_key`] keeps the installation's keys.
@@ -95,6 +96,7 @@ macro_rules! with_conn {
 
 mod auth;
 mod links;
+mod plex_accounts;
 mod rejoin_keys;
 
 pub use auth::{NewRefreshToken, Rotation};

@@ -81,7 +81,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    plex_accounts (discord_id) {
+        discord_id -> Text,
+        plex_id -> BigInt,
+        plex_username -> Text,
+        plex_thumb -> Nullable<Text>,
+        sealed_token -> Text,
+        linked_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    plex_accounts,
     users,
     sessions,
     media_cache,

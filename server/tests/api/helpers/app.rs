@@ -37,7 +37,17 @@ impl TestApp {
     }
 
     pub fn plex(&self) -> &FakePlex {
-        self.running.demo.as_ref().expect("a demo-mode server")
+        &self.running.demo.as_ref().expect("a demo-mode server").plex
+    }
+
+    /// The demo's fake plex.tv.
+    pub fn plex_tv(&self) -> &marquee_fakes::plextv::FakePlexTv {
+        &self
+            .running
+            .demo
+            .as_ref()
+            .expect("a demo-mode server")
+            .plex_tv
     }
 
     /// `path` (a `/media` or `/img` path with its query) as this server's pages would hand
