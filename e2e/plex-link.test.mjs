@@ -4,7 +4,7 @@
 // answers, and the test plays the person's browser by opening the link it was given. Either way
 // the person approves with one of their Plex accounts, and the page shows the link once the
 // server has seen the approval at plex.tv. An account that has no access to the server is told
-// so. (That a linked viewer's progress lands on their own Plex account is shown against the
+// so. Inside the Activity, an item with a resume point offers it. (That a linked viewer's progress lands on their own Plex account is shown against the
 // fake Plex by server/tests/api/plex_link.rs.)
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -120,6 +120,20 @@ test('in the Activity: Link Plex goes through Discord\'s openExternalLink and sh
   await outside.close();
   await frame.locator('.plex-linked strong', { hasText: 'juniper' }).waitFor({ timeout: 15_000 });
   await screenshot(page, 'activity-plex-linked');
+
+  // In the Activity too, an item Plex has a resume point for offers it.
+  await frame.locator('.activity-pick input').fill('Harbor');
+  await frame.locator('.activity-pick li:has-text("Harbor Lights") button').click();
+  const offer = frame.locator('.resume-offer');
+  await offer.waitFor({ timeout: 30_000 });
+  assert.match(await offer.innerText(), /Resume from 0:21\s*Start over/);
+  await offer.locator('button:has-text("Resume from")').click();
+  await offer.waitFor({ state: 'detached', timeout: 10_000 });
+  const inActivity = page.frames().find((f) => f.url().includes('/.proxy/activity'));
+  await inActivity.waitForFunction(() => {
+    const v = document.querySelector('video');
+    return v && v.currentTime >= 21 && !v.paused;
+  }, null, { timeout: 20_000 });
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -42,6 +42,12 @@ pub struct ItemCard {
     pub poster: Option<String>,
     /// Watched fraction in `0.0..=1.0`, for continue-watching rows.
     pub progress: Option<f32>,
+    /// Watched in Plex (a movie or episode seen; a show or season whose episodes all were).
+    #[serde(default)]
+    pub watched: bool,
+    /// Episodes of a show or season not watched yet, when some were.
+    #[serde(default)]
+    pub unwatched: Option<i64>,
 }
 
 /// The home page: sections and the continue-watching row.
@@ -56,6 +62,29 @@ pub struct HomeData {
     /// Why the continue-watching row is missing, when Plex failed to give it: the rest of the
     /// page still shows.
     pub continue_unavailable: Option<String>,
+    /// Plex's newest items.
+    #[serde(default)]
+    pub recently_added: Vec<ItemCard>,
+    /// Watch sessions with people in them now (anyone who sees this page may join them).
+    #[serde(default)]
+    pub watching_now: Vec<WatchingNow>,
+}
+
+/// A watch session under way, as the home page lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WatchingNow {
+    /// Marquee-relative link to the session page.
+    pub url: String,
+    pub title: String,
+    /// "S01E02" of an episode.
+    pub label: Option<String>,
+    pub poster: Option<String>,
+    /// Where the group is (s) when the page was made, and the item's length.
+    pub position: f64,
+    pub duration: Option<f64>,
+    pub playing: bool,
+    /// Who is in it.
+    pub viewers: Vec<String>,
 }
 
 /// One page of a section grid.
@@ -106,6 +135,9 @@ pub struct ItemDetail {
     pub versions: Vec<VersionInfo>,
     /// Seasons of a show, or episodes of a season.
     pub children: Vec<ItemCard>,
+    /// Watched in Plex (a show or season: every episode).
+    #[serde(default)]
+    pub watched: bool,
 }
 
 /// How the player gets its media.

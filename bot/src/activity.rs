@@ -67,7 +67,9 @@ impl BotService {
             guild_id: place.guild_id.unwrap_or(0),
             voice_channel: Some(place.channel_id),
         };
-        let mut linked = self.start(&invoker, &item, false).await?;
+        let mut linked = self
+            .start(&invoker, &item, crate::service::Begin::Offer)
+            .await?;
         if self
             .store
             .set_channel_activity(

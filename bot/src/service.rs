@@ -62,6 +62,18 @@ pub struct BotService {
     pub activity: bool,
 }
 
+/// How a session started from Discord begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Begin {
+    /// Playing, from the start (`/play`).
+    FromStart,
+    /// Playing, from where Plex left off when it has a resume point (`/play … resume:True`).
+    Resume,
+    /// For someone looking at the player (the Activity): paused at the start when Plex has a
+    /// resume point, so they choose *Resume* or *Start over*; playing otherwise.
+    Offer,
+}
+
 impl BotService {
     /// Runs a library lookup within [`PLEX_BUDGET`].
     async fn library<T>(
@@ -220,15 +232,14 @@ impl BotService {
         }
     }
 
-    /// Starts a session in the invoker's voice channel, playing `item` now, with the invoker as
-    /// host. The session and its link are written together: if linking fails the session is
-    /// removed again, so no orphan is left behind.
-    /// `resume` starts from Plex's resume point, when it has one.
+    /// Starts a session in the invoker's voice channel with `item`, as `begin` says, with the
+    /// invoker as host. The session and its link are written together: if linking fails the
+    /// session is removed again, so no orphan is left behind.
     pub async fn start(
         &self,
         invoker: &Invoker,
         item: &Playable,
-        resume: bool,
+        begin: Begin,
     ) -> Result<Linked, BotError> {
         let voice = invoker.voice()?;
         let now = now_ms();
@@ -257,8 +268,11 @@ impl BotService {
         // The host drives from the voice channel: opening the page or the Activity first must
         // not make someone else host.
         session.host_elsewhere = true;
-        session.apply(&invoker.member_id(), &Command::Play, now)?;
-        if let Some(ms) = item.resume_ms.filter(|_| resume) {
+        let offer = begin == Begin::Offer && item.resume_ms.is_some();
+        if !offer {
+            session.apply(&invoker.member_id(), &Command::Play, now)?;
+        }
+        if let Some(ms) = item.resume_ms.filter(|_| begin == Begin::Resume) {
             let position = ms as f64 / 1000.0;
             session.apply(&invoker.member_id(), &Command::Seek { position }, now)?;
         }

@@ -586,6 +586,20 @@ impl PlexClient {
         Ok(listing.into_items())
     }
 
+    /// The server's newest items (`/library/recentlyAdded`), at most `limit`.
+    pub async fn recently_added(&self, limit: u32) -> Result<Vec<Metadata>, PlexError> {
+        let listing: Listing = self
+            .get_container(&format!(
+                "/library/recentlyAdded?{}",
+                query(&[
+                    ("X-Plex-Container-Start", "0".to_string()),
+                    ("X-Plex-Container-Size", limit.to_string()),
+                ])
+            ))
+            .await?;
+        Ok(listing.into_items())
+    }
+
     /// A request for a resized poster/backdrop. Server-side only: it carries the token, so
     /// the bytes must be proxied rather than the URL handed to a browser.
     pub fn photo_transcode_request(

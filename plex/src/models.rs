@@ -155,6 +155,12 @@ pub struct Metadata {
     /// Number of episodes below a show/season.
     #[serde(default, deserialize_with = "lenient::opt_i64")]
     pub leaf_count: Option<i64>,
+    /// How many of them the account has watched.
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub viewed_leaf_count: Option<i64>,
+    /// Times the account has watched it (absent: never).
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub view_count: Option<i64>,
     /// Number of seasons of a show.
     #[serde(default, deserialize_with = "lenient::opt_i64")]
     pub child_count: Option<i64>,

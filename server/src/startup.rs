@@ -235,6 +235,7 @@ async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartErro
         crate::sync::progress::ProgressConfig {
             plex: services.plex.clone(),
             accounts: services.plex_accounts.clone(),
+            library: services.library.clone(),
             every: settings.limits.transcodes.timeline_every,
         },
     );

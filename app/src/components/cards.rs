@@ -38,6 +38,17 @@ pub fn Card(item: ItemCard) -> impl IntoView {
                             ></progress>
                         }
                     })}
+                {if item.watched {
+                    Some(view! { <span class="card-watched" title="Watched">"✓"</span> }.into_any())
+                } else {
+                    item.unwatched
+                        .map(|n| {
+                            view! {
+                                <span class="card-unwatched" title=format!("{n} unwatched")>{n}</span>
+                            }
+                                .into_any()
+                        })
+                }}
             </div>
             <div class="card-title">{item.title.clone()}</div>
             {item.subtitle.clone().map(|s| view! { <div class="card-subtitle">{s}</div> })}

@@ -7,12 +7,20 @@ use crate::components::cards::PosterRow;
 use crate::components::icons::{Icon, IconKind};
 use crate::components::layout::{ErrorBox, Loading};
 use crate::error::AppError;
-use crate::model::HomeData;
+use crate::model::{HomeData, WatchingNow};
+use crate::player::format::format_time;
 
-/// Sections and the continue-watching row.
+/// Sections, the sessions under way, and the continue-watching and recently-added rows.
 #[server(endpoint = "home")]
 pub async fn get_home() -> Result<HomeData, AppError> {
-    crate::ssr::services()?.library.home().await
+    let services = crate::ssr::services()?;
+    let mut home = services.library.home().await?;
+    // The rows came signed; the sessions' posters are signed here.
+    home.watching_now = crate::ssr::sessions::watching_now(&services).await;
+    for w in &mut home.watching_now {
+        w.poster = w.poster.take().map(|p| services.urls.image(&p));
+    }
+    Ok(home)
 }
 
 #[component]
@@ -34,6 +42,17 @@ pub fn HomePage() -> impl IntoView {
 #[component]
 fn Home(home: HomeData) -> impl IntoView {
     let has_continue = !home.continue_watching.is_empty();
+    let has_recent = !home.recently_added.is_empty();
+    let watching = (!home.watching_now.is_empty()).then(|| {
+        view! {
+            <section class="watching-now">
+                <h2>"Watching now"</h2>
+                <ul class="watching-list">
+                    {home.watching_now.iter().cloned().map(|w| view! { <WatchingCard w /> }).collect_view()}
+                </ul>
+            </section>
+        }
+    });
     let unplayable = (!home.unplayable.is_empty()).then(|| {
         view! {
             <section class="unplayable-sections">
@@ -90,6 +109,7 @@ fn Home(home: HomeData) -> impl IntoView {
                     .collect_view()}
             </ul>
         </section>
+        {watching}
         {home
             .continue_unavailable
             .map(|why| view! { <p class="notice continue-unavailable" role="status">{why}</p> })}
@@ -99,6 +119,44 @@ fn Home(home: HomeData) -> impl IntoView {
                 <PosterRow items=home.continue_watching.clone() />
             </section>
         </Show>
+        <Show when=move || has_recent>
+            <section class="recently-added">
+                <h2>"Recently added"</h2>
+                <PosterRow items=home.recently_added.clone() />
+            </section>
+        </Show>
         {unplayable}
+    }
+}
+
+/// One session under way: its poster, what plays and where, who is there, and Join.
+#[component]
+fn WatchingCard(w: WatchingNow) -> impl IntoView {
+    let state = if w.playing { "Playing" } else { "Paused" };
+    let at = match w.duration {
+        Some(d) => format!("{} / {}", format_time(w.position), format_time(d)),
+        None => format_time(w.position),
+    };
+    let who = match w.viewers.len() {
+        0 => String::new(),
+        1..=3 => w.viewers.join(", "),
+        n => format!("{}, {} and {} more", w.viewers[0], w.viewers[1], n - 2),
+    };
+    let title = match &w.label {
+        Some(label) => format!("{label} · {}", w.title),
+        None => w.title.clone(),
+    };
+    view! {
+        <li class="watching-card">
+            <div class="watching-poster" aria-hidden="true">
+                {w.poster.clone().map(|src| view! { <img src=src alt="" width="60" height="90" loading="lazy" /> })}
+            </div>
+            <div class="watching-text">
+                <strong class="watching-title">{title}</strong>
+                <span class="muted watching-at">{format!("{state} · {at}")}</span>
+                <span class="watching-who">{who}</span>
+            </div>
+            <a class="button small primary watching-join" href=w.url.clone()>"Join"</a>
+        </li>
     }
 }

@@ -1,6 +1,7 @@
 //! An item's detail page: a movie or episode with its versions and a play button, a show with its
 //! seasons, or a season with its episodes.
 
+use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -17,11 +18,32 @@ pub async fn get_item(key: String) -> Result<ItemDetail, AppError> {
     crate::ssr::services()?.library.item(&key).await
 }
 
+/// Marks the item (a show or season: every episode) watched or unwatched in Plex: on the
+/// server owner's account, and on the asking viewer's own when they linked one.
+#[server(endpoint = "watched")]
+pub async fn set_watched(key: String, watched: bool) -> Result<(), AppError> {
+    let services = crate::ssr::services()?;
+    let mut accounts = vec![services.plex.clone()];
+    let viewer = crate::ssr::account::current().account;
+    if let (Some(linked), Some(viewer)) = (&services.plex_accounts, viewer) {
+        match linked.clients_for(&[viewer.discord_id]).await {
+            Ok(clients) => accounts.extend(clients.into_iter().map(|(_, c)| c)),
+            Err(e) => tracing::warn!(error = %e, "could not read the viewer's Plex account"),
+        }
+    }
+    services.library.set_watched(&key, watched, &accounts).await
+}
+
 #[component]
 pub fn ItemPage() -> impl IntoView {
     let params = use_params_map();
     let key = move || params.read().get("key").unwrap_or_default();
-    let data = Resource::new(key, get_item);
+    let mark = ServerAction::<SetWatched>::new();
+    provide_context(mark);
+    let data = Resource::new(
+        move || (key(), mark.version().get()),
+        |(key, _)| get_item(key),
+    );
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
@@ -31,6 +53,33 @@ pub fn ItemPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// "Mark as watched" / "Mark as unwatched": a form, so it works before the page hydrates.
+#[component]
+fn WatchedToggle(key: String, watched: bool) -> impl IntoView {
+    let mark = expect_context::<ServerAction<SetWatched>>();
+    let problem = move || {
+        mark.value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| view! { <p class="problem" role="alert">{e.to_string()}</p> })
+    };
+    view! {
+        <ActionForm action=mark attr:class="watched-form">
+            <input type="hidden" name="key" value=key />
+            <input type="hidden" name="watched" value=if watched { "false" } else { "true" } />
+            <button
+                type="submit"
+                class="button mark-watched"
+                data-watched=if watched { "1" } else { "0" }
+                disabled=move || mark.pending().get()
+            >
+                {if watched { "✓ Watched · mark unwatched" } else { "Mark as watched" }}
+            </button>
+        </ActionForm>
+        {problem}
     }
 }
 
@@ -77,11 +126,10 @@ fn Detail(item: ItemDetail) -> impl IntoView {
                 <p class="facts">{facts.join(" · ")}</p>
                 <p class="genres">{item.genres.join(", ")}</p>
                 {item.summary.clone().map(|s| view! { <p class="summary">{s}</p> })}
-                {play.then(|| view! {
-                    <div class="actions">
-                        <a class="button primary play-link" href=watch.clone()>"▶ Play"</a>
-                    </div>
-                })}
+                <div class="actions">
+                    {play.then(|| view! { <a class="button primary play-link" href=watch.clone()>"▶ Play"</a> })}
+                    <WatchedToggle key=item.rating_key.clone() watched=item.watched />
+                </div>
                 {(play && versions.len() > 1).then(|| view! {
                     <div class="versions">
                         <h2>"Versions"</h2>

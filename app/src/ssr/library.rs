@@ -16,6 +16,9 @@ use crate::ssr::mapping;
 use crate::ssr::tracks::{self, TrackPicks};
 use crate::ssr::urls::MediaUrls;
 
+/// How many of Plex's newest items the home page shows.
+const RECENTLY_ADDED: u32 = 20;
+
 /// Items per section page; a multiple of the grid's column counts at common widths.
 pub const PAGE_SIZE: u32 = 60;
 /// Longest search query accepted, to keep cache keys and Plex requests small.
@@ -128,6 +131,57 @@ impl Library {
         .await
     }
 
+    /// Marks an item (a show or season: all its episodes) watched or unwatched in Plex, on each
+    /// of `accounts` (the server owner's, and the asking viewer's own when linked), then forgets
+    /// what the cache holds of its watch state.
+    pub async fn set_watched(
+        &self,
+        rating_key: &str,
+        watched: bool,
+        accounts: &[PlexClient],
+    ) -> Result<(), AppError> {
+        validate_key(rating_key)?;
+        // An unknown item is a 404, before anything is marked.
+        self.metadata(rating_key).await?;
+        for plex in accounts {
+            if watched {
+                plex.scrobble(rating_key).await?;
+            } else {
+                plex.unscrobble(rating_key).await?;
+            }
+        }
+        tracing::info!(rating_key, watched, "watch state set in Plex");
+        self.forget_watch_state(rating_key).await
+    }
+
+    /// Forgets the cached watch state of an item, of its episodes, and the listings and rows
+    /// that show it: after Plex learned it was watched (or not).
+    pub async fn forget_watch_state(&self, rating_key: &str) -> Result<(), AppError> {
+        let mut items = vec![rating_key.to_owned()];
+        let meta = self.metadata(rating_key).await?;
+        if matches!(
+            meta.r#type,
+            marquee_plex::MetadataType::Show | marquee_plex::MetadataType::Season
+        ) && let Ok(leaves) = self.plex.all_leaves(rating_key).await
+        {
+            items.extend(leaves.into_iter().map(|l| l.rating_key));
+        }
+        for item in &items {
+            if let Err(err) = self.store.forget_media_cache(item).await {
+                tracing::warn!(%err, item, "could not forget the stored metadata");
+            }
+        }
+        let mut prefixes: Vec<String> = items.iter().map(|i| format!("plex:meta:{i}")).collect();
+        prefixes.extend(section_content("plex:section:".to_owned()));
+        prefixes.extend(
+            ["plex:children:", "plex:leaves:", "plex:continue"]
+                .iter()
+                .map(|p| (*p).to_owned()),
+        );
+        self.invalidate_prefixes(&prefixes).await?;
+        Ok(())
+    }
+
     /// The home page. Only the sections are essential: if Plex fails to give the
     /// continue-watching row, the page shows the libraries and says the row is missing.
     pub async fn home(&self) -> Result<HomeData, AppError> {
@@ -156,11 +210,30 @@ impl Library {
                 )
             }
         };
+        // A row of extras: without it the page still works.
+        let recently_added = match self
+            .cached(Tier::Media, "plex:recent", || async {
+                Ok(self.plex.recently_added(RECENTLY_ADDED).await?)
+            })
+            .await
+        {
+            Ok(items) => items
+                .iter()
+                .filter(|m| !matches!(m.r#type, marquee_plex::MetadataType::Other))
+                .map(mapping::card)
+                .collect(),
+            Err(err) => {
+                tracing::warn!(%err, "the home page goes without its recently-added row");
+                Vec::new()
+            }
+        };
         Ok(self.urls.sign(HomeData {
             sections: playable.iter().map(mapping::section).collect(),
             unplayable: unplayable.iter().map(mapping::section).collect(),
             continue_watching,
             continue_unavailable,
+            recently_added,
+            watching_now: Vec::new(),
         }))
     }
 
@@ -495,6 +568,7 @@ fn playable_section(kind: SectionType) -> bool {
 fn section_content(listings: String) -> Vec<String> {
     vec![
         listings,
+        "plex:recent".to_owned(),
         "plex:search:".to_owned(),
         "plex:titles".to_owned(),
     ]

@@ -74,6 +74,7 @@ pub fn card(meta: &Metadata) -> ItemCard {
         }
         _ => None,
     };
+    let (watched, unwatched) = watch_state(meta);
     ItemCard {
         rating_key: meta.rating_key.clone(),
         title: meta.title.clone(),
@@ -81,6 +82,24 @@ pub fn card(meta: &Metadata) -> ItemCard {
         kind: kind_of(meta),
         poster: image_url(thumb, POSTER_W, POSTER_H),
         progress,
+        watched,
+        unwatched,
+    }
+}
+
+/// Whether Plex counts the item watched, and for a show or season how many episodes are left
+/// (only when some were watched: a show nobody started needs no count).
+pub fn watch_state(meta: &Metadata) -> (bool, Option<i64>) {
+    match (meta.leaf_count, meta.viewed_leaf_count) {
+        (Some(leaves), Some(viewed)) if leaves > 0 => {
+            let left = (leaves - viewed).max(0);
+            (left == 0, (viewed > 0 && left > 0).then_some(left))
+        }
+        (Some(_), _) => (false, None),
+        _ => (
+            meta.view_count.unwrap_or(0) > 0 && meta.view_offset.is_none_or(|o| o <= 0),
+            None,
+        ),
     }
 }
 
@@ -188,6 +207,7 @@ pub fn detail(meta: &Metadata, children: &[Metadata]) -> ItemDetail {
         backdrop: image_url(meta.art.as_deref(), 1280, 720),
         versions: versions(meta),
         children: children.iter().map(card).collect(),
+        watched: watch_state(meta).0,
     }
 }
 

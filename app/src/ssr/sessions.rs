@@ -76,3 +76,49 @@ fn map_err(e: SessionStoreError) -> AppError {
         other => super::errors::internal("session store", &other),
     }
 }
+
+/// How many sessions under way the home page lists.
+const WATCHING_NOW: usize = 12;
+
+/// The sessions under way for the home page: what plays, where the group is, who is there.
+/// Whoever sees the home page may join them all (see `docs/security.md`).
+pub async fn watching_now(services: &Services) -> Vec<crate::model::WatchingNow> {
+    let sessions = match services.sessions.watching_now(WATCHING_NOW).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "the home page goes without the sessions under way");
+            return Vec::new();
+        }
+    };
+    let now = now_ms();
+    let mut out = Vec::with_capacity(sessions.len());
+    for session in sessions {
+        let Some(entry) = session.current_entry() else {
+            continue;
+        };
+        let poster = match services.library.metadata(&entry.rating_key).await {
+            Ok(meta) => super::mapping::image_url(
+                meta.thumb.as_deref().or(meta.grandparent_thumb.as_deref()),
+                super::mapping::POSTER_W,
+                super::mapping::POSTER_H,
+            ),
+            Err(_) => None,
+        };
+        out.push(crate::model::WatchingNow {
+            url: format!("/session/{}", session.id),
+            title: entry.title.clone(),
+            label: entry.info.as_ref().and_then(|i| i.label.clone()),
+            poster,
+            position: session.position_at(now),
+            duration: session.duration(),
+            playing: session.playback.playing && !session.ending.finished,
+            viewers: session
+                .members
+                .iter()
+                .filter(|m| m.connections > 0)
+                .map(|m| m.name.clone())
+                .collect(),
+        });
+    }
+    out
+}

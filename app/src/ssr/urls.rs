@@ -124,6 +124,7 @@ impl<T: HasImages> HasImages for Vec<T> {
 impl HasImages for HomeData {
     fn sign_images(&mut self, urls: &MediaUrls) {
         self.continue_watching.sign_images(urls);
+        self.recently_added.sign_images(urls);
     }
 }
 

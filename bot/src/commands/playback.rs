@@ -43,7 +43,12 @@ pub async fn play(
         }
         Err(BotError::NoSession(_) | BotError::SessionGone) => {
             let item = service.resolve(&title).await?;
-            let linked = service.start(&invoker, &item, resume).await?;
+            let begin = if resume {
+                crate::service::Begin::Resume
+            } else {
+                crate::service::Begin::FromStart
+            };
+            let linked = service.start(&invoker, &item, begin).await?;
             let action = match item.resume_ms.filter(|_| resume) {
                 Some(ms) => format!(
                     "{} resumed {} from {}",

@@ -540,6 +540,19 @@ impl Library {
         out
     }
 
+    /// Movies and episodes, newest first (`/library/recentlyAdded`): the demo's own items (the
+    /// archive was added long before them).
+    pub fn recently_added(&self) -> Vec<Item> {
+        let mut items: Vec<Item> = self
+            .fixed
+            .iter()
+            .filter(|i| matches!(i.kind, Kind::Movie | Kind::Episode))
+            .filter_map(|i| self.get(i.rating_key))
+            .collect();
+        items.sort_by_key(|i| std::cmp::Reverse(i.rating_key));
+        items
+    }
+
     /// Items that are partly watched: what on-deck and continue-watching show.
     pub fn in_progress(&self) -> Vec<Item> {
         let mut keys: Vec<(i64, i64)> = self
@@ -583,6 +596,14 @@ impl Library {
         if *entry == Progress::default() {
             map.remove(&key);
         }
+    }
+
+    /// How many of `items` the current account has watched.
+    fn viewed(&self, items: &[Item]) -> usize {
+        items
+            .iter()
+            .filter(|i| self.progress_of(i.rating_key).views > 0)
+            .count()
     }
 
     /// A player said where it is (`/:/timeline` or `/:/progress`): a position inside the item
@@ -698,7 +719,13 @@ impl Library {
                 json!(format!("/library/metadata/{rk}/art/{}", item.stamp())),
             );
         }
-        m.insert("addedAt".into(), json!(STAMP_BASE - 86_400 + rk));
+        // The archive was added long before the demo's own items.
+        let added = if rk >= ARCHIVE_BASE_KEY {
+            STAMP_BASE - 400 * 86_400 + (rk - ARCHIVE_BASE_KEY)
+        } else {
+            STAMP_BASE - 86_400 + rk
+        };
+        m.insert("addedAt".into(), json!(added));
         m.insert("updatedAt".into(), json!(item.stamp()));
         if let Some(index) = item.index {
             m.insert("index".into(), json!(index));
@@ -715,15 +742,17 @@ impl Library {
             Kind::Show => {
                 let seasons = self.children(rk);
                 m.insert("childCount".into(), json!(seasons.len()));
-                m.insert("leafCount".into(), json!(self.all_leaves(rk).len()));
-                m.insert("viewedLeafCount".into(), json!(0));
+                let leaves = self.all_leaves(rk);
+                m.insert("leafCount".into(), json!(leaves.len()));
+                m.insert("viewedLeafCount".into(), json!(self.viewed(&leaves)));
             }
             Kind::Season => {
                 if let Some(show) = item.parent.and_then(|p| self.get(p)) {
                     add_parent(&mut m, "parent", &show);
                 }
-                m.insert("leafCount".into(), json!(self.children(rk).len()));
-                m.insert("viewedLeafCount".into(), json!(0));
+                let episodes = self.children(rk);
+                m.insert("leafCount".into(), json!(episodes.len()));
+                m.insert("viewedLeafCount".into(), json!(self.viewed(&episodes)));
             }
             Kind::Episode => {
                 if let Some(season) = item.parent.and_then(|p| self.get(p)) {

@@ -591,6 +591,12 @@ async fn respond(state: FakePlexState, req: Request) -> Response {
         ["library", "metadata", rk, which @ ("thumb" | "art"), _stamp] if is_get => {
             image_for(&state, rk, which, req).await
         }
+        ["library", "recentlyAdded"] if is_get => paged_listing(
+            &state,
+            &ctx,
+            json!({"mixedParents": true}),
+            &lib.recently_added(),
+        ),
         ["library", "onDeck"] if is_get => listing(
             &state,
             &ctx,
@@ -679,9 +685,15 @@ async fn respond(state: FakePlexState, req: Request) -> Response {
             match ctx.param("key").and_then(|k| item(lib, k)) {
                 Some(it) => {
                     let rk = it.rating_key;
+                    // A show or season stands for all its episodes, as on a real server.
+                    let targets: Vec<i64> = if matches!(it.kind, Kind::Show | Kind::Season) {
+                        lib.all_leaves(rk).iter().map(|l| l.rating_key).collect()
+                    } else {
+                        vec![rk]
+                    };
                     match *what {
-                        "scrobble" => lib.scrobble(rk),
-                        "unscrobble" => lib.unscrobble(rk),
+                        "scrobble" => targets.iter().for_each(|k| lib.scrobble(*k)),
+                        "unscrobble" => targets.iter().for_each(|k| lib.unscrobble(*k)),
                         _ => {
                             if let Some(t) = ctx.param("time").and_then(|v| v.parse().ok()) {
                                 lib.record_position(rk, t, None);

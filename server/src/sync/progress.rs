@@ -24,6 +24,8 @@ pub struct ProgressConfig {
     pub plex: PlexClient,
     /// Linked viewers' Plex accounts, when this Marquee can link them.
     pub accounts: Option<std::sync::Arc<app::ssr::plex_accounts::PlexAccounts>>,
+    /// Whose cached watch state goes stale when an item is scrobbled (the library's posters).
+    pub library: std::sync::Arc<app::ssr::Library>,
     /// Between changes, a playing (or paused) group is reported this often (Plex forgets a
     /// player that says nothing for a while).
     pub every: Duration,
@@ -191,6 +193,11 @@ pub fn sender(config: ProgressConfig, session: String) -> mpsc::UnboundedSender<
                 && !viewers.is_empty()
             {
                 report_to_viewers(accounts, &viewers, &report, &session).await;
+            }
+            if let Report::Scrobble(key) = &report
+                && let Err(e) = config.library.forget_watch_state(key).await
+            {
+                tracing::info!(session, error = %e, "could not refresh an item's watch state");
             }
         }
     });

@@ -65,6 +65,9 @@ async fn with_sign_in_the_library_and_media_are_closed_to_strangers(w: World) {
         ("/api/item", "key=101"),
         ("/api/search", "query=harbor"),
         ("/api/playback", "key=102"),
+        ("/api/watched", "key=101&watched=true"),
+        ("/api/plex-link/start", ""),
+        ("/api/plex-link/status", ""),
     ];
     let post_fn = |endpoint: &str, body: &str, cookie: Option<&str>| {
         let mut r = w
@@ -83,11 +86,19 @@ async fn with_sign_in_the_library_and_media_are_closed_to_strangers(w: World) {
         let body: serde_json::Value = r.json().await.unwrap();
         assert_eq!(body["error"], "sign_in_required", "{endpoint}");
     }
+    assert!(
+        !app.plex()
+            .requests()
+            .iter()
+            .any(|r| r.path().starts_with("/:/scrobble")),
+        "a stranger marked nothing watched"
+    );
     for path in [
         "/media/101/0/0",
         "/hls/102/0/start.m3u8",
         "/hls/102/0/start.m3u8?session=0123456789abcdef",
         "/img/101/thumb/1?w=240&h=360",
+        "/previews/101/0/0/60000",
     ] {
         let r = app.get(path).await;
         assert_eq!(r.status(), 403, "{path}");

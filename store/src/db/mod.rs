@@ -450,6 +450,24 @@ impl Store {
         })
     }
 
+    /// Sessions written to since `since`, newest first, at most `limit` (where "who is
+    /// watching now" is looked for).
+    pub async fn sessions_updated_since(
+        &self,
+        since: chrono::NaiveDateTime,
+        limit: i64,
+    ) -> Result<Vec<SessionRow>, StoreError> {
+        with_conn!(self, |conn| {
+            Ok(sessions::table
+                .filter(sessions::updated_at.ge(since))
+                .order((sessions::updated_at.desc(), sessions::id.asc()))
+                .limit(limit)
+                .select(SessionRow::as_select())
+                .load(conn)
+                .await?)
+        })
+    }
+
     /// Optimistic concurrency: updates only if the stored version equals `expected_version`
     /// and then sets it to `expected_version + 1`; otherwise returns
     /// [`StoreError::VersionConflict`] (or [`StoreError::NotFound`]) and changes nothing.

@@ -257,6 +257,33 @@ impl SessionStore {
         Err(SessionStoreError::Contended(id.to_owned()))
     }
 
+    /// Sessions with someone in them now and something to watch, most recently changed first
+    /// (at most `limit`): looked for among those written to in the last day (a session
+    /// writes on every join, leave and command).
+    pub async fn watching_now(&self, limit: usize) -> Result<Vec<Session>, SessionStoreError> {
+        let since = (chrono::Utc::now() - chrono::Duration::hours(24)).naive_utc();
+        let rows = self.store.sessions_updated_since(since, 200).await?;
+        let mut out = Vec::new();
+        for row in &rows {
+            let session = match from_row(row) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(session = row.id, error = %e, "skipping an unreadable session");
+                    continue;
+                }
+            };
+            if session.current_entry().is_some()
+                && session.members.iter().any(|m| m.connections > 0)
+            {
+                out.push(session);
+                if out.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Marks everyone offline in every session: for a single process starting up, when no
     /// connection can have survived. Returns how many sessions were touched.
     pub async fn reset_presence(&self) -> Result<usize, SessionStoreError> {
