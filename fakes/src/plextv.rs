@@ -477,6 +477,66 @@ async fn user(
     .into_response()
 }
 
+/// What a resource (a device of the account) is, beside what every one of them says.
+struct Device<'a> {
+    name: String,
+    product: &'a str,
+    platform: &'a str,
+    device: &'a str,
+    client_identifier: String,
+    provides: &'a str,
+    /// `(ownerId, sourceTitle)` of a server shared with the account; `None`: its own.
+    shared_by: Option<(i64, &'a str)>,
+    access_token: Option<String>,
+    connections: Vec<Value>,
+}
+
+impl Device<'_> {
+    fn render(self) -> Value {
+        let server = self.provides.contains("server");
+        json!({
+            "name": self.name,
+            "product": self.product,
+            "productVersion": if server { "1.41.3.9314-a0bfb8370" } else { "8.40" },
+            "platform": self.platform,
+            "platformVersion": if server { "6.1" } else { "18.1" },
+            "device": self.device,
+            "clientIdentifier": self.client_identifier,
+            "createdAt": "2024-02-01T10:00:00Z",
+            "lastSeenAt": "2026-12-07T05:00:00Z",
+            "provides": self.provides,
+            "ownerId": self.shared_by.map(|(id, _)| id),
+            "sourceTitle": self.shared_by.map(|(_, title)| title),
+            "publicAddress": "203.0.113.7",
+            "accessToken": self.access_token,
+            "owned": self.shared_by.is_none(),
+            "home": false,
+            "synced": false,
+            "relay": server,
+            "presence": server,
+            "httpsRequired": false,
+            "publicAddressMatches": false,
+            "dnsRebindingProtection": false,
+            "natLoopbackSupported": server,
+            "connections": self.connections,
+        })
+    }
+}
+
+fn connection(
+    protocol: &str,
+    address: &str,
+    port: u16,
+    uri: &str,
+    local: bool,
+    relay: bool,
+) -> Value {
+    json!({
+        "protocol": protocol, "address": address, "port": port, "uri": uri,
+        "local": local, "relay": relay, "IPv6": false,
+    })
+}
+
 async fn resources(
     State(state): State<FakePlexTvState>,
     uri: http::Uri,
@@ -490,107 +550,89 @@ async fn resources(
     let https = query.get("includeHttps").is_some_and(|v| v == "1");
     let mut list = vec![
         // A phone: a device, not a server, and with no token for anyone else.
-        json!({
-            "name": format!("{}'s iPhone", u.username),
-            "product": "Plex for iOS",
-            "productVersion": "8.40",
-            "platform": "iOS",
-            "platformVersion": "18.1",
-            "device": "iPhone",
-            "clientIdentifier": format!("phone-{}", u.uuid),
-            "createdAt": "2024-02-01T10:00:00Z",
-            "lastSeenAt": "2026-12-01T20:00:00Z",
-            "provides": "client,player,pubsub-player",
-            "ownerId": Value::Null,
-            "sourceTitle": Value::Null,
-            "publicAddress": "203.0.113.7",
-            "accessToken": Value::Null,
-            "owned": true,
-            "home": false,
-            "synced": false,
-            "relay": false,
-            "presence": false,
-            "httpsRequired": false,
-            "publicAddressMatches": false,
-            "dnsRebindingProtection": false,
-            "natLoopbackSupported": false,
-            "connections": [],
-        }),
+        Device {
+            name: format!("{}'s iPhone", u.username),
+            product: "Plex for iOS",
+            platform: "iOS",
+            device: "iPhone",
+            client_identifier: format!("phone-{}", u.uuid),
+            provides: "client,player,pubsub-player",
+            shared_by: None,
+            access_token: None,
+            connections: Vec::new(),
+        }
+        .render(),
         // A server of their own, which is not the one Marquee uses.
-        json!({
-            "name": format!("{}'s NAS", u.username),
-            "product": "Plex Media Server",
-            "productVersion": "1.41.3.9314-a0bfb8370",
-            "platform": "Linux",
-            "platformVersion": "6.1",
-            "device": "PC",
-            "clientIdentifier": format!("nas-{}", u.uuid),
-            "createdAt": "2023-05-01T10:00:00Z",
-            "lastSeenAt": "2026-12-01T20:00:00Z",
-            "provides": "server",
-            "ownerId": Value::Null,
-            "sourceTitle": Value::Null,
-            "publicAddress": "203.0.113.7",
-            "accessToken": format!("own-server-{}", u.uuid),
-            "owned": true,
-            "home": false,
-            "synced": false,
-            "relay": true,
-            "presence": true,
-            "httpsRequired": false,
-            "publicAddressMatches": false,
-            "dnsRebindingProtection": false,
-            "natLoopbackSupported": true,
-            "connections": [{"protocol": "http", "address": "192.168.1.20", "port": 32400, "uri": "http://192.168.1.20:32400", "local": true, "relay": false, "IPv6": false}],
-        }),
+        Device {
+            name: format!("{}'s NAS", u.username),
+            product: "Plex Media Server",
+            platform: "Linux",
+            device: "PC",
+            client_identifier: format!("nas-{}", u.uuid),
+            provides: "server",
+            shared_by: None,
+            access_token: Some(format!("own-server-{}", u.uuid)),
+            connections: vec![connection(
+                "http",
+                "192.168.1.20",
+                32400,
+                "http://192.168.1.20:32400",
+                true,
+                false,
+            )],
+        }
+        .render(),
     ];
     if let Some(token) = &u.server_token {
         let server = &state.inner.opts.server;
-        let mut connections = vec![json!({
-            "protocol": "http", "address": "127.0.0.1",
-            "port": server.uri.rsplit(':').next().and_then(|p| p.trim_end_matches('/').parse::<u16>().ok()).unwrap_or(32400),
-            "uri": server.uri, "local": true, "relay": false, "IPv6": false,
-        })];
+        let port = server
+            .uri
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.trim_end_matches('/').parse::<u16>().ok())
+            .unwrap_or(32400);
+        let mut connections = vec![connection(
+            "http",
+            "127.0.0.1",
+            port,
+            &server.uri,
+            true,
+            false,
+        )];
         if https {
-            connections.push(json!({
-                "protocol": "https", "address": "203.0.113.9", "port": 32400,
-                "uri": "https://203-0-113-9.0123456789abcdef.plex.direct:32400",
-                "local": false, "relay": false, "IPv6": false,
-            }));
+            connections.push(connection(
+                "https",
+                "203.0.113.9",
+                32400,
+                "https://203-0-113-9.0123456789abcdef.plex.direct:32400",
+                false,
+                false,
+            ));
         }
         if relay {
-            connections.push(json!({
-                "protocol": "https", "address": "198.51.100.4", "port": 8443,
-                "uri": "https://198-51-100-4.0123456789abcdef.plex.direct:8443",
-                "local": false, "relay": true, "IPv6": false,
-            }));
+            connections.push(connection(
+                "https",
+                "198.51.100.4",
+                8443,
+                "https://198-51-100-4.0123456789abcdef.plex.direct:8443",
+                false,
+                true,
+            ));
         }
-        list.push(json!({
-            "name": server.name,
-            "product": "Plex Media Server",
-            "productVersion": "1.41.3.9314-a0bfb8370",
-            "platform": "Linux",
-            "platformVersion": "6.1",
-            "device": "Docker Container",
-            "clientIdentifier": server.machine_identifier,
-            "createdAt": "2022-01-01T10:00:00Z",
-            "lastSeenAt": "2026-12-07T05:00:00Z",
-            "provides": "server",
-            "ownerId": 1,
-            "sourceTitle": "owner",
-            "publicAddress": "203.0.113.9",
-            "accessToken": token,
-            "owned": false,
-            "home": false,
-            "synced": false,
-            "relay": true,
-            "presence": true,
-            "httpsRequired": false,
-            "publicAddressMatches": false,
-            "dnsRebindingProtection": false,
-            "natLoopbackSupported": true,
-            "connections": connections,
-        }));
+        list.push(
+            Device {
+                name: server.name.clone(),
+                product: "Plex Media Server",
+                platform: "Linux",
+                device: "Docker Container",
+                client_identifier: server.machine_identifier.clone(),
+                provides: "server",
+                shared_by: Some((1, "owner")),
+                access_token: Some(token.clone()),
+                connections,
+            }
+            .render(),
+        );
     }
     axum::Json(Value::Array(list)).into_response()
 }

@@ -190,6 +190,25 @@ fn check_key(what: &str, key: &str) -> Result<(), PlexError> {
     }
 }
 
+/// A request's endpoint as a metrics label with few values: at most its first three path
+/// segments, any with a digit (ids, ratingKeys, sessions) as `:id`, no query.
+pub(crate) fn endpoint_label(path_and_query: &str) -> String {
+    let path = path_and_query.split('?').next().unwrap_or("");
+    let segments: Vec<&str> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .take(3)
+        .map(|s| {
+            if s.bytes().any(|b| b.is_ascii_digit()) {
+                ":id"
+            } else {
+                s
+            }
+        })
+        .collect();
+    format!("/{}", segments.join("/"))
+}
+
 /// Remove any token from a path before it is logged or put into an error.
 fn redact(path_and_query: &str) -> String {
     let Some((path, query)) = path_and_query.split_once('?') else {
@@ -418,6 +437,7 @@ impl PlexClient {
         extra: HeaderMap,
     ) -> Result<Response, PlexError> {
         tracing::debug!(method = %method, path = %redact(path_and_query), "plex request");
+        let started = std::time::Instant::now();
         let result = async {
             let resp = self
                 .request(method, path_and_query)?
@@ -429,6 +449,13 @@ impl PlexClient {
             Self::check_status(resp, path_and_query)
         }
         .await;
+        let endpoint = endpoint_label(path_and_query);
+        metrics::histogram!("marquee_plex_request_duration_seconds", "endpoint" => endpoint.clone())
+            .record(started.elapsed().as_secs_f64());
+        if let Err(e) = &result {
+            metrics::counter!("marquee_plex_errors_total", "endpoint" => endpoint, "kind" => e.kind())
+                .increment(1);
+        }
         logged(path_and_query, result)
     }
 

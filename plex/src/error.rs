@@ -1,5 +1,23 @@
 //! Errors of the Plex client, typed so callers can tell "fix your token" from "server down".
 
+impl PlexError {
+    /// A short name of the kind of failure, for a metrics label.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PlexError::Unauthorized => "unauthorized",
+            PlexError::NotFound { .. } => "not_found",
+            PlexError::Unreachable { .. } => "unreachable",
+            PlexError::Timeout => "timeout",
+            PlexError::Socket(_) => "socket",
+            PlexError::Status { .. } => "status",
+            PlexError::Malformed { .. } => "malformed",
+            PlexError::InvalidConfig(_) => "config",
+            PlexError::InvalidInput(_) => "input",
+            PlexError::Request { .. } => "request",
+        }
+    }
+}
+
 /// Why a Plex call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PlexError {

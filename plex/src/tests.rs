@@ -145,3 +145,29 @@ fn garbage_is_malformed() {
         parse_body::<Listing>(b"<html><body>proxy error</body></html>", None, "t").unwrap_err();
     assert!(matches!(err, PlexError::Malformed { .. }), "{err:?}");
 }
+
+#[test]
+fn metrics_labels_name_the_endpoint_not_the_item() {
+    use crate::client::endpoint_label;
+    assert_eq!(
+        endpoint_label("/library/metadata/101?includeMarkers=1"),
+        "/library/metadata/:id"
+    );
+    assert_eq!(
+        endpoint_label("/library/parts/1011/1700000101/file.mp4"),
+        "/library/parts/:id"
+    );
+    assert_eq!(
+        endpoint_label("/library/sections/1/all?type=1"),
+        "/library/sections/:id"
+    );
+    assert_eq!(endpoint_label("/:/timeline?ratingKey=2110"), "/:/timeline");
+    assert_eq!(
+        endpoint_label("/video/:/transcode/universal/session/abc123/base/index.m3u8"),
+        "/video/:/transcode"
+    );
+    assert_eq!(
+        endpoint_label("/hubs/continueWatching/items"),
+        "/hubs/continueWatching/items"
+    );
+}

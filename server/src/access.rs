@@ -68,6 +68,7 @@ pub fn door_of(path: &str) -> Door {
         return Door::Sessions;
     }
     let open = path == "/healthz"
+        || path == "/readyz"
         || path == "/favicon.svg"
         || path == "/favicon.ico"
         || under("/pkg")
@@ -429,6 +430,7 @@ mod tests {
             ("/metrics", Door::Admin),
             ("/api/admin/cache/clear", Door::Admin),
             ("/healthz", Door::Open),
+            ("/readyz", Door::Open),
             ("/pkg/marquee.css", Door::Open),
             ("/auth/login", Door::Open),
             ("/api/activity/sign-in", Door::Open),

@@ -38,7 +38,7 @@ async fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    server::telemetry::init_logging(&settings.log);
+    server::telemetry::init_logging(&settings.log, settings.log_format);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             if settings.demo_mode() {

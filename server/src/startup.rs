@@ -494,6 +494,7 @@ fn router(state: AppState) -> Router {
         .route("/api/sessions", post(sessions::create))
         .route("/api/sessions/{session}", get(sessions::get))
         .route("/healthz", get(ops::health))
+        .route("/readyz", get(ops::ready))
         .route("/metrics", get(ops::metrics))
         .route("/api/admin/cache/clear", post(admin::clear_cache))
         .route(
@@ -587,8 +588,11 @@ async fn count_requests(req: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "other".to_string(), |p| p.as_str().to_string());
+    let started = std::time::Instant::now();
     let response = next.run(req).await;
     let class = format!("{}xx", response.status().as_u16() / 100);
+    metrics::histogram!("marquee_http_request_duration_seconds", "route" => route.clone())
+        .record(started.elapsed().as_secs_f64());
     metrics::counter!("marquee_http_requests_total", "route" => route, "status" => class)
         .increment(1);
     response

@@ -79,6 +79,9 @@ pub enum ClientMsg {
     },
     /// Send me a full snapshot (after a version gap).
     Resync,
+    /// How far this viewer's video is from the group's line (ms, ahead positive), sent now and
+    /// then while playing: only for the operator's metrics, never stored.
+    Drift { drift_ms: f64 },
 }
 
 /// Server → viewer.

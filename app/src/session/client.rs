@@ -158,6 +158,9 @@ struct Pending {
     sent_at: f64,
 }
 
+/// How often a playing viewer tells the server its drift (the operator's sync histogram).
+const DRIFT_REPORT_EVERY_MS: f64 = 30_000.0;
+
 #[derive(Default)]
 struct Inner {
     ws: Option<WebSocket>,
@@ -184,6 +187,8 @@ struct Inner {
     timers: Vec<i32>,
     seeks: u32,
     last_drift_publish: f64,
+    /// When this viewer last told the server its drift (for the operator's metrics).
+    last_drift_report: f64,
     /// The playback line the video last followed while playing.
     last_line: Option<marquee_sync::Playback>,
 }
@@ -785,6 +790,15 @@ impl Client {
         if now - last > 500.0 {
             self.inner.borrow_mut().last_drift_publish = now;
             self.view.drift_ms.set(drift.map(|d| d * 1000.0));
+        }
+        let reported = self.inner.borrow().last_drift_report;
+        if let Some(d) = drift
+            && now - reported >= DRIFT_REPORT_EVERY_MS
+            && self.raw_send(&ClientMsg::Drift {
+                drift_ms: d * 1000.0,
+            })
+        {
+            self.inner.borrow_mut().last_drift_report = now;
         }
     }
 }

@@ -158,6 +158,8 @@ pub struct Config {
     pub cache_system_ttl_secs: u64,
     /// `tracing` filter, e.g. `info` or `server=debug,info`.
     pub log: String,
+    /// `text` (for people) or `json` (one object a line, for a log collector).
+    pub log_format: String,
     /// On SIGTERM, how long requests still running may take to finish before they are cut
     /// (seconds). Below a container runtime's kill timeout (Docker's is 10 s).
     pub shutdown_grace_secs: u64,
@@ -218,6 +220,7 @@ impl Default for Config {
             cache_media_ttl_secs: 30 * 60,
             cache_system_ttl_secs: 10 * 60,
             log: "info".into(),
+            log_format: "text".into(),
             shutdown_grace_secs: 5,
         }
     }

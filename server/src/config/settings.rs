@@ -27,6 +27,7 @@ pub struct Settings {
     pub site_root: PathBuf,
     /// `tracing` filter.
     pub log: String,
+    pub log_format: LogFormat,
     pub plex: PlexSettings,
     pub database: DatabaseTarget,
     /// Redis, for the shared cache and the event bus (scale-out mode).
@@ -39,6 +40,15 @@ pub struct Settings {
     pub admin_token: Option<SecretString>,
     /// Where people reach Marquee; `None` is `http://<bound address>`.
     pub public_url: Option<Url>,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// For people reading a terminal.
+    Text,
+    /// One JSON object a line, with the request's span (its id) in each: for a log collector.
+    Json,
 }
 
 /// Where the library comes from.
@@ -385,6 +395,15 @@ impl Settings {
             data_dir: config.data_dir.clone(),
             site_root: config.site_root.clone(),
             log: config.log.clone(),
+            log_format: match config.log_format.trim().to_ascii_lowercase().as_str() {
+                "text" | "" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                other => {
+                    return Err(ConfigError::Invalid(format!(
+                        "MARQUEE_LOG_FORMAT must be `text` or `json`, not {other:?}"
+                    )));
+                }
+            },
             plex: PlexSettings {
                 source,
                 timeout: Duration::from_secs(config.plex_timeout_secs),

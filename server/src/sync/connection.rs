@@ -593,6 +593,14 @@ impl Viewer<'_> {
                 };
                 send(sink, &reply).await
             }
+            ClientMsg::Drift { drift_ms } => {
+                // Only a sane number is worth a bucket; nothing is stored.
+                if drift_ms.is_finite() && drift_ms.abs() < 3_600_000.0 {
+                    metrics::histogram!("marquee_sync_drift_seconds")
+                        .record(drift_ms.abs() / 1000.0);
+                }
+                Ok(())
+            }
             ClientMsg::Status { buffering, rtt_ms } => {
                 let member = self.member.clone();
                 let result = self

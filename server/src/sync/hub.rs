@@ -82,6 +82,7 @@ impl Drop for RoomGuard {
                 }
                 room.planner.abort();
                 rooms.remove(&self.session);
+                metrics::gauge!("marquee_sessions_active").decrement(1.0);
             }
         }
     }
@@ -147,6 +148,7 @@ impl Hub {
         metrics::gauge!("marquee_ws_connections").increment(1.0);
         let mut rooms = self.lock_rooms();
         let room = rooms.entry(session.to_owned()).or_insert_with(|| {
+            metrics::gauge!("marquee_sessions_active").increment(1.0);
             let replan = Arc::new(Notify::new());
             let planner = tokio::spawn(super::planner::run(
                 self.inner.sessions.clone(),

@@ -16,6 +16,7 @@ mod bot;
 mod bot_secrets;
 mod errors;
 mod http;
+mod operations;
 mod plex_link;
 mod previews;
 mod progress;

@@ -232,6 +232,14 @@ impl Cache {
         }
     }
 
+    /// Whether the cache answers (Redis: a `PING`; in-process: always).
+    pub async fn ping(&self) -> Result<(), CacheError> {
+        match &self.inner.backend {
+            CacheBackend::Memory(_) => Ok(()),
+            CacheBackend::Redis(r) => r.ping().await,
+        }
+    }
+
     /// The TTLs this cache applies.
     pub fn ttls(&self) -> &TierTtls {
         &self.inner.ttls
