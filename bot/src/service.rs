@@ -318,6 +318,13 @@ impl BotService {
                 Ok((changes, ()))
             })
             .await?;
+        self.store
+            .record_audit_later(marquee_store::NewAuditEvent::command(
+                &linked.session.id,
+                &member,
+                &name,
+                &command,
+            ));
         Ok(updated.session)
     }
 

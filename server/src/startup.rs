@@ -337,6 +337,9 @@ async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartErro
     })
 }
 
+/// How long the audit log keeps an event.
+const AUDIT_KEPT: chrono::Duration = chrono::Duration::days(90);
+
 /// Seek-preview indexes kept in memory: a dozen long films' worth.
 const PREVIEW_CACHE_BYTES: u64 = 128 << 20;
 
@@ -352,6 +355,12 @@ fn purge_media_cache_periodically(store: Store, hub: crate::sync::Hub) {
             tokio::select! {
                 () = hub.closing() => return,
                 _ = every.tick() => {}
+            }
+            let kept_since = (chrono::Utc::now() - AUDIT_KEPT).naive_utc();
+            match store.purge_audit(kept_since).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::debug!(purged, "old audit events purged"),
+                Err(e) => tracing::warn!(error = %e, "could not purge old audit events"),
             }
             match store.purge_expired_media_cache().await {
                 Ok(0) => {}
@@ -497,6 +506,7 @@ fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::ready))
         .route("/metrics", get(ops::metrics))
         .route("/api/admin/cache/clear", post(admin::clear_cache))
+        .route("/api/admin/audit", get(admin::audit))
         .route(
             "/api/admin/plex-webhook",
             get(crate::routes::plex_webhook::address),

@@ -14,7 +14,8 @@ pub mod testing;
 
 pub use cache::{Cache, CacheError, CacheFetchError, CacheStats, Tier, TierTtls};
 pub use db::{
-    Backend, ChannelLink, DatabaseTarget, NewChannelLink, NewMemberKey, NewRefreshToken,
-    NewSession, PlexAccountRow, Rotation, SessionRow, Store, StoreError, User, redact_url,
+    AuditEvent, AuditFilter, Backend, ChannelLink, DatabaseTarget, NewAuditEvent, NewChannelLink,
+    NewMemberKey, NewRefreshToken, NewSession, PlexAccountRow, Rotation, SessionRow, Store,
+    StoreError, User, redact_url,
 };
 pub use sessions::{Bus, BusError, SessionEvent, SessionStore, SessionStoreError, Updated};

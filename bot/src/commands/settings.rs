@@ -51,6 +51,20 @@ pub async fn control(
         }
     };
     ctx.data().set_policy(guild.get(), &policy).await?;
+    ctx.data()
+        .store
+        .record_audit_later(marquee_store::NewAuditEvent {
+            actor: ctx.author().name.clone(),
+            actor_id: Some(marquee_sync::member::discord(ctx.author().id.get())),
+            action: "settings".into(),
+            session_id: None,
+            detail: serde_json::json!({
+                "setting": "control",
+                "guild": guild.get().to_string(),
+                "who": policy.describe(),
+            })
+            .to_string(),
+        });
     confirm(
         ctx,
         format!(

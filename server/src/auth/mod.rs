@@ -193,7 +193,15 @@ impl Auth {
             .store
             .upsert_user(&user.id, user.display_name(), user.avatar.as_deref())
             .await?;
-        self.sign_in(&stored).await
+        let issued = self.sign_in(&stored).await?;
+        self.store.record_audit_later(marquee_store::NewAuditEvent {
+            actor: user.display_name().to_owned(),
+            actor_id: Some(marquee_sync::member::discord(&user.id).to_string()),
+            action: "sign_in".into(),
+            session_id: None,
+            detail: "{}".into(),
+        });
+        Ok(issued)
     }
 
     /// Trades a refresh token for a new pair (see the module docs for reuse).

@@ -3,7 +3,7 @@
 //! `marquee library refresh` commands call these.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -47,6 +47,7 @@ pub async fn clear_cache(
         .await
         .map_err(|e| app::ssr::errors::internal("admin", &e))?;
     tracing::info!(dropped, stored, "cache cleared by an admin");
+    audit_admin(&state, "cache_clear", json!({}));
     Ok(Json(
         json!({ "cleared": dropped, "stored_metadata_cleared": stored }),
     ))
@@ -64,5 +65,55 @@ pub async fn refresh_section(
     state.services.plex.refresh_section(&section).await?;
     let dropped = state.services.library.invalidate_section(&section).await?;
     tracing::info!(section, dropped, "library section refreshed");
+    audit_admin(&state, "library_refresh", json!({ "section": section }));
     Ok(Json(json!({ "section": section, "invalidated": dropped })))
+}
+
+/// Records an admin action in the audit log.
+fn audit_admin(state: &AppState, action: &str, detail: Value) {
+    state
+        .services
+        .store
+        .record_audit_later(marquee_store::NewAuditEvent {
+            actor: "admin".into(),
+            actor_id: None,
+            action: action.into(),
+            session_id: None,
+            detail: detail.to_string(),
+        });
+}
+
+/// The audit log's filters, as query parameters.
+#[derive(Debug, serde::Deserialize)]
+pub struct AuditQuery {
+    action: Option<String>,
+    session: Option<String>,
+    actor: Option<String>,
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
+/// `GET /api/admin/audit?action=&session=&actor=&before=&limit=`: the audit log, newest
+/// first (at most 500 a page; `before` is the last id of the previous page).
+pub async fn audit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let filter = marquee_store::AuditFilter {
+        action: q.action.filter(|s| !s.is_empty()),
+        session_id: q.session.filter(|s| !s.is_empty()),
+        actor_id: q.actor.filter(|s| !s.is_empty()),
+        before: q.before,
+        limit: q.limit.unwrap_or(100),
+    };
+    let events = state
+        .services
+        .store
+        .audit_events(&filter)
+        .await
+        .map_err(|e| app::ssr::errors::internal("reading the audit log", &e))?;
+    let next = events.last().map(|e| e.id);
+    Ok(Json(json!({ "events": events, "next_before": next })))
 }

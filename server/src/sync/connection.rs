@@ -584,11 +584,29 @@ impl Viewer<'_> {
                     })
                     .await;
                 let reply = match result {
-                    Ok(u) => ServerMsg::Ack {
-                        id,
-                        version: u.session.version,
-                        duplicate: u.value,
-                    },
+                    Ok(u) => {
+                        if !u.value {
+                            let name = u
+                                .session
+                                .members
+                                .iter()
+                                .find(|m| m.id == member)
+                                .map_or_else(|| member.to_string(), |m| m.name.clone());
+                            self.hub.sessions().store().record_audit_later(
+                                marquee_store::NewAuditEvent::command(
+                                    self.session,
+                                    &member,
+                                    &name,
+                                    &command,
+                                ),
+                            );
+                        }
+                        ServerMsg::Ack {
+                            id,
+                            version: u.session.version,
+                            duplicate: u.value,
+                        }
+                    }
                     Err(e) => store_error(Some(id), &e),
                 };
                 send(sink, &reply).await

@@ -410,6 +410,9 @@ async fn signing_in_sets_cookies_and_names_the_user(w: World) {
         .unwrap()
         .unwrap();
     assert_eq!(stored.username, "ana");
+    let audit = crate::operations::audit_until(&w.app, "action=sign_in", |e| !e.is_empty()).await;
+    assert_eq!(audit[0]["actor"], "ana");
+    assert_eq!(audit[0]["actor_id"], format!("discord-{}", w.ana.id));
     // Not signed in at all:
     let r = w.http.get(w.app.url("/api/me")).send().await.unwrap();
     assert_eq!(r.status(), 401);

@@ -245,6 +245,12 @@ async fn play_pause_and_the_card_follow_the_web_viewer(w: World) {
     let (by, cause, playback) = web.playback_event().await;
     assert_eq!((by.as_deref(), cause), (Some("ana"), Cause::Pause));
     assert!(!playback.playing);
+    let audit =
+        crate::operations::audit_until(&w.app, &format!("session={id}&action=pause"), |e| {
+            !e.is_empty()
+        })
+        .await;
+    assert_eq!(audit[0]["actor_id"], format!("discord-{}", w.ana.id));
 
     // /resume, then the viewer pauses from the web page: the card says so.
     w.run(&w.ben, "resume", json!([])).await;
@@ -474,6 +480,12 @@ async fn who_may_drive_is_a_guild_setting(w: World) {
         format!(
             "Done: the host and members with <@&{DJ}> can control watch sessions in this server."
         )
+    );
+    let audit = crate::operations::audit_until(&w.app, "action=settings", |e| !e.is_empty()).await;
+    assert_eq!(audit[0]["actor_id"], format!("discord-{}", w.ana.id));
+    assert!(
+        audit[0]["detail"].as_str().unwrap().contains("\"control\""),
+        "{audit:?}"
     );
     let reply = w.run(&w.ben, "resume", json!([])).await;
     assert_refused(

@@ -1,7 +1,8 @@
 //! The operator's view: Prometheus series after real traffic (request latency per route, Plex
-//! call latency, sessions, the viewers' sync drift, the cache hit ratio), and `/readyz` naming
-//! what is down (Plex refusing; in scale-out mode, the database gone), without saying why to
-//! whoever asks.
+//! call latency, sessions, the viewers' sync drift, the cache hit ratio), `/readyz` naming
+//! what is down (Plex refusing; in scale-out mode, the database gone) without saying why to
+//! whoever asks, JSON logs with request ids, and the audit log (session commands and admin
+//! actions here; sign-ins in `auth.rs`, the bot's commands and settings in `bot.rs`).
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ both_modes! {
     spawn_app => [
         metrics_show_latency_plex_calls_sessions_and_drift,
         readyz_says_which_dependency_is_down,
+        the_audit_log_records_commands_and_admin_actions,
     ],
 }
 
@@ -206,4 +208,81 @@ async fn json_logs_carry_the_request_id() {
     assert_eq!(found["span"]["id"], id, "{found}");
     assert_eq!(found["span"]["path"], "/auth/logout");
     assert_eq!(found["level"], "INFO");
+}
+
+/// The audit log's events for `query` (`action=…&session=…`), as the admin reads them, once
+/// `pred` holds of them (writes land just after the action they follow); fails after 5 s.
+pub(crate) async fn audit_until(
+    app: &TestApp,
+    query: &str,
+    pred: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let r = app
+            .client
+            .get(app.url(&format!("/api/admin/audit?{query}")))
+            .bearer_auth(admin_token(app))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap();
+        let events = body["events"].as_array().cloned().unwrap_or_default();
+        if pred(&events) {
+            return events;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "audit log for {query}: {events:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn actions(events: &[Value]) -> Vec<&str> {
+    events.iter().filter_map(|e| e["action"].as_str()).collect()
+}
+
+async fn the_audit_log_records_commands_and_admin_actions(app: TestApp) {
+    let (id, host) = create_session(&app, "101", "Ana").await;
+    let mut ana = Viewer::join(&app.running.url(), &id, "Ana", Some(&host)).await;
+    ana.ok(marquee_sync::Command::Play).await;
+    ana.ok(marquee_sync::Command::Seek { position: 30.0 }).await;
+    ana.ok(marquee_sync::Command::Pause).await;
+    let events = audit_until(&app, &format!("session={id}"), |e| e.len() >= 3).await;
+    assert_eq!(actions(&events), ["pause", "seek", "play"], "newest first");
+    assert_eq!(events[0]["actor"], "Ana");
+    assert_eq!(events[0]["actor_id"], host.member);
+    let seek: Value = serde_json::from_str(events[1]["detail"].as_str().unwrap()).unwrap();
+    assert_eq!(seek["position"], 30.0);
+
+    // Filters, and paging with `before`.
+    let seeks = audit_until(&app, &format!("session={id}&action=seek"), |e| {
+        !e.is_empty()
+    })
+    .await;
+    assert_eq!(actions(&seeks), ["seek"]);
+    let first = audit_until(&app, &format!("session={id}&limit=1"), |e| e.len() == 1).await;
+    let before = first[0]["id"].as_i64().unwrap();
+    let rest = audit_until(&app, &format!("session={id}&before={before}"), |e| {
+        e.len() == 2
+    })
+    .await;
+    assert_eq!(actions(&rest), ["seek", "play"]);
+
+    let r = app
+        .client
+        .post(app.url("/api/admin/cache/clear"))
+        .bearer_auth(admin_token(&app))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let admin = audit_until(&app, "action=cache_clear", |e| !e.is_empty()).await;
+    assert_eq!(admin[0]["actor"], "admin");
+
+    // Only the admin reads it.
+    let r = app.get("/api/admin/audit").await;
+    assert_eq!(r.status(), 401);
 }

@@ -22,6 +22,7 @@ use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+pub use audit::{AuditEvent, AuditFilter, NewAuditEvent};
 pub use error::{StoreError, redact_url};
 pub use models::{
     ChannelLink, MediaCacheEntry, NewChannelLink, NewMemberKey, NewSession, SESSION_ID_LEN,
@@ -94,6 +95,7 @@ macro_rules! with_conn {
     };
 }
 
+mod audit;
 mod auth;
 mod links;
 mod plex_accounts;

@@ -92,7 +92,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor -> Text,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        session_id -> Nullable<Text>,
+        detail -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    audit_events,
     plex_accounts,
     users,
     sessions,

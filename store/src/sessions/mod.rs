@@ -142,6 +142,12 @@ impl SessionStore {
     /// Loads a session. One whose playback passed a milestone (its item's end, the end of an
     /// "Up next" countdown) is brought up to date first: the timers that act on time run only
     /// where viewers are connected, and a session nobody has open must still read as ended.
+    /// The database under the sessions (for what is recorded beside them, such as the audit
+    /// log).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     pub async fn get(&self, id: &str) -> Result<Option<Session>, SessionStoreError> {
         let session = match self.store.get_session(id).await? {
             Some(row) => from_row(&row)?,
