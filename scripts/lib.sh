@@ -64,6 +64,13 @@ ensure_ffmpeg() { command -v ffmpeg >/dev/null || apt_install ffmpeg; }
 # Debian's Chromium drives the browser tests (playwright-core cannot download its own).
 ensure_chromium() { command -v chromium >/dev/null || apt_install chromium fonts-dejavu-core; }
 
+# nginx (and openssl, curl) for the deployment guide's proxy test (e2e/nginx.test.mjs).
+ensure_nginx() {
+  [ -x /usr/sbin/nginx ] || apt_install nginx-light
+  command -v openssl >/dev/null || apt_install openssl
+  command -v curl >/dev/null || apt_install curl
+}
+
 # Build the browser bundle and the site directory. $1 = dev | release
 build_site() {
   local mode="${1:-dev}" profile_dir cargo_profile

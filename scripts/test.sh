@@ -8,6 +8,7 @@ cd "$ROOT"
 
 ensure_ffmpeg
 ensure_chromium
+ensure_nginx
 ensure_npm_packages
 
 say "cargo fmt --check"
