@@ -417,7 +417,11 @@ async fn an_activity_in_a_quiet_channel_starts_its_session(w: World) {
         session.host().map(|h| h.id.clone()),
         Some(format!("discord-{}", w.ana.id))
     );
-    assert!(session.playback.playing);
+    // Plex has a resume point for Harbor Lights: the session waits, paused at the start and
+    // not yet started, for the person in the Activity to pick Resume or Start over.
+    assert!(!session.playback.playing);
+    assert_eq!(session.playback.position, 0.0);
+    assert!(!session.ending.started);
     let link = w.link(LOUNGE).await.unwrap();
     assert_eq!(
         (
