@@ -36,19 +36,27 @@ async function freePort() {
   });
 }
 
-/** Start `target/debug/marquee` with extra env; resolves once /healthz answers 200. */
-export async function startServer(env = {}) {
+/**
+ * Start `target/debug/marquee` with extra env; resolves once /healthz answers 200. `bare` runs
+ * `bin` in `cwd` as a newcomer would: no checkout paths, no MARQUEE_* settings but `env`'s.
+ */
+export async function startServer(env = {}, { bin, cwd, bare = false } = {}) {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'marquee-e2e-'));
-  const bin = process.env.MARQUEE_BIN ?? join(ROOT, 'target', 'debug', 'marquee');
-  const child = spawn(bin, ['serve'], {
-    cwd: ROOT,
-    env: {
+  bin ??= process.env.MARQUEE_BIN ?? join(ROOT, 'target', 'debug', 'marquee');
+  const base = bare
+    ? { PATH: process.env.PATH, HOME: process.env.HOME ?? '/root' }
+    : {
       ...process.env,
-      MARQUEE_BIND: `127.0.0.1:${port}`,
       MARQUEE_DATA_DIR: dataDir,
       MARQUEE_SITE_ROOT: join(ROOT, 'target', 'site'),
       MARQUEE_DEMO_MEDIA_DIR: process.env.MARQUEE_DEMO_MEDIA_DIR ?? join(ROOT, 'target', 'demo-media'),
+    };
+  const child = spawn(bin, ['serve'], {
+    cwd: cwd ?? ROOT,
+    env: {
+      ...base,
+      MARQUEE_BIND: `127.0.0.1:${port}`,
       RUST_LOG: 'warn,server=info',
       ...env,
     },

@@ -18,6 +18,17 @@ before(async () => {
 
 after(() => tearDown(() => closeBrowser(browser), () => server?.stop()), HOOK);
 
+/** Reloads `page` until `done()` holds or `ms` pass; whether it held. */
+async function reloadUntil(page, done, ms) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await done()) return true;
+    if (Date.now() > deadline) return false;
+    await page.waitForTimeout(250);
+    await page.reload();
+  }
+}
+
 test('home: Watching now lists the session under way, and Join lands in it; Recently added shows Plex\'s newest', async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await page.goto(`${server.url}/`);
@@ -29,12 +40,12 @@ test('home: Watching now lists the session under way, and Join lands in it; Rece
   const created = await createSession(server.url, '2110', 'Rosa', { adminToken: ADMIN_TOKEN });
   const rosa = await openViewer(browser, server.url, created.id, { name: 'Rosa', member: created.member, memberKey: created.member_key });
   await rosa.page.waitForSelector('video');
-  await rosa.page.waitForFunction(() => document.querySelector('.members')?.textContent.includes('Rosa'), null, { timeout: 15_000 })
-    .catch(() => {});
+  // Rosa is in once her page has hydrated and its socket joined (a slow machine takes a while
+  // to compile the dev bundle).
+  await rosa.page.waitForFunction(() => document.querySelector('.members')?.textContent.includes('Rosa'), null, { timeout: 60_000 });
 
-  await page.reload();
   const card = page.locator('.watching-card');
-  await card.waitFor({ timeout: 10_000 });
+  assert.ok(await reloadUntil(page, async () => await card.count() > 0, 20_000), 'the session under way is listed');
   assert.equal(await card.count(), 1);
   assert.match(await card.locator('.watching-title').textContent(), /First Flame/);
   assert.match(await card.locator('.watching-at').textContent(), /^(Paused|Playing) · 0:\d\d \/ 2:00$/);
@@ -51,11 +62,8 @@ test('home: Watching now lists the session under way, and Join lands in it; Rece
   await page.goto('about:blank');
   const home = await browser.newPage();
   await home.goto(`${server.url}/`);
-  for (let i = 0; i < 40 && await home.locator('.watching-card').count() > 0; i++) {
-    await home.waitForTimeout(250);
-    await home.reload();
-  }
-  assert.equal(await home.locator('.watching-card').count(), 0, 'nobody left in it');
+  const gone = await reloadUntil(home, async () => await home.locator('.watching-card').count() === 0, 20_000);
+  assert.ok(gone, 'nobody is left in it, so it is no longer listed');
   await home.close();
   await page.close();
 });

@@ -71,9 +71,52 @@ ensure_nginx() {
   command -v curl >/dev/null || apt_install curl
 }
 
-# Build the browser bundle and the site directory. $1 = dev | release
+# Podman and podman-compose for the container tests (e2e/container.test.mjs and
+# e2e/compose.test.mjs), set up to run here: runc (crun cannot set its rlimits in this kind of
+# sandbox), explicit ulimits, and a `debian:bookworm-slim` base
+# image: pulled where a registry answers, else made from Debian's packages with debootstrap and
+# imported under the same name, so the one Dockerfile builds both for users and here.
+ensure_podman() {
+  command -v podman >/dev/null && command -v runc >/dev/null || apt_install podman buildah runc
+  local conf=/etc/containers/containers.conf
+  if [ -w /etc/containers ] || [ -w "$conf" ]; then
+    if ! grep -qs '^runtime *= *"runc"' "$conf"; then
+      say "configuring podman to use runc ($conf)"
+      mkdir -p /etc/containers
+      cat >>"$conf" <<'CONF'
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+[engine]
+runtime = "runc"
+CONF
+    fi
+  fi
+  # compose.yaml's test brings it up with podman-compose, from PyPI.
+  if ! command -v podman-compose >/dev/null; then
+    say "installing podman-compose from PyPI"
+    python3 -m pip install -q --disable-pip-version-check podman-compose >&2
+    command -v pyenv >/dev/null && pyenv rehash || true
+  fi
+  local base=docker.io/library/debian:bookworm-slim
+  podman image exists "$base" && return 0
+  say "getting the base image $base"
+  if timeout 60 podman pull -q "$base" >/dev/null 2>&1; then return 0; fi
+  say "no registry answers: making $base from Debian's packages with debootstrap (about 2 minutes)"
+  command -v debootstrap >/dev/null || apt_install debootstrap
+  local mirror rootfs
+  mirror="$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1)"
+  mirror="${mirror:-http://deb.debian.org/debian}"
+  rootfs="$(mktemp -d)"
+  debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >&2
+  # As the real image: no package lists or caches left in it.
+  rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin
+  tar -C "$rootfs" -c . | podman import - "$base" >/dev/null
+  rm -rf "$rootfs"
+}
+
+# Build the browser bundle and the site directory. $1 = dev | release; $2 = where (target/site)
 build_site() {
-  local mode="${1:-dev}" profile_dir cargo_profile
+  local mode="${1:-dev}" SITE_ROOT="${2:-$SITE_ROOT}" profile_dir cargo_profile
   ensure_wasm_target
   ensure_wasm_bindgen
   ensure_npm_packages
@@ -105,10 +148,24 @@ build_site() {
   rm -rf "$SITE_ROOT" && mv "$tmp" "$SITE_ROOT"
 }
 
+# The release binary: the release site, built into its own directory (so a dev site in
+# target/site stays as it was), packed into `marquee` by marquee/build.rs; copied alone to
+# target/dist/marquee. Prints its size.
+build_release_binary() {
+  local site="$ROOT/target/site-release" bin
+  build_site release "$site"
+  say "building the release binary with the site inside"
+  (cd "$ROOT" && MARQUEE_SITE_DIR="$site" cargo build --release -p marquee)
+  mkdir -p "$ROOT/target/dist"
+  bin="$ROOT/target/dist/marquee"
+  cp "$ROOT/target/release/marquee" "$bin.tmp" && mv "$bin.tmp" "$bin"
+  say "built $bin: $(stat -c %s "$bin") bytes ($(( $(stat -c %s "$bin") / 1048576 )) MiB; gzipped $(gzip -c "$bin" | wc -c) bytes)"
+}
+
 # Build the server binary. $1 = dev | release
 build_server() {
   local mode="${1:-dev}"
   say "building the server ($mode)"
-  if [ "$mode" = release ]; then (cd "$ROOT" && cargo build -p server -p marquee-fakes --release)
-  else (cd "$ROOT" && cargo build -p server -p marquee-fakes); fi
+  if [ "$mode" = release ]; then (cd "$ROOT" && cargo build -p marquee -p marquee-fakes --release)
+  else (cd "$ROOT" && cargo build -p marquee -p marquee-fakes); fi
 }

@@ -9,6 +9,7 @@ cd "$ROOT"
 ensure_ffmpeg
 ensure_chromium
 ensure_nginx
+ensure_podman
 ensure_npm_packages
 
 say "cargo fmt --check"

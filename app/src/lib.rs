@@ -7,6 +7,7 @@
 //! Server-only code (Plex, cache, store) lives in [`ssr`], compiled with the `ssr` feature.
 
 pub mod activity;
+pub mod assets;
 pub mod components;
 pub mod error;
 pub mod model;
@@ -20,7 +21,7 @@ pub mod ssr;
 pub mod storage;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::{
     SsrMode,
     components::{Route, Router, Routes},
@@ -63,7 +64,7 @@ pub(crate) fn expose_script_nonce() {
 }
 
 /// The HTML document around the app; the server renders it for every page.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+pub fn shell(_options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     expose_script_nonce();
     view! {
@@ -74,7 +75,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="dark" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
-                <HydrationScripts options />
+                <crate::assets::SiteHead />
                 <MetaTags />
             </head>
             <body>
@@ -89,7 +90,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="marquee-css" href="/pkg/marquee.css" />
         <Title formatter=|t: String| if t.is_empty() { "Marquee".to_string() } else { format!("{t} · Marquee") } />
         <Router>
             <Header />

@@ -35,6 +35,13 @@ pub enum Command {
     Config,
     /// Generate the demo library's media now (normally done at first start).
     DemoMedia,
+    /// Exit 0 if the running server answers `/healthz`: a container's health check, which needs
+    /// no curl in the image.
+    Health {
+        /// The server to ask (default: the configured bind address, on loopback if it is 0.0.0.0).
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

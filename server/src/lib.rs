@@ -19,6 +19,7 @@ pub mod previews;
 pub mod routes;
 pub mod security;
 pub mod shutdown;
+pub mod site;
 pub mod startup;
 pub mod state;
 pub mod subtitles;

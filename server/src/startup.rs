@@ -248,15 +248,23 @@ async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartErro
             async move { hub.closing().await },
         );
     }
-    let leptos = leptos_options(&settings.site_root, bind);
-    if !settings
+    // A configured site directory wins; else the site inside the binary; else target/site.
+    let site_dir = settings
         .site_root
-        .join("pkg")
-        .join("marquee_bg.wasm")
-        .exists()
-    {
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_SITE_ROOT));
+    let embedded = match &settings.site_root {
+        Some(_) => None,
+        None => crate::site::built_in(),
+    };
+    let leptos = leptos_options(&site_dir, bind);
+    if let Some(site) = embedded {
+        let (files, bytes) = site.size();
+        tracing::info!(files, bytes, "serving the site built into this binary");
+        app::assets::install(site.names());
+    } else if !site_dir.join("pkg").join("marquee_bg.wasm").exists() {
         tracing::warn!(
-            site_root = %settings.site_root.display(),
+            site_root = %site_dir.display(),
             "no WASM bundle found: pages render, but the player will not start. Run scripts/build.sh"
         );
     }
@@ -326,6 +334,7 @@ async fn build(settings: &Settings, bind: SocketAddr) -> Result<Built, StartErro
         guests: settings.auth.guests,
         hsts: settings.auth.hsts,
         public_origin,
+        site: embedded,
     };
     Ok(Built {
         router: router(state),
@@ -370,6 +379,9 @@ fn purge_media_cache_periodically(store: Store, hub: crate::sync::Hub) {
         }
     });
 }
+
+/// Where a checkout's build puts the site (`Leptos.toml`'s `site-root`).
+pub const DEFAULT_SITE_ROOT: &str = "target/site";
 
 /// The site's names: `Leptos.toml` writes them down for the build scripts, and a test checks
 /// that the two agree.
@@ -449,6 +461,19 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
+/// The site's files when they are inside the binary (see [`crate::site`]); otherwise the static
+/// file fallback serves them from the site directory.
+fn built_in_site(site: Option<&'static crate::site::EmbeddedSite>) -> Router<AppState> {
+    let Some(site) = site else {
+        return Router::new();
+    };
+    let mut router = Router::new().route("/pkg/{*file}", get(crate::site::serve));
+    for path in site.top_level_paths() {
+        router = router.route(path, get(crate::site::serve));
+    }
+    router
+}
+
 /// All routes: Marquee's own, then Leptos pages and server functions, then static files.
 fn router(state: AppState) -> Router {
     let routes = route_list();
@@ -519,6 +544,7 @@ fn router(state: AppState) -> Router {
             "/api/admin/library/{section}/refresh",
             post(admin::refresh_section),
         )
+        .merge(built_in_site(state.site))
         .leptos_routes_with_context(&state, routes, context.clone(), page_shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
@@ -845,11 +871,14 @@ mod tests {
         let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../Leptos.toml");
         let names: SiteNames = Figment::from(Toml::file(&file)).extract().unwrap();
         let defaults = Config::default();
-        let options = leptos_options(&defaults.site_root, defaults.bind);
+        let options = leptos_options(Path::new(DEFAULT_SITE_ROOT), defaults.bind);
         assert_eq!(names.output_name, options.output_name.as_ref());
         assert_eq!(names.site_pkg_dir, options.site_pkg_dir.as_ref());
-        assert_eq!(names.site_root, defaults.site_root);
+        assert_eq!(names.site_root, PathBuf::from(DEFAULT_SITE_ROOT));
         assert_eq!(names.site_addr, defaults.bind);
-        assert_eq!(names.bin_package, env!("CARGO_PKG_NAME"));
+        assert_eq!(
+            names.bin_package, "marquee",
+            "the crate of the `marquee` binary"
+        );
     }
 }

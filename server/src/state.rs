@@ -38,6 +38,8 @@ pub struct AppState {
     /// The origin people reach Marquee at (`https://marquee.example.com`), for the cross-site
     /// check.
     pub public_origin: Arc<str>,
+    /// The site inside the binary, when it is the one served (see [`crate::site`]).
+    pub site: Option<&'static crate::site::EmbeddedSite>,
     /// Whose `Forwarded` headers name the client (`MARQUEE_TRUSTED_PROXIES`).
     pub trusted_proxies: crate::client_addr::TrustedProxies,
     /// The Plex transcodes this server relays: one per rendition, shared, kept alive with

@@ -138,7 +138,12 @@ async fn run(stage: RwSignal<Stage>, participants: RwSignal<Option<usize>>) -> R
         "Discord sign-in is not set up on this Marquee server, so the Activity cannot start. \
          Its admin sets MARQUEE_DISCORD_CLIENT_ID and MARQUEE_DISCORD_CLIENT_SECRET.",
     )?;
-    crate::script::ensure_loaded(sdk::SCRIPT_URL, sdk::GLOBAL, "Discord SDK").await?;
+    crate::script::ensure_loaded(
+        &crate::assets::pkg_path(sdk::SCRIPT),
+        sdk::GLOBAL,
+        "Discord SDK",
+    )
+    .await?;
     let discord = DiscordSdk::new(&client_id).map_err(|_| {
         "This page is the Discord Activity: launch it from a voice channel in Discord. \
          Outside Discord, open Marquee's home page instead."

@@ -70,7 +70,7 @@ impl Stage {
 
 /// The Activity's HTML document. Every URL in it is relative, so it works at `/activity` and at
 /// `/.proxy/activity` alike.
-pub fn activity_shell(options: LeptosOptions, settings: ActivitySettings) -> impl IntoView {
+pub fn activity_shell(_options: LeptosOptions, settings: ActivitySettings) -> impl IntoView {
     #[cfg(feature = "ssr")]
     crate::expose_script_nonce();
     view! {
@@ -80,8 +80,7 @@ pub fn activity_shell(options: LeptosOptions, settings: ActivitySettings) -> imp
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover" />
                 <meta name="color-scheme" content="dark" />
-                <link rel="stylesheet" href="pkg/marquee.css" />
-                <HydrationScripts options root="." />
+                <crate::assets::SiteHead root="." />
                 <MetaTags />
             </head>
             <body data-marquee=DOCUMENT_KIND data-client-id=settings.client_id.unwrap_or_default()>

@@ -4,8 +4,8 @@
 
 use wasm_bindgen::prelude::*;
 
-/// Where the build puts the SDK bundle.
-pub const SCRIPT_URL: &str = "/pkg/discord-sdk.js";
+/// The SDK bundle's plain name under `/pkg/` (see [`crate::assets`]).
+pub const SCRIPT: &str = "discord-sdk.js";
 /// The global the bundle defines.
 pub const GLOBAL: &str = "MarqueeDiscord";
 

@@ -34,12 +34,12 @@ extern "C" {
 /// about every 10 s, and the server's idle limit is a few of these.
 pub const REPORT_EVERY_SECS: u64 = 10;
 
-/// Where the build puts hls.js.
-pub const SCRIPT_URL: &str = "/pkg/hls.min.js";
+/// hls.js's plain name under `/pkg/` (see [`crate::assets`]).
+pub const SCRIPT: &str = "hls.min.js";
 
 /// Load hls.js once and resolve when `window.Hls` exists.
 pub async fn ensure_loaded() -> Result<(), String> {
-    crate::script::ensure_loaded(SCRIPT_URL, "Hls", "HLS player").await
+    crate::script::ensure_loaded(&crate::assets::pkg_path(SCRIPT), "Hls", "HLS player").await
 }
 
 /// Play `src` through hls.js in `video` (or natively where the browser has HLS), report fatal

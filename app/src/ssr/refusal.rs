@@ -67,7 +67,7 @@ impl RefusalPage {
                     <meta charset="utf-8" />
                     <meta name="viewport" content="width=device-width, initial-scale=1" />
                     <title>{format!("{title} · Marquee")}</title>
-                    <link rel="stylesheet" href="/pkg/marquee.css" />
+                    <link rel="stylesheet" href=crate::assets::pkg_path("marquee.css") />
                     <link rel="icon" href="/favicon.svg" />
                 </head>
                 <body>

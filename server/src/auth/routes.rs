@@ -35,9 +35,10 @@ fn error_page(status: StatusCode, message: &str) -> Response {
         .replace('>', "&gt;");
     let body = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in failed · Marquee</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/marquee.css\"></head><body><main class=\"page error-page\">\
+         <link rel=\"stylesheet\" href=\"{css}\"></head><body><main class=\"page error-page\">\
          <h1>Sign-in did not work</h1><p class=\"auth-error\">{escaped}</p>\
-         <p><a href=\"/auth/login\">Try again</a> · <a href=\"/\">Back to the library</a></p></main></body></html>"
+         <p><a href=\"/auth/login\">Try again</a> · <a href=\"/\">Back to the library</a></p></main></body></html>",
+        css = app::assets::pkg_path("marquee.css"),
     );
     (status, Html(body)).into_response()
 }

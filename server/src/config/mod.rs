@@ -37,8 +37,9 @@ pub struct Config {
     pub bind: SocketAddr,
     /// Where the SQLite database, demo media and generated files live.
     pub data_dir: PathBuf,
-    /// The built site (WASM bundle, CSS, scripts), made by `scripts/build.sh`.
-    pub site_root: PathBuf,
+    /// A built site directory (WASM bundle, CSS, scripts) to serve instead of the one inside the
+    /// binary; unset, the binary's own, or `target/site` if it has none.
+    pub site_root: Option<PathBuf>,
     /// Where the demo library keeps its generated media (default: `<data dir>/demo-media`).
     pub demo_media_dir: Option<PathBuf>,
     /// How long the demo library's Plex keeps a transcode whose player reports nothing
@@ -170,7 +171,7 @@ impl Default for Config {
         Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 3000)),
             data_dir: PathBuf::from("data"),
-            site_root: PathBuf::from("target/site"),
+            site_root: None,
             demo_media_dir: None,
             demo_transcode_stop_secs: 90,
             plex_url: None,

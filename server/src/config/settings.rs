@@ -23,8 +23,8 @@ pub struct Settings {
     pub bind: SocketAddr,
     /// SQLite database, demo media, generated ids and keys.
     pub data_dir: PathBuf,
-    /// The built site (WASM bundle, CSS, scripts).
-    pub site_root: PathBuf,
+    /// A site directory to serve instead of the one inside the binary.
+    pub site_root: Option<PathBuf>,
     /// `tracing` filter.
     pub log: String,
     pub log_format: LogFormat,

@@ -140,7 +140,7 @@ async fn json_logs_carry_the_request_id() {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_marquee"))
+    let mut child = std::process::Command::new(crate::helpers::marquee_bin())
         .arg("serve")
         .env("MARQUEE_BIND", format!("127.0.0.1:{port}"))
         .env("MARQUEE_DATA_DIR", data.path())

@@ -113,7 +113,7 @@ async fn only_the_activity_may_be_framed_and_only_by_discord() {
         .expect("a script nonce");
     assert!(body.contains(&format!("nonce=\"{nonce}\"")), "{body}");
     assert!(body.contains("data-marquee=\"activity\""), "{body}");
-    assert!(body.contains("href=\"pkg/marquee.css\""), "{body}");
+    assert!(body.contains("href=\"./pkg/marquee.css\""), "{body}");
     assert!(body.contains("./pkg/marquee.js"), "{body}");
     for absolute in ["=\"/", "='/", "(\"/", "`/"] {
         assert!(

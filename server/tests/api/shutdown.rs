@@ -28,7 +28,7 @@ struct Process {
 async fn start(mode: Mode) -> Process {
     helpers::media().await;
     let data = tempfile::tempdir().unwrap();
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_marquee"));
+    let mut cmd = tokio::process::Command::new(crate::helpers::marquee_bin());
     cmd.arg("serve")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())

@@ -92,7 +92,7 @@ pub fn base_config(data: &tempfile::TempDir) -> Config {
     Config {
         bind: "127.0.0.1:0".parse().unwrap(),
         data_dir: data.path().to_path_buf(),
-        site_root: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/site"),
+        site_root: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/site")),
         demo_media_dir: Some(default_media_dir()),
         log: "warn".into(),
         ..Config::default()

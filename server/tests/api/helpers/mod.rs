@@ -13,6 +13,24 @@ pub use app::{
 pub use marquee_store::testing::{fresh_postgres_database, fresh_redis_namespace, redis_url};
 pub use plex::{media, start_empty_fake_plex, start_fake_plex, start_fake_plex_with};
 
+/// The `marquee` binary (the `marquee` crate) beside this test's own: `target/<profile>/marquee`.
+/// `cargo build` (or `scripts/test.sh`) makes it; a missing one fails the test, saying so.
+pub fn marquee_bin() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    // target/<profile>/deps/api-<hash> → target/<profile>/marquee
+    let bin = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join("marquee"))
+        .expect("target/<profile>");
+    assert!(
+        bin.is_file(),
+        "{} is missing: build it first (cargo build, or scripts/test.sh)",
+        bin.display()
+    );
+    bin
+}
+
 /// Which storage a test server uses. Marquee promises the same behaviour in both, so most tests
 /// run in both (see [`both_modes!`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,4 +1,5 @@
-//! `marquee`: run the server or talk to a running one.
+//! `marquee`: run the server or talk to a running one. The built site is inside this binary
+//! (see `build.rs` and `server::site`), so it runs from any directory with nothing beside it.
 
 use std::process::ExitCode;
 
@@ -26,7 +27,11 @@ fn main() -> ExitCode {
     code
 }
 
+/// The site `build.rs` packed (empty when it found no built site: then a site directory serves).
+static SITE: &[server::site::EmbeddedFile] = include!(concat!(env!("OUT_DIR"), "/site.rs"));
+
 async fn run() -> ExitCode {
+    server::site::install(SITE);
     let cli = Cli::parse();
     // Read and parse the configuration once; everything below runs on the typed settings.
     let (config, settings) = match Config::load(cli.config.as_deref())
@@ -86,6 +91,7 @@ async fn run() -> ExitCode {
                 Err("PLEX_URL is set: there is no demo library to prepare".into())
             }
         },
+        Command::Health { url } => health(&settings, url).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -97,9 +103,44 @@ async fn run() -> ExitCode {
     }
 }
 
+/// The base URL of the server this process would run: its bind address, reached on loopback
+/// when it listens on every address.
+fn local_base(settings: &Settings) -> String {
+    let mut bind = settings.bind;
+    if bind.ip().is_unspecified() {
+        bind.set_ip(if bind.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    format!("http://{bind}")
+}
+
+/// GET `/healthz` of a running server, briefly: a health check must answer fast or fail.
+async fn health(settings: &Settings, url: Option<String>) -> Result<(), String> {
+    let base = url.unwrap_or_else(|| local_base(settings));
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+        .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
+    let status = client
+        .get(format!("{}/healthz", base.trim_end_matches('/')))
+        .send()
+        .await
+        .map_err(|e| format!("could not reach Marquee at {base}: {e}"))?
+        .status();
+    if status.is_success() {
+        println!("ok");
+        Ok(())
+    } else {
+        Err(format!("Marquee at {base} answered {status}"))
+    }
+}
+
 /// POST to an admin endpoint of a running server with the admin token.
 async fn admin_post(settings: &Settings, url: Option<String>, path: &str) -> Result<(), String> {
-    let base = url.unwrap_or_else(|| format!("http://{}", settings.bind));
+    let base = url.unwrap_or_else(|| local_base(settings));
     let token = match &settings.admin_token {
         Some(t) => t.expose_secret().to_string(),
         None => std::fs::read_to_string(settings.data_dir.join("admin-token"))
