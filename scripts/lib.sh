@@ -158,7 +158,10 @@ build_release_binary() {
   (cd "$ROOT" && MARQUEE_SITE_DIR="$site" cargo build --release -p marquee)
   mkdir -p "$ROOT/target/dist"
   bin="$ROOT/target/dist/marquee"
-  cp "$ROOT/target/release/marquee" "$bin.tmp" && mv "$bin.tmp" "$bin"
+  # Without its symbol table (a third of the file); target/release/marquee keeps it for profiling.
+  if command -v strip >/dev/null; then strip -o "$bin.tmp" "$ROOT/target/release/marquee"
+  else cp "$ROOT/target/release/marquee" "$bin.tmp"; fi
+  mv "$bin.tmp" "$bin"
   say "built $bin: $(stat -c %s "$bin") bytes ($(( $(stat -c %s "$bin") / 1048576 )) MiB; gzipped $(gzip -c "$bin" | wc -c) bytes)"
 }
 
