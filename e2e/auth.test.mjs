@@ -59,7 +59,8 @@ test('signing in with Discord returns to the page, signed in; signing out ends i
   assert.equal(await page.textContent('.account-name'), 'ana');
   assert.ok((await context.cookies(server.url)).some((c) => c.name === '__Host-marquee_access'), 'a new access cookie');
 
-  await page.click('.account button');
+  // The Sign out button (the corner also holds Link Plex's button, which comes first).
+  await page.click('.account button[type="submit"]');
   await page.waitForSelector('a.sign-in', { timeout: 10_000 });
   const status = await page.evaluate(async () => (await fetch('/api/me')).status);
   assert.equal(status, 401);

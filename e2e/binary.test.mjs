@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  launchBrowser, startServer, waitForPlayback, HOOK, ROOT, closeBrowser, tearDown,
+  launchBrowser, pressPlay, startServer, waitForPlayback, HOOK, ROOT, closeBrowser, tearDown,
 } from './harness.mjs';
 
 const BIN = process.env.MARQUEE_DIST_BIN ?? join(ROOT, 'target', 'debug', 'marquee');
@@ -86,14 +86,7 @@ async function playMovie(title) {
   await page.waitForURL(/\/item\//);
   await page.locator('a.play-link').click();
   await page.waitForURL(/\/watch\//);
-  await page.waitForFunction(() => document.querySelector('.controls button.play'));
-  for (let i = 0; i < 20; i++) {
-    await page.locator('.controls button.play').click();
-    const playing = await page
-      .waitForFunction(() => !document.querySelector('video').paused, null, { timeout: 1500 })
-      .then(() => true, () => false);
-    if (playing) break;
-  }
+  await pressPlay(page);
   const state = await waitForPlayback(page, 2.0);
   const mode = await page.locator('.player').getAttribute('data-mode');
   await page.close();

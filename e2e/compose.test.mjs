@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import {
-  HOOK, ROOT, closeBrowser, createSession, launchBrowser, openViewer, tearDown, waitForPlayback,
+  HOOK, ROOT, closeBrowser, createSession, freePort, launchBrowser, openViewer, tearDown,
+  waitForPlayback, waitHealthy,
 } from './harness.mjs';
 
 const run = promisify(execFile);
@@ -24,17 +24,6 @@ const secret = () => randomBytes(24).toString('hex');
 const ADMIN_TOKEN = secret();
 let env, ports, browser;
 
-async function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
-    });
-    srv.on('error', fail);
-  });
-}
-
 async function compose(...args) {
   const { stdout } = await run('podman-compose', [
     '-p', PROJECT, '-f', join(ROOT, 'compose.yaml'), '-f', join(ROOT, 'e2e', 'compose.ports.yaml'),
@@ -44,15 +33,7 @@ async function compose(...args) {
 }
 
 async function healthy(url, ms, what) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return;
-    } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  const logs = await compose('logs', '--tail', '40').catch((e) => String(e));
-  throw new Error(`${what} did not answer /healthz within ${ms} ms:\n${logs}`);
+  await waitHealthy(url, ms, what, () => compose('logs', '--tail', '40').catch((e) => String(e)));
 }
 
 before(async () => {

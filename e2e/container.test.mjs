@@ -7,11 +7,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { HOOK, ROOT, launchBrowser, closeBrowser, tearDown, waitForPlayback } from './harness.mjs';
+import {
+  HOOK, ROOT, closeBrowser, freePort, launchBrowser, pressPlay, tearDown, waitForPlayback, waitHealthy,
+} from './harness.mjs';
 
 const run = promisify(execFile);
 /** The binary the image wraps, in the checkout: the dev build unless told otherwise. */
@@ -24,17 +25,6 @@ let port, url, browser;
 async function podman(...args) {
   const { stdout } = await run('podman', args, { maxBuffer: 64 * 1024 * 1024 });
   return stdout.trim();
-}
-
-async function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port: p } = srv.address();
-      srv.close(() => ok(p));
-    });
-    srv.on('error', fail);
-  });
 }
 
 before(async () => {
@@ -64,14 +54,7 @@ after(() => tearDown(
 
 /** Waits for /healthz (the first start makes the demo media inside the container). */
 async function healthy(ms) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return;
-    } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`the container did not answer /healthz within ${ms} ms:\n${await podman('logs', NAME).catch(() => '')}`);
+  await waitHealthy(url, ms, 'the container', () => podman('logs', NAME).catch(() => ''));
 }
 
 test('the default image is the binary on Debian slim; the demo one adds ffmpeg', async () => {
@@ -108,14 +91,7 @@ test('the image runs as a non-root user with a /data volume and serves the demo 
 
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await page.goto(`${url}/watch/105`);
-  await page.waitForFunction(() => document.querySelector('.controls button.play'));
-  for (let i = 0; i < 20; i++) {
-    await page.locator('.controls button.play').click();
-    const playing = await page
-      .waitForFunction(() => !document.querySelector('video').paused, null, { timeout: 1500 })
-      .then(() => true, () => false);
-    if (playing) break;
-  }
+  await pressPlay(page);
   const state = await waitForPlayback(page, 2.0);
   assert.ok(state.currentTime > 2, `played to ${state.currentTime} s in the container`);
   await page.close();

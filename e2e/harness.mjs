@@ -25,7 +25,8 @@ export async function screenshot(page, name) {
   copyFileSync(file, join(SCREENSHOTS, `${name}.png`));
 }
 
-async function freePort() {
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export async function freePort() {
   return new Promise((ok, fail) => {
     const srv = createServer();
     srv.listen(0, '127.0.0.1', () => {
@@ -139,6 +140,33 @@ export async function launchBrowser() {
       '--autoplay-policy=no-user-gesture-required', '--mute-audio',
     ],
   });
+}
+
+/**
+ * Presses the player's play button until its <video> plays: a click before hydration has
+ * attached the handler does nothing, so it is pressed again (only while still paused).
+ */
+export async function pressPlay(page) {
+  await page.waitForFunction(() => document.querySelector('.controls button.play'));
+  for (let i = 0; i < 20; i++) {
+    await page.locator('.controls button.play').click();
+    const playing = await page
+      .waitForFunction(() => !document.querySelector('video').paused, null, { timeout: 1500 })
+      .then(() => true, () => false);
+    if (playing) return;
+  }
+}
+
+/** Polls `${url}/healthz` until it answers 200; after `ms`, throws with `why()` appended. */
+export async function waitHealthy(url, ms, what, why = async () => '') {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return;
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${what} did not answer /healthz within ${ms} ms:\n${await why()}`);
 }
 
 /** Wait until the page's <video> has played past `seconds`; returns the final state. */

@@ -97,8 +97,18 @@ test('an HLS viewer seeks the group to 90 % and both play there within 3 s', asy
   const ms = Date.now() - started;
   console.log(`group seek to 90 %: both playing at ${target} s after ${ms} ms`);
   assert.ok(ms <= 3000, `both playing at 90 % in ${ms} ms`);
+  // Then the two converge: the HLS viewer, just started on a fresh rendition, may still be
+  // closing the gap at a faster rate 2 s on (seen on CI: 156 ms apart at rate 1.12), so it gets
+  // until 5 s after the seek to be within 150 ms.
   await ben.page.waitForTimeout(2000);
-  const [a, b] = await Promise.all([videoState(ana.page), videoState(ben.page)]);
+  let a, b;
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    [a, b] = await Promise.all([videoState(ana.page), videoState(ben.page)]);
+    if (Math.abs(a.currentTime - b.currentTime) < 0.15 || Date.now() > deadline) break;
+    await ben.page.waitForTimeout(100);
+  }
+  console.log(`after the seek: ${Math.abs(a.currentTime - b.currentTime) * 1000 | 0} ms apart at ${((Date.now() - started) / 1000).toFixed(1)} s`);
   assert.ok(!a.paused && !b.paused && b.currentTime > target + 1, JSON.stringify({ a, b }));
   assert.ok(Math.abs(a.currentTime - b.currentTime) < 0.15, JSON.stringify({ a, b }));
   assert.deepEqual([...ana.errors, ...ben.errors], []);

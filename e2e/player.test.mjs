@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  launchBrowser, screenshot, startServer, waitForPlayback, HOOK, closeBrowser, tearDown,
+  launchBrowser, pressPlay, screenshot, startServer, waitForPlayback, HOOK, closeBrowser, tearDown,
 } from './harness.mjs';
 
 let server;
@@ -55,15 +55,7 @@ async function openMovie(title) {
 }
 
 async function pressPlayAndWait(page) {
-  // Hydration attaches the click handler; retry until the video leaves the paused state.
-  await page.waitForFunction(() => document.querySelector('.controls button.play'));
-  for (let i = 0; i < 20; i++) {
-    await page.locator('.controls button.play').click();
-    const playing = await page
-      .waitForFunction(() => !document.querySelector('video').paused, null, { timeout: 1500 })
-      .then(() => true, () => false);
-    if (playing) break;
-  }
+  await pressPlay(page);
   return waitForPlayback(page, 2.0);
 }
 

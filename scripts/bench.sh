@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Marquee's benchmarks; prints the figures recorded in docs/benchmarks.md.
-# Usage: scripts/bench.sh [all|foundation|sync|upstream|firstframe|tracks|fanout|autocomplete]
+# Usage: scripts/bench.sh [all|foundation|sync|upstream|firstframe|tracks|fanout|autocomplete|install]
 #        (default: all)
 #   foundation: release WASM bundle size; cold start (process start → /healthz 200);
 #               SSR throughput of a section page with a warm cache (wrk, 2 threads, 32 conns, 15 s)
@@ -19,12 +19,41 @@
 #               on loopback (marquee-loadgen): command → broadcast
 #               latency p50/p99 and server memory per connection, on one process and on two
 #               processes behind PostgreSQL + Redis
+#   install:    from a fresh clone of HEAD to a running container: scripts/release.sh, both
+#               images (podman), the demo one started and healthy; the binary's and images'
+#               sizes, and the stop after SIGTERM (not part of `all`: it rebuilds everything)
 #   autocomplete: /play title autocomplete through a fake Discord on the 5,000-item demo library:
 #               cold first keystroke, then 2,000 warm keystrokes p50/p95/p99/max, and the
 #               keystroke that rebuilds the bot's title index; embedded and scale-out mode
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 what="${1:-all}"
+
+install_bench() {
+  ensure_podman
+  local dir port=3940 t0 t1 t2 t3 t4
+  dir="$(mktemp -d)"
+  git clone -q "$ROOT" "$dir"
+  say "install benchmark in a fresh clone ($dir): release script, images, first start"
+  t0=$(date +%s)
+  (cd "$dir" && CARGO_INCREMENTAL=0 ./scripts/release.sh)
+  t1=$(date +%s)
+  podman build -q --format docker -t localhost/marquee:bench "$dir" >/dev/null
+  podman build -q --format docker --target demo -t localhost/marquee:bench-demo "$dir" >/dev/null
+  t2=$(date +%s)
+  podman rm -f -v marquee-bench >/dev/null 2>&1 || true
+  podman run -d --name marquee-bench --network host -e MARQUEE_BIND=127.0.0.1:$port localhost/marquee:bench-demo >/dev/null
+  until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 1; done
+  t3=$(date +%s)
+  echo "fresh_clone_to_container_s $((t3 - t0)) (release.sh $((t1 - t0)) s; images $((t2 - t1)) s; first start to /healthz $((t3 - t2)) s)"
+  echo "binary_bytes $(stat -c %s "$dir/target/dist/marquee") (gzipped $(gzip -c "$dir/target/dist/marquee" | wc -c))"
+  echo "image_bytes $(podman image inspect --format '{{.Size}}' localhost/marquee:bench) (demo: $(podman image inspect --format '{{.Size}}' localhost/marquee:bench-demo))"
+  t4=$(date +%s%N); podman stop -t 10 marquee-bench >/dev/null
+  echo "stop_after_sigterm_ms $(( ($(date +%s%N) - t4) / 1000000 )) (exit code $(podman inspect --format '{{.State.ExitCode}}' marquee-bench))"
+  podman rm -f -v marquee-bench >/dev/null
+  rm -rf "$dir"
+}
+if [ "$what" = install ]; then install_bench; exit 0; fi
 command -v wrk >/dev/null || apt_install wrk
 ensure_ffmpeg
 ensure_chromium
@@ -110,7 +139,7 @@ case "$what" in
   autocomplete) autocomplete_bench; exit 0 ;;
   fanout) fanout_bench; exit 0 ;;
   foundation|all) ;;
-  *) die "usage: scripts/bench.sh [all|foundation|sync|upstream|firstframe|tracks|fanout|autocomplete]" ;;
+  *) die "usage: scripts/bench.sh [all|foundation|sync|upstream|firstframe|tracks|fanout|autocomplete|install]" ;;
 esac
 
 wasm="$PKG_DIR/${OUTPUT_NAME}_bg.wasm"
