@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  launchBrowser, pressPlay, startServer, waitForPlayback, HOOK, ROOT, closeBrowser, tearDown,
+  launchBrowser, openMovie, pressPlay, startServer, waitForPlayback, HOOK, ROOT, closeBrowser, tearDown,
 } from './harness.mjs';
 
 const BIN = process.env.MARQUEE_DIST_BIN ?? join(ROOT, 'target', 'debug', 'marquee');
@@ -75,17 +75,7 @@ test('the site comes from inside the binary: hashed names, precompressed, cached
 
 /** Home → Movies → `title` → Play; resolves once the video has played past 2 s. */
 async function playMovie(title) {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  await page.goto(`${server.url}/`);
-  await page.getByRole('link', { name: /Movies/ }).first().click();
-  await page.waitForURL(/\/library\//);
-  await page.locator('.card', { hasText: title }).first().click();
-  await page.waitForURL(/\/item\//);
-  await page.locator('a.play-link').click();
-  await page.waitForURL(/\/watch\//);
+  const { page, errors } = await openMovie(browser, server.url, title);
   await pressPlay(page);
   const state = await waitForPlayback(page, 2.0);
   const mode = await page.locator('.player').getAttribute('data-mode');

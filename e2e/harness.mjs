@@ -143,6 +143,26 @@ export async function launchBrowser() {
 }
 
 /**
+ * A page of `browser` that collects the page's errors and console errors into `errors`, then
+ * goes Home → Movies → the movie titled `title` → Play at `baseUrl`; returns the watch page.
+ */
+export async function openMovie(browser, baseUrl, title) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(`${baseUrl}/`);
+  await page.getByRole('link', { name: /Movies/ }).first().click();
+  await page.waitForURL(/\/library\//);
+  await page.locator('.card', { hasText: title }).first().click();
+  await page.waitForURL(/\/item\//);
+  await page.locator('a.play-link').click();
+  await page.waitForURL(/\/watch\//);
+  await page.waitForSelector('video');
+  return { page, errors };
+}
+
+/**
  * Presses the player's play button until its <video> plays: a click before hydration has
  * attached the handler does nothing, so it is pressed again (only while still paused).
  */

@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  launchBrowser, pressPlay, screenshot, startServer, waitForPlayback, HOOK, closeBrowser, tearDown,
+  launchBrowser, openMovie as openMovieAt, pressPlay, screenshot, startServer, waitForPlayback, HOOK, closeBrowser, tearDown,
 } from './harness.mjs';
 
 let server;
@@ -41,17 +41,8 @@ test('a missing item is a 404 page and a bad route is a 404', async () => {
 });
 
 /** Home → Movies → the movie titled `title` → Play; returns the watch page. */
-async function openMovie(title) {
-  const { page, errors } = await newPage();
-  await page.goto(`${server.url}/`);
-  await page.getByRole('link', { name: /Movies/ }).first().click();
-  await page.waitForURL(/\/library\//);
-  await page.locator('.card', { hasText: title }).first().click();
-  await page.waitForURL(/\/item\//);
-  await page.locator('a.play-link').click();
-  await page.waitForURL(/\/watch\//);
-  await page.waitForSelector('video');
-  return { page, errors };
+function openMovie(title) {
+  return openMovieAt(browser, server.url, title);
 }
 
 async function pressPlayAndWait(page) {

@@ -60,7 +60,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         };
         let kind = content_type(&path);
         let (mut gzip, mut brotli) = ("None".to_string(), "None".to_string());
-        if compressible(kind) && bytes.len() > COMPRESS_ABOVE {
+        if compressible(&kind) && bytes.len() > COMPRESS_ABOVE {
             let gz = gzip_of(&bytes, best)?;
             if gz.len() < bytes.len() {
                 let file = packed.join(format!("{n}.gz"));
@@ -100,21 +100,13 @@ fn collect(root: &Path, dir: &Path, into: &mut Vec<String>) -> Result<(), Box<dy
     Ok(())
 }
 
-fn content_type(path: &str) -> &'static str {
-    match path.rsplit_once('.').map(|(_, ext)| ext) {
-        Some("js" | "mjs") => "text/javascript; charset=utf-8",
-        Some("wasm") => "application/wasm",
-        Some("css") => "text/css; charset=utf-8",
-        Some("svg") => "image/svg+xml",
-        Some("json") | Some("map") => "application/json",
-        Some("html") => "text/html; charset=utf-8",
-        Some("txt") => "text/plain; charset=utf-8",
-        Some("png") => "image/png",
-        Some("ico") => "image/x-icon",
-        Some("webp") => "image/webp",
-        Some("woff2") => "font/woff2",
-        _ => "application/octet-stream",
-    }
+/// The media type a site directory would serve the file with (tower-http's ServeDir asks
+/// mime_guess too), so both ways of serving the site agree.
+fn content_type(path: &str) -> String {
+    mime_guess::from_path(path)
+        .first_or_octet_stream()
+        .essence_str()
+        .to_owned()
 }
 
 fn compressible(kind: &str) -> bool {

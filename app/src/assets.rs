@@ -48,39 +48,53 @@ impl AssetNames {
     }
 }
 
-#[cfg(feature = "ssr")]
-static INSTALLED: std::sync::OnceLock<AssetNames> = std::sync::OnceLock::new();
+/// This process's table and its JSON for the pages, made once: on the server by [`install`] at
+/// start (or empty), in the browser from the page's `<meta>` the first time it is asked for.
+static TABLE: std::sync::OnceLock<(AssetNames, String)> = std::sync::OnceLock::new();
 
-/// Sets the table for this process (the server, at start). The first call wins: one process
-/// serves one site.
+fn table() -> &'static (AssetNames, String) {
+    TABLE.get_or_init(|| {
+        #[cfg(feature = "ssr")]
+        let names = AssetNames::default();
+        #[cfg(not(feature = "ssr"))]
+        let names = from_page();
+        with_json(names)
+    })
+}
+
+fn with_json(names: AssetNames) -> (AssetNames, String) {
+    let json = serde_json::to_string(&names).unwrap_or_else(|_| "{}".into());
+    (names, json)
+}
+
+/// Sets the table for this process (the server, at start, before any page renders). The first
+/// call wins: one process serves one site.
 #[cfg(feature = "ssr")]
 pub fn install(names: AssetNames) {
-    let _ = INSTALLED.set(names);
+    if TABLE.set(with_json(names)).is_err() {
+        tracing::warn!(
+            "the site's file names were asked for before they were installed: pages use the plain names"
+        );
+    }
 }
 
 /// This process's table: on the server the installed one; in the browser the one the page carries.
-pub fn names() -> AssetNames {
-    #[cfg(feature = "ssr")]
-    {
-        INSTALLED.get().cloned().unwrap_or_default()
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        from_page()
-    }
+pub fn names() -> &'static AssetNames {
+    &table().0
 }
 
 #[cfg(not(feature = "ssr"))]
 fn from_page() -> AssetNames {
-    thread_local! {
-        static READ: AssetNames = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.query_selector(&format!("meta[name=\"{META_NAME}\"]")).ok().flatten())
-            .and_then(|m| m.get_attribute("content"))
-            .and_then(|json| serde_json::from_str(&json).ok())
-            .unwrap_or_default();
-    }
-    READ.with(Clone::clone)
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| {
+            d.query_selector(&format!("meta[name=\"{META_NAME}\"]"))
+                .ok()
+                .flatten()
+        })
+        .and_then(|m| m.get_attribute("content"))
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default()
 }
 
 /// The absolute path `plain` is served under, e.g. `/pkg/hls.min.<hash>.js`.
@@ -94,20 +108,22 @@ pub fn pkg_path(plain: &str) -> String {
 /// under Discord's `/.proxy` prefix.
 #[component]
 pub fn SiteHead(#[prop(optional, into)] root: String) -> impl IntoView {
-    let names = names();
+    let (names, json) = table();
     let url = |plain: &str| format!("{root}/pkg/{}", names.served(plain));
     let (css, js, wasm) = (
         url("marquee.css"),
         url("marquee.js"),
         url("marquee_bg.wasm"),
     );
-    let table = serde_json::to_string(&names).unwrap_or_else(|_| "{}".into());
+    // A site directory keeps every plain name: the browser needs no table then.
+    let table =
+        (!names.is_plain()).then(|| view! { <meta name=META_NAME content=json.as_str() /> });
     let boot = format!(
         "import init, {{ hydrate }} from {js:?};\ninit({{ module_or_path: {wasm:?} }}).then(() => hydrate());"
     );
     let nonce = leptos::nonce::use_nonce();
     view! {
-        <meta name=META_NAME content=table />
+        {table}
         <link rel="stylesheet" href=css />
         <link rel="modulepreload" href=js crossorigin="" />
         <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin="" />

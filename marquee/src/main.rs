@@ -117,14 +117,18 @@ fn local_base(settings: &Settings) -> String {
     format!("http://{bind}")
 }
 
+/// An HTTP client for talking to a running server, giving up after `secs`.
+fn client(secs: u64) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(secs))
+        .build()
+        .map_err(|e| format!("cannot make an HTTP client: {e}"))
+}
+
 /// GET `/healthz` of a running server, briefly: a health check must answer fast or fail.
 async fn health(settings: &Settings, url: Option<String>) -> Result<(), String> {
     let base = url.unwrap_or_else(|| local_base(settings));
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(3))
-        .build()
-        .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
-    let status = client
+    let status = client(3)?
         .get(format!("{}/healthz", base.trim_end_matches('/')))
         .send()
         .await
@@ -150,11 +154,7 @@ async fn admin_post(settings: &Settings, url: Option<String>, path: &str) -> Res
             })?,
     };
     // A library rescan can take a while on a big server, but not forever.
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(120))
-        .build()
-        .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
-    let response = client
+    let response = client(120)?
         .post(format!("{}{path}", base.trim_end_matches('/')))
         .bearer_auth(token)
         .send()

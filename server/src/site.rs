@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use app::assets::AssetNames;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// One file of the site, as `build.rs` packed it.
@@ -96,12 +96,10 @@ impl EmbeddedSite {
             })
     }
 
-    /// The response for a GET or HEAD of `path`, or `None` when the site has no such file.
-    pub fn respond(&self, method: &Method, path: &str, headers: &HeaderMap) -> Option<Response> {
+    /// The response for a GET or HEAD of `path` (its route takes no other method), or `None`
+    /// when the site has no such file.
+    pub fn respond(&self, path: &str, headers: &HeaderMap) -> Option<Response> {
         let (file, naming) = self.by_path.get(path)?;
-        if method != Method::GET && method != Method::HEAD {
-            return Some(StatusCode::METHOD_NOT_ALLOWED.into_response());
-        }
         let accept = headers
             .get(header::ACCEPT_ENCODING)
             .and_then(|v| v.to_str().ok())
@@ -193,7 +191,7 @@ pub fn built_in() -> Option<&'static EmbeddedSite> {
 /// Serves a file of the built-in site (the routes exist only when there is one).
 pub async fn serve(request: Request) -> Response {
     built_in()
-        .and_then(|site| site.respond(request.method(), request.uri().path(), request.headers()))
+        .and_then(|site| site.respond(request.uri().path(), request.headers()))
         .unwrap_or_else(|| StatusCode::NOT_FOUND.into_response())
 }
 
@@ -230,7 +228,7 @@ mod tests {
                 HeaderValue::from_str(v).expect("value"),
             );
         }
-        site.respond(&Method::GET, path, &map)
+        site.respond(path, &map)
     }
 
     fn header(r: &Response, name: header::HeaderName) -> &str {
